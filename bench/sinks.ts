@@ -1,0 +1,130 @@
+// `npm run bench -- sinks [--events N] [--runs R] [--json]`
+// Writes N synthetic events of the real schema through each sink and prints events/s and
+// bytes/event next to raw baselines measured in the same run:
+//  - sqlite_raw: better-sqlite3 multi-row INSERT of the same column values, pre-computed;
+//  - arrow_raw: fs.writeSync of the Arrow stream's own bytes, pre-read into memory.
+// Then reads every trace back (events/s). Medians over R runs (default 3), interleaved.
+
+import Database from 'better-sqlite3';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ArrowStreamSink } from '../src/trace/arrow-sink.js';
+import { wordToSqlite } from '../src/trace/batch.js';
+import { Recorder, type EventSink } from '../src/trace/recorder.js';
+import { openTrace } from '../src/trace/reader.js';
+import { runInfo } from '../src/trace/run-info.js';
+import { SqliteSink } from '../src/trace/sqlite-sink.js';
+import { EVENT_COLUMNS } from '../src/trace/sqlite-schema.js';
+import { writeSyntheticEvents } from '../src/trace/synthetic.js';
+import { median, parseBenchArgs, printFigures } from './util.js';
+
+function recordTo(sink: EventSink, n: number): { seconds: number; events: number } {
+  const t0 = performance.now();
+  const rec = new Recorder([sink], runInfo('synthetic', 1, { bench: 'sinks', events: n }));
+  writeSyntheticEvents(rec, n);
+  rec.close(true);
+  return { seconds: (performance.now() - t0) / 1000, events: rec.eventCount };
+}
+
+async function readBack(path: string): Promise<{ seconds: number; events: number }> {
+  const t0 = performance.now();
+  const r = await openTrace(path);
+  let n = 0;
+  for await (const b of r.batches()) n += b.length;
+  r.close();
+  return { seconds: (performance.now() - t0) / 1000, events: n };
+}
+
+/** Rows of the same values the SQLite sink binds, computed ahead so only INSERT cost is timed. */
+async function sqliteRows(path: string): Promise<(number | bigint | null)[]> {
+  const r = await openTrace(path);
+  const flat: (number | bigint | null)[] = [];
+  for await (const b of r.batches()) {
+    for (let i = 0; i < b.length; i++) {
+      flat.push(b.firstSeq + i, b.time[i], b.kind[i], b.lpid[i], b.vcpu[i], b.core[i], b.cause[i] < 0 ? null : b.cause[i]);
+      for (let j = 0; j < 12; j++) flat.push(j < b.nwords(i) ? wordToSqlite(b.wordHi(i, j), b.wordLo(i, j)) : null);
+    }
+  }
+  r.close();
+  return flat;
+}
+
+function sqliteRaw(path: string, flat: (number | bigint | null)[]): { seconds: number } {
+  const NC = EVENT_COLUMNS.length;
+  const ROWS = 128;
+  const t0 = performance.now();
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(`CREATE TABLE events (${EVENT_COLUMNS.map((c) => `${c} INTEGER${c === 'seq' ? ' PRIMARY KEY' : ''}`).join(', ')}) STRICT`);
+  const row = `(${new Array(NC).fill('?').join(',')})`;
+  const many = db.prepare(`INSERT INTO events VALUES ${new Array(ROWS).fill(row).join(',')}`);
+  const one = db.prepare(`INSERT INTO events VALUES ${row}`);
+  const nrows = flat.length / NC;
+  const BATCH = 65536;
+  for (let s = 0; s < nrows; s += BATCH) {
+    const e = Math.min(nrows, s + BATCH);
+    db.exec('BEGIN');
+    let i = s;
+    for (; i + ROWS <= e; i += ROWS) many.run(flat.slice(i * NC, (i + ROWS) * NC));
+    for (; i < e; i++) one.run(flat.slice(i * NC, (i + 1) * NC));
+    db.exec('COMMIT');
+  }
+  db.close();
+  return { seconds: (performance.now() - t0) / 1000 };
+}
+
+function arrowRaw(path: string, bytes: Buffer): { seconds: number } {
+  const t0 = performance.now();
+  const fd = openSync(path, 'w');
+  const CHUNK = 1 << 20;
+  for (let o = 0; o < bytes.length; o += CHUNK) writeSync(fd, bytes, o, Math.min(CHUNK, bytes.length - o));
+  closeSync(fd);
+  return { seconds: (performance.now() - t0) / 1000 };
+}
+
+export async function benchSinks(argv: string[]): Promise<void> {
+  const args = parseBenchArgs(argv, { events: 2_000_000, runs: 3 });
+  const dir = mkdtempSync(join(tmpdir(), 'hvtrace-bench-'));
+  const p = (n: string) => join(dir, n);
+  const runs: Record<string, number[]> = {};
+  const add = (k: string, v: number) => (runs[k] ??= []).push(v);
+  let events = 0;
+  try {
+    for (let r = 0; r < args.runs; r++) {
+      for (const f of ['s.sqlite', 'a.arrow', 'z.arrow', 'raw.sqlite', 'raw.arrow']) rmSync(p(f), { force: true });
+      const s = recordTo(new SqliteSink(p('s.sqlite'), { indexes: false }), args.events);
+      events = s.events;
+      add('sqlite_events_per_s', s.events / s.seconds);
+      add('sqlite_bytes_per_event', statSync(p('s.sqlite')).size / s.events);
+      const a = recordTo(new ArrowStreamSink(p('a.arrow')), args.events);
+      add('arrow_events_per_s', a.events / a.seconds);
+      add('arrow_bytes_per_event', statSync(p('a.arrow')).size / a.events);
+      const z = recordTo(new ArrowStreamSink(p('z.arrow'), { compress: 'zstd' }), args.events);
+      add('arrow_zstd_events_per_s', z.events / z.seconds);
+      add('arrow_zstd_bytes_per_event', statSync(p('z.arrow')).size / z.events);
+
+      const rawA = arrowRaw(p('raw.arrow'), readFileSync(p('a.arrow')));
+      add('arrow_raw_events_per_s', a.events / rawA.seconds);
+      const flat = await sqliteRows(p('s.sqlite'));
+      const rawS = sqliteRaw(p('raw.sqlite'), flat);
+      add('sqlite_raw_events_per_s', s.events / rawS.seconds);
+
+      const ra = await readBack(p('a.arrow'));
+      add('arrow_read_events_per_s', ra.events / ra.seconds);
+      const rz = await readBack(p('z.arrow'));
+      add('arrow_zstd_read_events_per_s', rz.events / rz.seconds);
+      const rs = await readBack(p('s.sqlite'));
+      add('sqlite_read_events_per_s', rs.events / rs.seconds);
+      if (!args.json) process.stderr.write(`run ${r + 1}/${args.runs} done\n`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const fig: Record<string, number> = { events };
+  for (const [k, v] of Object.entries(runs)) fig[k] = median(v);
+  fig.arrow_vs_raw_ratio = fig.arrow_events_per_s / fig.arrow_raw_events_per_s;
+  fig.sqlite_vs_raw_ratio = fig.sqlite_events_per_s / fig.sqlite_raw_events_per_s;
+  printFigures('sinks', fig, args, runs);
+}

@@ -1,0 +1,48 @@
+// Arrow schema of trace format v1, derived from the same definitions as the SQLite table.
+// Columns: seq, time (Uint64), kind (Uint8), lpid, vcpu, core (Int16), cause (Int64, null = none),
+// w (List<Uint64>): the payload words that are nonzero, in field order; wmask (Uint16): bit j set
+// when field j is nonzero (and so present in w). Field j is SQLite column wj; an absent field is 0.
+// Zero suppression keeps the uncompressed stream small (most enums, flags and return codes are 0).
+// Schema metadata: hvtrace.schema_version, hvtrace.profile, hvtrace.seed, hvtrace.config,
+// hvtrace.tool_version and hvtrace.kinds (JSON of every kind's code and field names, so readers in
+// other languages can name the payload words).
+
+import { Field, Int16, Int64, List, Schema, Uint8, Uint16, Uint64 } from 'apache-arrow';
+import { ENUMS, KINDS, KIND_NAMES } from './kinds.js';
+import type { RunInfo } from './run-info.js';
+
+export const ARROW_COLUMNS = ['seq', 'time', 'kind', 'lpid', 'vcpu', 'core', 'cause', 'w', 'wmask'] as const;
+
+export function kindsJson(): string {
+  return JSON.stringify({
+    kinds: Object.fromEntries(
+      KIND_NAMES.map((k) => [k, { code: KINDS[k].code, fields: KINDS[k].fields.map((f) => [f.name, f.type]) }]),
+    ),
+    enums: ENUMS,
+  });
+}
+
+export function arrowSchema(info: RunInfo): Schema {
+  const md = new Map<string, string>([
+    ['hvtrace.schema_version', String(info.schemaVersion)],
+    ['hvtrace.profile', info.profile],
+    ['hvtrace.seed', String(info.seed)],
+    ['hvtrace.config', JSON.stringify(info.config)],
+    ['hvtrace.tool_version', info.toolVersion],
+    ['hvtrace.kinds', kindsJson()],
+  ]);
+  return new Schema(
+    [
+      new Field('seq', new Uint64(), false),
+      new Field('time', new Uint64(), false),
+      new Field('kind', new Uint8(), false),
+      new Field('lpid', new Int16(), false),
+      new Field('vcpu', new Int16(), false),
+      new Field('core', new Int16(), false),
+      new Field('cause', new Int64(), true),
+      new Field('w', new List(new Field('item', new Uint64(), false)), false),
+      new Field('wmask', new Uint16(), false),
+    ],
+    md,
+  );
+}

@@ -1,0 +1,109 @@
+// Decoded events: the slow, friendly form for printing, JSON and tests. Hot paths use EventBatch.
+
+import { EventBatch, NO_CAUSE, splitBig } from './batch.js';
+import { ENUMS, type EnumName, type EventKind, type FieldDef, KINDS, KIND_BY_CODE, MAX_FIELDS } from './kinds.js';
+
+/** One event with its payload as unsigned 64-bit BigInts (one per field of its kind). */
+export interface TraceEvent {
+  seq: number;
+  time: number;
+  kind: EventKind;
+  lpid: number;
+  vcpu: number;
+  core: number;
+  cause: number | null;
+  words: bigint[];
+}
+
+export function kindOfCode(code: number): EventKind {
+  const k = KIND_BY_CODE[code];
+  if (!k) throw new Error(`unknown event kind code ${code}`);
+  return k;
+}
+
+export function eventAt(b: EventBatch, i: number): TraceEvent {
+  const kind = kindOfCode(b.kind[i]);
+  const nf = KINDS[kind].fields.length;
+  const words: bigint[] = [];
+  for (let j = 0; j < nf; j++) words.push(b.wordBig(i, j));
+  const c = b.cause[i];
+  return {
+    seq: b.firstSeq + i,
+    time: b.time[i],
+    kind,
+    lpid: b.lpid[i],
+    vcpu: b.vcpu[i],
+    core: b.core[i],
+    cause: c < 0 ? null : c,
+    words,
+  };
+}
+
+export function* eventsOf(b: EventBatch): Generator<TraceEvent> {
+  for (let i = 0; i < b.length; i++) yield eventAt(b, i);
+}
+
+/** Pack decoded events into a batch (tests, converters, synthetic data). */
+export function batchOf(events: readonly TraceEvent[], firstSeq = events[0]?.seq ?? 0): EventBatch {
+  const b = new EventBatch(Math.max(1, events.length));
+  b.reset(firstSeq);
+  let wc = 0;
+  events.forEach((e, i) => {
+    b.time[i] = e.time;
+    b.kind[i] = KINDS[e.kind].code;
+    b.lpid[i] = e.lpid;
+    b.vcpu[i] = e.vcpu;
+    b.core[i] = e.core;
+    b.cause[i] = e.cause ?? NO_CAUSE;
+    b.wofs[i] = wc;
+    let n = Math.min(e.words.length, MAX_FIELDS);
+    while (n > 0 && BigInt.asUintN(64, e.words[n - 1]) === 0n) n--;
+    for (let j = 0; j < n; j++) {
+      const [hi, lo] = splitBig(e.words[j]);
+      b.words[wc * 2] = lo;
+      b.words[wc * 2 + 1] = hi;
+      wc++;
+    }
+  });
+  b.length = events.length;
+  b.wofs[events.length] = wc;
+  return b;
+}
+
+export function hex(x: bigint): string {
+  return `0x${BigInt.asUintN(64, x).toString(16)}`;
+}
+
+/** A field value as JSON shows it: hex string, number, or enum name. */
+export function fieldValue(def: FieldDef, w: bigint): string | number {
+  switch (def.type) {
+    case 'hex':
+      return hex(w);
+    case 'u':
+      return Number(BigInt.asUintN(64, w));
+    case 'i':
+      return Number(BigInt.asIntN(64, w));
+    default: {
+      const names = ENUMS[def.type as EnumName] as readonly string[];
+      const v = Number(BigInt.asUintN(64, w));
+      return names[v] ?? v;
+    }
+  }
+}
+
+/** JSON form: common columns plus named fields; 64-bit words as 0x… strings. */
+export function eventToJson(e: TraceEvent): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    seq: e.seq,
+    time: e.time,
+    kind: e.kind,
+    lpid: e.lpid,
+    vcpu: e.vcpu,
+    core: e.core,
+    cause: e.cause,
+  };
+  KINDS[e.kind].fields.forEach((d: FieldDef, j: number) => {
+    out[d.name] = fieldValue(d, e.words[j] ?? 0n);
+  });
+  return out;
+}

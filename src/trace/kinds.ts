@@ -1,0 +1,314 @@
+// Trace format v1: the one definition of every event kind and its fields.
+//
+// Everything persisted derives from this table: the SQLite DDL and views (schema-sql.ts), the Arrow
+// schema (arrow-schema.ts), the documentation in schemas/ (docs.ts) and the TypeScript field types.
+//
+// Layout. Every event has the common columns (seq, time, kind, lpid, vcpu, core, cause) and up to
+// MAX_FIELDS payload words w0..w11. A kind names its words: `hpte_write.w0` is `hpte_index`. All
+// payload words are 64-bit two's-complement bit patterns; the `type` of a field says how to show it
+// ('hex' = unsigned 64-bit word printed 0x…, 'u' = unsigned count/index, 'i' = signed value such as
+// an hcall return code, or an enum name). Kinds are append-only: a new kind gets a new code and the
+// schema version goes up; a code is never reused or renamed.
+
+export const SCHEMA_VERSION = 1;
+export const MAX_FIELDS = 12;
+
+export type FieldType = 'hex' | 'u' | 'i' | EnumName;
+
+export interface FieldDef {
+  readonly name: string;
+  readonly type: FieldType;
+  readonly doc: string;
+}
+
+export interface KindDef {
+  readonly code: number;
+  readonly family: string;
+  readonly doc: string;
+  readonly fields: readonly FieldDef[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enumerations stored as small integers in payload words. Names are what views and JSON print.
+// ---------------------------------------------------------------------------------------------
+export const ENUMS = {
+  /** Where an hcall was completed (kernel-model §D.2). */
+  hcall_path: ['real', 'virtual', 'user'],
+  /** TLB invalidation form. */
+  tlb_scope: ['global', 'local', 'lpid_sets', 'all_sets'],
+  /** Real-mode triage outcome of kvmppc_hpte_hv_fault (kernel-model §E.2). */
+  fault_decision: ['reflect', 'retry', 'virtual', 'mmio', 'guest'],
+  /** Which interrupt the hardware raised for a storage fault. */
+  fault_kind: ['hdsi', 'hisi', 'dsi', 'isi'],
+  /** Outcome of kvmppc_book3s_hv_page_fault (kernel-model §E.3). */
+  page_fault_outcome: ['installed', 'upgraded', 'changed', 'notifier_retry', 'stale_addr', 'mmio', 'efault'],
+  /** MMU-notifier callback (kernel-model §F.1, F.2). */
+  notifier_kind: ['invalidate_page', 'range_start', 'range_end', 'change_pte', 'clear_flush_young', 'test_young', 'release'],
+  /** What a notifier callback did. */
+  notifier_effect: ['none', 'invalidated', 'aged', 'young', 'not_young', 'noop_pinned'],
+  /** Host page-table / page-state event. */
+  host_page_op: ['map', 'unmap', 'swap_out', 'swap_in', 'pin', 'unpin', 'protect', 'age'],
+  /** Partition switch direction. */
+  switch_direction: ['entry', 'exit'],
+  /** rmap/revmap chain operation. */
+  rmap_op: ['link', 'unlink', 'update'],
+  memslot_op: ['create', 'delete'],
+  vcore_state: ['inactive', 'running', 'exiting', 'sleeping'],
+  vcpu_state: ['stopped', 'busy_in_host', 'runnable'],
+} as const;
+
+export type EnumName = keyof typeof ENUMS;
+
+const f = (name: string, type: FieldType, doc: string): FieldDef => ({ name, type, doc });
+const regs = (prefix: string, doc: string): FieldDef[] =>
+  [4, 5, 6, 7, 8, 9, 10, 11].map((n) => f(`${prefix}r${n}`, 'hex', `${doc} r${n}`));
+
+// ---------------------------------------------------------------------------------------------
+// The kinds. Codes are stable forever.
+// ---------------------------------------------------------------------------------------------
+export const KINDS = {
+  run_start: {
+    code: 1, family: 'run', doc: 'First event of a recording; configuration is in the meta table.',
+    fields: [f('seed', 'hex', 'PRNG seed of the run')],
+  },
+  run_end: {
+    code: 2, family: 'run', doc: 'Last event of a complete recording.',
+    fields: [f('events', 'u', 'number of events before this one')],
+  },
+  hcall_enter: {
+    code: 10, family: 'hcall', doc: 'Guest issued `sc 1`: hcall number (r3) and register arguments r4..r11.',
+    fields: [f('nr', 'hex', 'hcall number (r3 on entry)'), ...regs('', 'argument')],
+  },
+  hcall_exit: {
+    code: 11, family: 'hcall',
+    doc: 'Hcall completed; `cause` is its hcall_enter. ret is r3 (H_* code, signed); r4..r11 are the output registers.',
+    fields: [
+      f('nr', 'hex', 'hcall number'),
+      f('ret', 'i', 'return code in r3 (H_SUCCESS 0, H_PARAMETER -4, ...)'),
+      f('path', 'hcall_path', 'real = real-mode handler, virtual = host virtual mode, user = VMM (KVM_EXIT_PAPR_HCALL)'),
+      ...regs('out_', 'output'),
+    ],
+  },
+  hpte_write: {
+    code: 20, family: 'hpte',
+    doc: 'An HPTE (both dwords) changed in the hashed page table, with the guest view (revmap guest_rpte) after the write.',
+    fields: [
+      f('hpte_index', 'u', 'HPTE index (PTEG * 8 + slot)'),
+      f('old_v', 'hex', 'hardware dword 0 before'),
+      f('old_r', 'hex', 'hardware dword 1 before'),
+      f('new_v', 'hex', 'hardware dword 0 after'),
+      f('new_r', 'hex', 'hardware dword 1 after'),
+      f('guest_r', 'hex', 'revmap guest_rpte after (guest-physical dword 1)'),
+    ],
+  },
+  rmap_change: {
+    code: 21, family: 'rmap',
+    doc: 'A per-gfn rmap word changed: a revmap chain link/unlink of an HPTE, or an R/C update of the word.',
+    fields: [
+      f('op', 'rmap_op', 'link, unlink, or update (R/C bits only)'),
+      f('gfn', 'hex', 'guest frame number (host-page units)'),
+      f('hpte_index', 'i', 'HPTE linked or unlinked (-1 for update)'),
+      f('rmap', 'hex', 'rmap word after (REFERENCED 1<<40, CHANGED 1<<39, PRESENT 1<<32, INDEX low 32 bits)'),
+      f('forw', 'i', 'revmap forw link of hpte_index after (-1 if none)'),
+      f('back', 'i', 'revmap back link of hpte_index after (-1 if none)'),
+    ],
+  },
+  tlbie: {
+    code: 22, family: 'tlb',
+    doc: 'TLB invalidation: tlbie (global) / tlbiel (local) of one entry, or a flush of all sets of the LPID / the whole TLB.',
+    fields: [
+      f('rb', 'hex', 'RB operand (compute_tlbie_rb for one entry; 0x800 + set*0x1000 style for set flushes)'),
+      f('scope', 'tlb_scope', 'global (tlbie), local (tlbiel), lpid_sets (IS=0b10 over all sets), all_sets (untagged TLB)'),
+      f('sets', 'u', 'number of sets flushed (0 for a single entry)'),
+    ],
+  },
+  fault_triage: {
+    code: 30, family: 'fault',
+    doc: 'A guest storage fault seen by the hardware model and, for HDSI/HISI, the real-mode triage of kvmppc_hpte_hv_fault.',
+    fields: [
+      f('kind', 'fault_kind', 'interrupt raised: hdsi/hisi (to the hypervisor, VPM1) or dsi/isi (straight to the guest)'),
+      f('ea', 'hex', 'effective address (HDAR / DAR / PC)'),
+      f('status', 'hex', 'DSISR (data) or SRR1 cause bits (instruction) as raised'),
+      f('slb_v', 'hex', 'SLB VSID word used (vrma_slb_v in real mode; 0 if no SLB entry)'),
+      f('hpte_index', 'i', 'HPTE found by find_lock_hpte (-1 if none)'),
+      f('decision', 'fault_decision', 'reflect (DSI/ISI to guest), retry, virtual (host page fault), mmio, guest (delivered directly, no VPM)'),
+      f('out_status', 'hex', 'status reflected to the guest (0 if not reflected)'),
+      f('gfn', 'i', 'guest frame of the HPTE guest view (-1 if unknown)'),
+      f('access', 'u', 'access type: 0 load, 1 store, 2 instruction fetch'),
+    ],
+  },
+  page_fault_enter: {
+    code: 31, family: 'fault',
+    doc: 'kvmppc_book3s_hv_page_fault entry (fields of the kvm_page_fault_enter tracepoint).',
+    fields: [
+      f('hpte_v', 'hex', 'HPTE dword 0 snapshot'),
+      f('hpte_r', 'hex', 'HPTE hardware dword 1 snapshot'),
+      f('gpte_r', 'hex', 'guest view dword 1 (guest_rpte)'),
+      f('ea', 'hex', 'faulting effective address'),
+      f('base_gfn', 'i', 'memslot base gfn (-1 if no memslot)'),
+      f('slot_flags', 'hex', 'memslot flags'),
+      f('dsisr', 'hex', 'DSISR passed to the handler'),
+      f('hpte_index', 'u', 'pgfault_index'),
+      f('gfn', 'i', 'guest frame faulted on (-1 if unknown)'),
+    ],
+  },
+  page_fault_exit: {
+    code: 32, family: 'fault',
+    doc: 'kvmppc_book3s_hv_page_fault exit (fields of kvm_page_fault_exit plus the outcome); `cause` is the enter event.',
+    fields: [
+      f('hpte_v', 'hex', 'new dword 0 on success, else the snapshot'),
+      f('hpte_r', 'hex', 'old hardware dword 1'),
+      f('ret', 'i', 'RESUME_GUEST 0 / RESUME_HOST 2 / negative errno'),
+      f('outcome', 'page_fault_outcome', 'what the handler did'),
+      f('hpte_index', 'u', 'HPTE index'),
+      f('gfn', 'i', 'guest frame (-1 if MMIO/unknown)'),
+    ],
+  },
+  notifier: {
+    code: 40, family: 'notifier',
+    doc: 'An MMU-notifier callback into KVM (host changed the VMM page table), with what it did to the HPT.',
+    fields: [
+      f('kind', 'notifier_kind', 'callback'),
+      f('hva_start', 'hex', 'host virtual address (range start)'),
+      f('hva_end', 'hex', 'range end (exclusive); hva_start + page size for single-page callbacks'),
+      f('gfn', 'i', 'first guest frame affected (-1 if the range hits no memslot)'),
+      f('effect', 'notifier_effect', 'result'),
+      f('hptes', 'u', 'HPTEs invalidated or aged'),
+      f('mmu_seq', 'u', 'kvm->mmu_notifier_seq after'),
+      f('mmu_count', 'u', 'kvm->mmu_notifier_count after'),
+    ],
+  },
+  host_page: {
+    code: 41, family: 'host',
+    doc: 'Host memory event on the VMM page table or a physical page (map, unmap, swap, pin, aging).',
+    fields: [
+      f('op', 'host_page_op', 'operation'),
+      f('hva', 'hex', 'host virtual address (0 for a page not mapped in the VMM)'),
+      f('pfn', 'hex', 'host page frame number'),
+      f('writable', 'u', '1 if the host PTE is writable after'),
+      f('page_shift', 'u', 'host page size shift (12, 16, 24)'),
+      f('owner', 'u', '0 = VMM (guest RAM), 1 = other host process'),
+    ],
+  },
+  partition_switch: {
+    code: 50, family: 'switch',
+    doc: 'A core switched partitions (LPID/SDR1/LPCR) on guest entry or exit; only full exits switch.',
+    fields: [
+      f('thread', 'u', 'hardware thread that performed the switch (ptid 0 is the primary)'),
+      f('from_lpid', 'i', 'LPID before'),
+      f('to_lpid', 'i', 'LPID after'),
+      f('direction', 'switch_direction', 'entry (host → guest) or exit (guest → host)'),
+      f('trap', 'hex', 'exit trap that caused the switch (0 on entry)'),
+      f('sdr1', 'hex', 'SDR1 loaded'),
+      f('lpcr', 'hex', 'LPCR (POWER7) or HID4 (PPC970) loaded'),
+    ],
+  },
+  guest_enter: {
+    code: 51, family: 'switch',
+    doc: 'A vcpu entered guest mode (kvm_guest_enter).',
+    fields: [f('pc', 'hex', 'guest PC'), f('msr', 'hex', 'guest MSR')],
+  },
+  guest_exit: {
+    code: 52, family: 'switch',
+    doc: 'A vcpu left guest mode with a full exit (kvm_guest_exit).',
+    fields: [f('trap', 'hex', 'BOOK3S_INTERRUPT_* trap number'), f('pc', 'hex', 'guest PC'), f('msr', 'hex', 'guest MSR')],
+  },
+  mmio_exit: {
+    code: 53, family: 'mmio',
+    doc: 'Emulated MMIO access completed by the VMM device model (KVM_EXIT_MMIO).',
+    fields: [
+      f('gpa', 'hex', 'guest physical address'),
+      f('len', 'u', 'access length in bytes'),
+      f('is_write', 'u', '1 for a store'),
+      f('data', 'hex', 'value stored or loaded'),
+      f('inst', 'hex', 'instruction word emulated'),
+    ],
+  },
+  memslot: {
+    code: 60, family: 'vm',
+    doc: 'A memslot was created or deleted (KVM_SET_USER_MEMORY_REGION).',
+    fields: [
+      f('op', 'memslot_op', 'create or delete'),
+      f('slot', 'u', 'slot id'),
+      f('base_gfn', 'hex', 'first guest frame'),
+      f('npages', 'u', 'pages (host-page units)'),
+      f('userspace_addr', 'hex', 'hva of base_gfn'),
+      f('flags', 'hex', 'KVM_MEM_* flags'),
+    ],
+  },
+  vm_create: {
+    code: 61, family: 'vm',
+    doc: 'A VM was created: its LPID and hashed page table.',
+    fields: [
+      f('hpt_order', 'u', 'log2 of the HPT size in bytes'),
+      f('sdr1', 'hex', 'SDR1 value (HTABORG | order-18)'),
+      f('lpcr', 'hex', 'guest LPCR (HID4 on PPC970)'),
+      f('vm_id', 'u', 'emulator VM number'),
+    ],
+  },
+  vcore_state: {
+    code: 62, family: 'vm',
+    doc: 'A vcore changed state (kvmppc_run_core).',
+    fields: [f('vcore', 'u', 'vcore id (vcpu_id / threads_per_core)'), f('state', 'vcore_state', 'new state'), f('n_runnable', 'u', 'runnable vcpus')],
+  },
+  vcpu_state: {
+    code: 63, family: 'vm',
+    doc: 'A vcpu changed state.',
+    fields: [f('state', 'vcpu_state', 'new state'), f('ret', 'i', 'vcpu->arch.ret (RESUME_* or -errno)'), f('exit_reason', 'u', 'run->exit_reason (KVM_EXIT_*)')],
+  },
+  slb_update: {
+    code: 64, family: 'vm',
+    doc: 'The guest loaded an SLB entry (slbmte) or cleared the SLB (slbia: slot = -1).',
+    fields: [f('slot', 'i', 'SLB slot index (-1 for slbia)'), f('esid', 'hex', 'ESID word (RB)'), f('vsid', 'hex', 'VSID word (RS)')],
+  },
+  checkpoint: {
+    code: 70, family: 'replay',
+    doc: 'A replay checkpoint: a digest of the emulator state after the previous event.',
+    fields: [f('digest', 'hex', '64-bit digest of the complete machine state'), f('ordinal', 'u', 'checkpoint number')],
+  },
+  anomaly: {
+    code: 80, family: 'check',
+    doc: 'An invariant violation or model anomaly detected while recording.',
+    fields: [f('code', 'u', 'anomaly code (see src/trace/anomalies)'), f('severity', 'u', '0 info, 1 warning, 2 error'), f('a', 'hex', 'detail'), f('b', 'hex', 'detail')],
+  },
+} as const satisfies Record<string, KindDef>;
+
+export type EventKind = keyof typeof KINDS;
+export type FieldsOf<K extends EventKind> = (typeof KINDS)[K]['fields'][number]['name'];
+
+export const KIND_NAMES = Object.keys(KINDS) as EventKind[];
+
+/** code → kind name; holes are undefined. */
+export const KIND_BY_CODE: readonly (EventKind | undefined)[] = (() => {
+  const t: (EventKind | undefined)[] = new Array(256).fill(undefined);
+  for (const k of KIND_NAMES) t[KINDS[k].code] = k;
+  return t;
+})();
+
+/** Kind codes as a const object, for hot paths: `K.hpte_write`. */
+export const K: { readonly [P in EventKind]: (typeof KINDS)[P]['code'] } = Object.fromEntries(
+  KIND_NAMES.map((k) => [k, KINDS[k].code]),
+) as never;
+
+export function enumValue<E extends EnumName>(e: E, name: (typeof ENUMS)[E][number]): number {
+  const i = (ENUMS[e] as readonly string[]).indexOf(name);
+  if (i < 0) throw new Error(`unknown ${e} value ${name}`);
+  return i;
+}
+
+/** Enum values by name for hot paths: `E.fault_decision.virtual`. */
+export const E: { readonly [P in EnumName]: { readonly [V in (typeof ENUMS)[P][number]]: number } } =
+  Object.fromEntries(
+    (Object.keys(ENUMS) as EnumName[]).map((e) => [e, Object.fromEntries(ENUMS[e].map((v, i) => [v, i]))]),
+  ) as never;
+
+// Compile-time and load-time sanity: field counts and code uniqueness.
+(() => {
+  const seen = new Set<number>();
+  for (const k of KIND_NAMES) {
+    const d: KindDef = KINDS[k];
+    if (d.fields.length > MAX_FIELDS) throw new Error(`kind ${k} has more than ${MAX_FIELDS} fields`);
+    if (seen.has(d.code) || d.code <= 0 || d.code > 255) throw new Error(`kind ${k}: bad or duplicate code`);
+    seen.add(d.code);
+  }
+})();
