@@ -126,7 +126,7 @@ export const KINDS = {
     code: 30, family: 'fault',
     doc: 'A guest storage fault seen by the hardware model and, for HDSI/HISI, the real-mode triage of kvmppc_hpte_hv_fault.',
     fields: [
-      f('kind', 'fault_kind', 'interrupt raised: hdsi/hisi (to the hypervisor, VPM1) or dsi/isi (straight to the guest)'),
+      f('interrupt', 'fault_kind', 'interrupt raised: hdsi/hisi (to the hypervisor, VPM1) or dsi/isi (straight to the guest)'),
       f('ea', 'hex', 'effective address (HDAR / DAR / PC)'),
       f('status', 'hex', 'DSISR (data) or SRR1 cause bits (instruction) as raised'),
       f('slb_v', 'hex', 'SLB VSID word used (vrma_slb_v in real mode; 0 if no SLB entry)'),
@@ -168,7 +168,7 @@ export const KINDS = {
     code: 40, family: 'notifier',
     doc: 'An MMU-notifier callback into KVM (host changed the VMM page table), with what it did to the HPT.',
     fields: [
-      f('kind', 'notifier_kind', 'callback'),
+      f('callback', 'notifier_kind', 'callback'),
       f('hva_start', 'hex', 'host virtual address (range start)'),
       f('hva_end', 'hex', 'range end (exclusive); hva_start + page size for single-page callbacks'),
       f('gfn', 'i', 'first guest frame affected (-1 if the range hits no memslot)'),
@@ -302,6 +302,8 @@ export const E: { readonly [P in EnumName]: { readonly [V in (typeof ENUMS)[P][n
     (Object.keys(ENUMS) as EnumName[]).map((e) => [e, Object.fromEntries(ENUMS[e].map((v, i) => [v, i]))]),
   ) as never;
 
+const COMMON_NAMES = ['seq', 'time', 'kind', 'lpid', 'vcpu', 'core', 'cause'];
+
 // Compile-time and load-time sanity: field counts and code uniqueness.
 (() => {
   const seen = new Set<number>();
@@ -310,5 +312,7 @@ export const E: { readonly [P in EnumName]: { readonly [V in (typeof ENUMS)[P][n
     if (d.fields.length > MAX_FIELDS) throw new Error(`kind ${k} has more than ${MAX_FIELDS} fields`);
     if (seen.has(d.code) || d.code <= 0 || d.code > 255) throw new Error(`kind ${k}: bad or duplicate code`);
     seen.add(d.code);
+    for (const fd of d.fields)
+      if (COMMON_NAMES.includes(fd.name)) throw new Error(`kind ${k}: field ${fd.name} collides with a common column`);
   }
 })();

@@ -95,7 +95,7 @@ SELECT seq, time, lpid, hpte_index, old_v, old_r, new_v, new_r, guest_r, cause F
   faults: {
     doc: 'Guest storage faults: the interrupt raised and the real-mode triage decision.',
     sql: `CREATE VIEW IF NOT EXISTS faults AS
-SELECT seq, time, lpid, vcpu, kind, ea, gfn, decision, status, out_status, hpte_index, access, cause FROM ev_fault_triage;`,
+SELECT seq, time, lpid, vcpu, interrupt AS kind, ea, gfn, decision, status, out_status, hpte_index, access, cause FROM ev_fault_triage;`,
   },
   page_faults: {
     doc: 'Virtual-mode page faults (kvmppc_book3s_hv_page_fault): entry snapshot joined with the exit outcome.',
@@ -108,7 +108,7 @@ FROM ev_page_fault_enter e LEFT JOIN ev_page_fault_exit x ON x.cause = e.seq;`,
   notifier_events: {
     doc: 'MMU-notifier callbacks and their effect on the HPT.',
     sql: `CREATE VIEW IF NOT EXISTS notifier_events AS
-SELECT seq, time, lpid, kind, hva_start, hva_end, gfn, effect, hptes, mmu_seq, mmu_count, cause FROM ev_notifier;`,
+SELECT seq, time, lpid, callback AS kind, hva_start, hva_end, gfn, effect, hptes, mmu_seq, mmu_count, cause FROM ev_notifier;`,
   },
   partition_switches: {
     doc: 'Partition switches on full guest entry/exit.',

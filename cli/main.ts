@@ -1,0 +1,91 @@
+// hvtrace CLI entry: commander wiring only. Each command lives in cli/commands/ and is loaded on use.
+// Errors: a UserError prints one line `hvtrace: …` and exits with its code; anything else is an
+// internal error, also one line (set HVTRACE_DEBUG=1 for the stack).
+
+import { Command, Option } from 'commander';
+import { UserError } from '../src/trace/errors.js';
+import { TOOL_VERSION } from '../src/trace/run-info.js';
+import { intArg } from './args.js';
+
+const program = new Command();
+program
+  .name('hvtrace')
+  .description('Record-and-replay trace analysis for KVM on IBM POWER (Book3S HV)')
+  .version(TOOL_VERSION, '-V, --version')
+  .showSuggestionAfterError(true)
+  .configureOutput({ outputError: (s, write) => write(`hvtrace: ${s.replace(/^error: /, '').trimEnd()}\n`) });
+
+const run = (fn: (...a: never[]) => Promise<number> | number) =>
+  async (...args: unknown[]) => {
+    process.exitCode = await (fn as (...a: unknown[]) => Promise<number> | number)(...args);
+  };
+
+program
+  .command('record')
+  .description('record a run to SQLite (-o) and/or an Arrow IPC stream (--arrow)')
+  .option('-o, --output <file.sqlite>', 'SQLite trace to write')
+  .option('--arrow <file.arrow>', 'Arrow IPC stream to write')
+  .addOption(new Option('--compress <codec>', 'Arrow body compression').choices(['zstd']))
+  .option('--synthetic <events>', 'record N synthetic events of the real schema (benchmarks, format tests)', intArg('--synthetic', 1))
+  .option('--seed <n>', 'PRNG seed', intArg('--seed'), 1)
+  .option('-f, --force', 'overwrite existing output files')
+  .option('-q, --quiet', 'no progress or summary on stderr')
+  .option('--json', 'print a JSON summary on stdout')
+  .action(run(async (opts: never) => (await import('./commands/record.js')).recordCommand(opts)));
+
+program
+  .command('info')
+  .description('describe a trace: format, run configuration, completeness, events by kind')
+  .argument('<trace>', 'SQLite or Arrow trace')
+  .option('--json', 'JSON output')
+  .action(run(async (t: never, o: never) => (await import('./commands/info.js')).infoCommand(t, o)));
+
+program
+  .command('events')
+  .description('print events, decoded (NDJSON with --json)')
+  .argument('<trace>', 'SQLite or Arrow trace')
+  .option('-k, --kind <kind...>', 'only these event kinds')
+  .option('--from <seq>', 'first seq', intArg('--from'))
+  .option('--to <seq>', 'stop before this seq', intArg('--to'))
+  .option('-n, --limit <n>', 'at most n events', intArg('--limit', 1))
+  .option('--json', 'one JSON object per line')
+  .action(run(async (t: never, o: never) => (await import('./commands/events.js')).eventsCommand(t, o)));
+
+program
+  .command('query')
+  .description('run read-only SQL on a SQLite trace (views: hcalls, hpte_updates, faults, notifier_events, partition_switches, tlb_invalidations, ev_<kind>)')
+  .argument('<trace>', 'SQLite trace')
+  .argument('<sql>', 'SELECT statement')
+  .option('--json', 'JSON array of row objects')
+  .option('--csv', 'CSV')
+  .action(run(async (t: never, s: never, o: never) => (await import('./commands/query.js')).queryCommand(t, s, o)));
+
+program
+  .command('convert')
+  .description('rewrite a trace in the other format (SQLite ↔ Arrow)')
+  .argument('<trace>', 'input trace')
+  .requiredOption('-o, --output <file>', 'output (.sqlite or .arrow)')
+  .addOption(new Option('--compress <codec>', 'Arrow body compression').choices(['zstd']))
+  .option('-f, --force', 'overwrite the output')
+  .action(run(async (t: never, o: never) => (await import('./commands/convert.js')).convertCommand(t, o)));
+
+program
+  .command('schema')
+  .description('print the trace format documentation (every kind and column)')
+  .option('--json', 'the kind table as JSON')
+  .option('--write-docs <dir>', 'write events.md, trace.sql, arrow-schema.json, VERSION to <dir>')
+  .action(run(async (o: never) => (await import('./commands/schema.js')).schemaCommand(o)));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof UserError) {
+    process.stderr.write(`hvtrace: ${e.message}\n`);
+    process.exitCode = e.exitCode;
+  } else {
+    const err = e as Error;
+    process.stderr.write(`hvtrace: internal error: ${err?.message ?? String(e)}\n`);
+    if (process.env.HVTRACE_DEBUG) process.stderr.write(`${err?.stack}\n`);
+    process.exitCode = 70;
+  }
+}

@@ -1,0 +1,70 @@
+// The CLI as a user meets it: built binary, exit codes, one-line errors, JSON conventions.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { sha256, tmpDir } from './helpers.js';
+
+const BIN = join(import.meta.dirname, '../bin/hvtrace.js');
+function hv(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('--version and --help', () => {
+  assert.match(hv('--version').out, /^\d+\.\d+\.\d+\n$/);
+  const h = hv('--help');
+  assert.equal(h.code, 0);
+  for (const c of ['record', 'info', 'events', 'query', 'convert', 'schema']) assert.match(h.out, new RegExp(`\\b${c}\\b`));
+  assert.equal(hv('query', '--help').code, 0);
+});
+
+test('record → info/query/events/convert round trip with 0x… words in JSON', () => {
+  const d = tmpDir();
+  const sq = join(d, 't.sqlite');
+  const ar = join(d, 't.arrow');
+  assert.equal(hv('record', '--synthetic', '3000', '-o', sq, '--arrow', ar, '-q').code, 0);
+  const info = JSON.parse(hv('info', ar, '--json').out);
+  assert.equal(info.complete, true);
+  assert.equal(info.schema_version, 1);
+  const q = hv('query', sq, "SELECT name, ret_name, r6 FROM hcalls WHERE name = 'H_ENTER' LIMIT 2", '--json');
+  assert.equal(q.code, 0, q.err);
+  const rows = JSON.parse(q.out);
+  assert.equal(rows.length, 2);
+  assert.equal(rows[0].ret_name, 'H_SUCCESS');
+  assert.match(rows[0].r6, /^0x[0-9a-f]+$/);
+  const ev = hv('events', sq, '-k', 'hpte_write', '-n', '1', '--json').out.trim().split('\n');
+  assert.equal(ev.length, 1);
+  assert.match(JSON.parse(ev[0]).new_v, /^0x[0-9a-f]+$/);
+  const back = join(d, 'back.sqlite');
+  assert.equal(hv('convert', ar, '-o', back).code, 0);
+  assert.equal(hv('query', back, 'SELECT count(*) AS n FROM events', '--json').out, hv('query', sq, 'SELECT count(*) AS n FROM events', '--json').out);
+});
+
+test('bad input: one line on stderr, non-zero exit, no stack, recorded files untouched', () => {
+  const d = tmpDir();
+  const junk = join(d, 'junk.sqlite');
+  writeFileSync(junk, 'definitely not a trace, just some bytes');
+  const sq = join(d, 'keep.sqlite');
+  assert.equal(hv('record', '--synthetic', '100', '-o', sq, '-q').code, 0);
+  const before = sha256(sq);
+  const cases = [
+    hv('info', junk),
+    hv('info', join(d, 'missing.sqlite')),
+    hv('info', '--bogus'),
+    hv('frobnicate'),
+    hv('record', '--synthetic', '10', '-o', sq),
+    hv('record', '--synthetic', 'many', '-o', join(d, 'x.sqlite')),
+    hv('query', sq, 'DELETE FROM events'),
+    hv('query', sq, 'SELEC nonsense'),
+    hv('events', sq, '-k', 'no_such_kind'),
+  ];
+  for (const c of cases) {
+    assert.notEqual(c.code, 0, c.err);
+    assert.equal(c.err.trim().split('\n').length, 1, `one line: ${c.err}`);
+    assert.match(c.err, /^hvtrace: /);
+    assert.doesNotMatch(c.err, /\n\s+at /);
+  }
+  assert.equal(sha256(sq), before);
+});
