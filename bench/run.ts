@@ -1,13 +1,15 @@
-// Benchmark entry: `npm run bench -- <name> [options] [--json]`.
+// Benchmark entry: `npm run bench -- <name> [options] [--json]`. Run compiled (npm run bench builds).
+import { benchRead, readChild } from './read.js';
 import { benchSinks } from './sinks.js';
 
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
   sinks: benchSinks,
+  read: benchRead,
 };
 
 const [name, ...rest] = process.argv.slice(2);
-if (!name || !(name in benches)) {
-  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--json]\n`);
+if (name === 'read-child') await readChild(rest[0]);
+else if (!name || !(name in benches)) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--events N] [--runs R] [--json]\n`);
   process.exit(2);
-}
-await benches[name](rest);
+} else await benches[name](rest);

@@ -1,13 +1,14 @@
 // Arrow schema of trace format v1, derived from the same definitions as the SQLite table.
 // Columns: seq, time (Uint64), kind (Uint8), lpid, vcpu, core (Int16), cause (Int64, null = none),
-// w (List<Uint64>): the payload words that are nonzero, in field order; wmask (Uint16): bit j set
-// when field j is nonzero (and so present in w). Field j is SQLite column wj; an absent field is 0.
-// Zero suppression keeps the uncompressed stream small (most enums, flags and return codes are 0).
+// w (List<Uint32>): the nonzero 32-bit halves of the payload words, in field order, low half first;
+// wmask (Uint32): bit 2j set when the low half of field j is present in w, bit 2j+1 the high half.
+// Field j is SQLite column wj; an absent half is 0. Zero suppression at 32-bit granularity keeps the
+// uncompressed stream small: most fields are small integers or 0.
 // Schema metadata: hvtrace.schema_version, hvtrace.profile, hvtrace.seed, hvtrace.config,
 // hvtrace.tool_version and hvtrace.kinds (JSON of every kind's code and field names, so readers in
 // other languages can name the payload words).
 
-import { Field, Int16, Int64, List, Schema, Uint8, Uint16, Uint64 } from 'apache-arrow';
+import { Field, Int16, Int64, List, Schema, Uint8, Uint32, Uint64 } from 'apache-arrow';
 import { ENUMS, KINDS, KIND_NAMES } from './kinds.js';
 import type { RunInfo } from './run-info.js';
 
@@ -40,8 +41,8 @@ export function arrowSchema(info: RunInfo): Schema {
       new Field('vcpu', new Int16(), false),
       new Field('core', new Int16(), false),
       new Field('cause', new Int64(), true),
-      new Field('w', new List(new Field('item', new Uint64(), false)), false),
-      new Field('wmask', new Uint16(), false),
+      new Field('w', new List(new Field('item', new Uint32(), false)), false),
+      new Field('wmask', new Uint32(), false),
     ],
     md,
   );

@@ -14,8 +14,9 @@ export function eventsMarkdown(): string {
   for (const [c, d] of Object.entries(COMMON_COLUMN_DOCS)) L.push(`| \`${c}\` | ${d} |`);
   L.push('', `## Payload words`, '');
   L.push(`Each kind names up to ${MAX_FIELDS} payload words. In SQLite they are columns \`w0\`..\`w${MAX_FIELDS - 1}\` of \`events\``);
-  L.push('(64-bit two\'s-complement bit patterns; trailing zero words are NULL, read them as 0); in Arrow they');
-  L.push('are the list column `w` holding only the nonzero words, with `wmask` bit j set when word j is present.');
+  L.push('(64-bit two\'s-complement bit patterns; trailing zero words are NULL, read them as 0). In Arrow the');
+  L.push('list column `w` (Uint32) holds only the nonzero 32-bit halves, low half first; `wmask` bit 2j says the');
+  L.push('low half of word j is present, bit 2j+1 the high half; absent halves are 0.');
   L.push('Types: `hex` = 64-bit word printed `0x…`; `u` = unsigned integer; `i` = signed integer; otherwise an enumeration (below).', '');
   L.push('Each kind has a SQLite view `ev_<kind>` with the words named as below and enumerations as names.', '');
   for (const k of KIND_NAMES) {

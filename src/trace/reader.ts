@@ -192,7 +192,7 @@ const EXPECTED_ARROW = ['seq', 'time', 'kind', 'lpid', 'vcpu', 'core', 'cause', 
 
 function popcount(m: number): number {
   let c = 0;
-  for (; m !== 0; m &= m - 1) c++;
+  for (; m !== 0; m = (m & (m - 1)) >>> 0) c++;
   return c;
 }
 
@@ -266,8 +266,8 @@ export class ArrowTraceReader implements TraceReader {
         if (expected <= from) continue;
         const wD = col('w')[0];
         const wofs = wD.valueOffsets as Int32Array;
-        const wvals = wD.children[0].values as BigUint64Array;
-        const wmask = col('wmask')[0].values as Uint16Array;
+        const wvals = wD.children[0].values as Uint32Array;
+        const wmask = col('wmask')[0].values as Uint32Array;
         if (!out || out.capacity < n) out = new EventBatch(Math.max(n, 65536));
         const b = out;
         b.reset(first);
@@ -286,27 +286,21 @@ export class ArrowTraceReader implements TraceReader {
           const isNull = hasNulls && (nb![i >> 3] & (1 << (i & 7))) === 0;
           b.cause[i] = isNull ? NO_CAUSE : c32[2 * i + 1] * 4294967296 + c32[2 * i];
         }
-        // Expand zero-suppressed words back to dense fields (trailing zeros stay trimmed).
-        const src = new Uint32Array(wvals.buffer, wvals.byteOffset, wvals.length * 2);
+        // Expand zero-suppressed halves back to dense fields (trailing zero fields stay trimmed).
+        const src = wvals as unknown as Uint32Array;
         const dst = b.words;
         let k = 0;
         for (let i = 0; i < n; i++) {
           b.wofs[i] = k;
           let m = wmask[i];
           let p = wofs[i];
-          if (m >>> MAX_FIELDS !== 0 || wofs[i + 1] - p !== popcount(m))
+          if (m >>> (2 * MAX_FIELDS) !== 0 || wofs[i + 1] - p !== popcount(m))
             throw new TraceFormatError(`${this.path}: wmask does not match the words of seq ${first + i}`);
           while (m !== 0) {
-            if (m & 1) {
-              dst[2 * k] = src[2 * p];
-              dst[2 * k + 1] = src[2 * p + 1];
-              p++;
-            } else {
-              dst[2 * k] = 0;
-              dst[2 * k + 1] = 0;
-            }
+            dst[2 * k] = m & 1 ? src[p++] : 0;
+            dst[2 * k + 1] = m & 2 ? src[p++] : 0;
             k++;
-            m >>>= 1;
+            m >>>= 2;
           }
         }
         b.wofs[n] = k;
