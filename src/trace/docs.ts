@@ -4,6 +4,7 @@
 import { arrowSchema, ARROW_COLUMNS } from './arrow-schema.js';
 import { ENUMS, type EnumName, KINDS, KIND_NAMES, MAX_FIELDS, SCHEMA_VERSION } from './kinds.js';
 import { runInfo } from './run-info.js';
+import { scenarioJsonSchema } from '../guest/scenario.js';
 import { COMMON_COLUMN_DOCS, CONTRACT_VIEWS, schemaSql } from './sqlite-schema.js';
 
 export function eventsMarkdown(): string {
@@ -61,5 +62,5 @@ export function arrowSchemaJson(): string {
 }
 
 export function schemaDocs(): Record<string, string> {
-  return { 'events.md': eventsMarkdown(), 'trace.sql': sqliteDdl(), 'arrow-schema.json': arrowSchemaJson(), VERSION: `${SCHEMA_VERSION}\n` };
+  return { 'events.md': eventsMarkdown(), 'trace.sql': sqliteDdl(), 'arrow-schema.json': arrowSchemaJson(), VERSION: `${SCHEMA_VERSION}\n`, 'scenario.schema.json': scenarioJsonSchema() };
 }
