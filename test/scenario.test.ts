@@ -37,3 +37,16 @@ test('invalid scenarios are rejected with the JSON path of the bad field', () =>
   assert.throws(bad((s) => (s.machine.memslots = [])), /x\.json: machine\.memslots: /);
   assert.throws(bad((s) => (s.ops[1].nr = 'H_NOPE')), /x\.json: ops\[1\]\.nr: /);
 });
+
+test('sample scenarios in traces/ validate', async () => {
+  const { loadScenario } = await import('../src/guest/scenario.js');
+  const { readdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const dir = join(import.meta.dirname, '../traces');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.scenario.json'));
+  assert.ok(files.length > 0);
+  for (const f of files) {
+    const s = loadScenario(join(dir, f));
+    assert.ok(s.ops.length > 0, f);
+  }
+});
