@@ -1,0 +1,102 @@
+// Host physical memory: a frame allocator over `npages` frames of the host PAGE_SIZE.
+//
+// Frames are handed out in naturally aligned power-of-two blocks (order 0 = one PAGE_SIZE frame,
+// order 12 = 16 MiB with 4 KiB pages). Where a block lands is chosen by the run's seeded PRNG, so a
+// run is reproducible from its seed while different seeds scatter guest pages differently (which is
+// what makes HPTE RPNs look like a real host's). Frame 0 is never handed out: KVM's H_ENTER treats
+// pa == 0 as "no page" (kvmppc_h_enter, Linux 3.4), so a guest page at pfn 0 could never be mapped.
+
+import type { Pfn } from '../arch/types.js';
+import { Prng } from '../machine/prng.js';
+
+/** Host PAGE_SHIFT: a build option of the host kernel (4 KiB or 64 KiB pages). */
+export type HostPageShift = 12 | 16;
+
+/** Who holds a frame (kept per frame; the host_page event's `owner` field uses 0 and 1). */
+export const FRAME_FREE = 0;
+export const FRAME_VMM = 1;
+export const FRAME_OTHER = 2;
+export const FRAME_RESERVED = 3;
+
+export interface PhysMemOptions {
+  readonly pageShift: HostPageShift;
+  /** Number of frames of 2^pageShift bytes. Must be ≤ 2^32 (pfns are stored as u32). */
+  readonly npages: number;
+  /** Seed of the placement PRNG. */
+  readonly seed: number;
+}
+
+export class PhysMem {
+  readonly pageShift: HostPageShift;
+  readonly npages: number;
+  /** FRAME_* per frame. */
+  readonly owner: Uint8Array;
+  private readonly rng: Prng;
+  private nfree: number;
+
+  constructor(opts: PhysMemOptions) {
+    if (opts.pageShift !== 12 && opts.pageShift !== 16) throw new RangeError(`host PAGE_SHIFT must be 12 or 16, not ${opts.pageShift}`);
+    if (!Number.isInteger(opts.npages) || opts.npages < 2 || opts.npages > 0x1_0000_0000) {
+      throw new RangeError(`PhysMem: npages ${opts.npages} outside [2, 2^32]`);
+    }
+    this.pageShift = opts.pageShift;
+    this.npages = opts.npages;
+    this.owner = new Uint8Array(opts.npages);
+    this.owner[0] = FRAME_RESERVED;
+    this.nfree = opts.npages - 1;
+    this.rng = new Prng(opts.seed);
+  }
+
+  get freePages(): number {
+    return this.nfree;
+  }
+
+  /**
+   * Allocate 2^order frames, aligned to their size, for `owner`. Returns the first pfn, or -1 if no
+   * aligned free block exists. Placement: a PRNG-chosen starting block, then a linear probe.
+   */
+  alloc(order: number, owner: number = FRAME_VMM): number {
+    const n = 2 ** order;
+    if (n > this.nfree) return -1;
+    const nblocks = Math.floor(this.npages / n);
+    if (nblocks === 0) return -1;
+    const start = this.rng.below(nblocks);
+    for (let k = 0; k < nblocks; k++) {
+      let b = start + k;
+      if (b >= nblocks) b -= nblocks;
+      const pfn = b * n;
+      if (this.blockFree(pfn, n)) {
+        this.owner.fill(owner, pfn, pfn + n);
+        this.nfree -= n;
+        return pfn;
+      }
+    }
+    return -1;
+  }
+
+  /** Allocate exactly [pfn, pfn + 2^order) (tests and scenarios that name the frame). */
+  allocAt(pfn: Pfn | number, order: number, owner: number = FRAME_VMM): boolean {
+    const n = 2 ** order;
+    if (pfn % n !== 0 || pfn + n > this.npages || !this.blockFree(pfn, n)) return false;
+    this.owner.fill(owner, pfn, pfn + n);
+    this.nfree -= n;
+    return true;
+  }
+
+  free(pfn: Pfn | number, order: number): void {
+    const n = 2 ** order;
+    for (let p = pfn; p < pfn + n; p++) {
+      if (this.owner[p] === FRAME_FREE || this.owner[p] === FRAME_RESERVED) {
+        throw new Error(`PhysMem.free: pfn 0x${p.toString(16)} is not allocated`);
+      }
+    }
+    this.owner.fill(FRAME_FREE, pfn, pfn + n);
+    this.nfree += n;
+  }
+
+  private blockFree(pfn: number, n: number): boolean {
+    const o = this.owner;
+    for (let p = pfn; p < pfn + n; p++) if (o[p] !== FRAME_FREE) return false;
+    return true;
+  }
+}

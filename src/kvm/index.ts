@@ -1,0 +1,8 @@
+// Book3S HV KVM model (Linux 3.4, POWER7 with MMU notifiers): one import for src/kvm.
+export * from './kvm.js';
+export * from './memslot.js';
+export * from './rmap.js';
+export * from './rm_mmu.js';
+export * from './hcall.js';
+export * from './mmu_notifier.js';
+export * from './invariants.js';

@@ -1,0 +1,438 @@
+// Invariant checker for the Book3S HV model (kernel-model §J). Two halves:
+//
+//   KvmInvariantChecker.check()  state invariants at a quiescent point (between operations):
+//                                J1 geometry, J2 lock hygiene, J3 VALID/ABSENT exclusive, J4 chain
+//                                membership, J5 ring integrity, J6 MMIO marking, J8 no stale host
+//                                page, J10 size containment, J11 WIMG.
+//   HvAudit (a KvmObserver)      operation invariants, checked as the operation runs and ends:
+//                                J7 guest view of H_READ/H_REMOVE outputs, J14 R/C monotonicity,
+//                                J16 insertion R/C ⊆ rmap R/C, J17 tlbie discipline, J21 H_ENTER
+//                                placement, J22 H_REMOVE effect.
+//
+// checkInvariants(kvm, audit?) returns the first violation of either, or null. Not hot code: it
+// allocates freely and walks the whole HPT.
+
+import {
+  compute_tlbie_rb,
+  H_ENTER,
+  H_CLEAR_MOD,
+  H_CLEAR_REF,
+  H_EXACT_HI,
+  H_PTEG_FULL,
+  H_READ,
+  H_READ_4_HI,
+  H_REMOVE,
+  H_SUCCESS,
+  HPTE_R_C_LO,
+  HPTE_R_I_LO,
+  HPTE_R_M_LO,
+  HPTE_R_R_LO,
+  HPTE_R_RPN_HI,
+  HPTE_R_RPN_LO,
+  HPTE_R_W_LO,
+  HPTE_R_WIMG_LO,
+  HPTE_V_ABSENT_LO,
+  HPTE_V_HVLOCK_LO,
+  HPTE_V_VALID_LO,
+  hpte_is_mmio_key,
+  hpte_page_size,
+  hpte_rpn,
+  hpte_storage_key,
+  KVMPPC_RMAP_LOCK_HI,
+  KVMPPC_RMAP_PRESENT_HI,
+  PPC_MIN_HPT_ORDER,
+} from '../arch/index.js';
+import { PTE_PRESENT } from '../host/mm.js';
+import type { Kvm, KvmObserver, Memslot } from './kvm.js';
+import { slot_is_aligned } from './rm_mmu.js';
+
+/** The first broken invariant. `code` is 'J<n>_<NAME>' after kernel-model §J item n. */
+export interface Violation {
+  readonly code: string;
+  readonly message: string;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+const RC = HPTE_R_R_LO | HPTE_R_C_LO;
+const TWO32 = 0x1_0000_0000;
+const hex = (n: number): string => '0x' + n.toString(16);
+const hex64 = (hi: number, lo: number): string => '0x' + (BigInt(hi >>> 0) * 0x1_0000_0000n + BigInt(lo >>> 0)).toString(16);
+
+function v(code: string, message: string, detail: Record<string, unknown> = {}): Violation {
+  return { code, message, detail };
+}
+
+/** Base gfn of HPTE i's guest view, or -1 if its page-size encoding is invalid. */
+function guestGfn(kvm: Kvm, i: number): number {
+  const v_lo = kvm.hpt[i * 4 + 1];
+  const gr_lo = kvm.revGuestR[i * 2 + 1];
+  const psize = hpte_page_size(v_lo, gr_lo, kvm.arch206);
+  if (psize === 0) return -1;
+  return hpte_rpn(kvm.revGuestR[i * 2], gr_lo, psize, kvm.pageShift);
+}
+
+/** Is HPTE i a member of the chain of rmap word `off` of slot s? (Bounded walk.) */
+function inChain(kvm: Kvm, s: Memslot, off: number, i: number): boolean {
+  if ((s.rmap[off * 2] & KVMPPC_RMAP_PRESENT_HI) === 0) return false;
+  const head = s.rmap[off * 2 + 1];
+  let j = head;
+  for (let n = 0; n <= kvm.npte; n++) {
+    if (j === i) return true;
+    j = kvm.revForw[j];
+    if (j === head) return false;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State invariants
+// ---------------------------------------------------------------------------------------------
+
+export class KvmInvariantChecker {
+  readonly kvm: Kvm;
+  /** 0 = not seen, 1 = seen in an earlier chain walk, 2 = seen in the current walk. */
+  private readonly visited: Uint8Array;
+
+  constructor(kvm: Kvm) {
+    this.kvm = kvm;
+    this.visited = new Uint8Array(kvm.npte);
+  }
+
+  /** First violated state invariant, or null. */
+  check(): Violation | null {
+    return this.geometry() ?? this.perHpte() ?? this.chains() ?? this.rmapLocks();
+  }
+
+  // J1
+  private geometry(): Violation | null {
+    const kvm = this.kvm;
+    const g = kvm.geom;
+    if (g.order < PPC_MIN_HPT_ORDER) return v('J1_GEOMETRY', `HPT order ${g.order} < 18`);
+    if (kvm.npte !== 2 ** (g.order - 4) || kvm.hpt.length !== kvm.npte * 4) {
+      return v('J1_GEOMETRY', 'HPT size is not 2^order bytes', { order: g.order, npte: kvm.npte, words: kvm.hpt.length });
+    }
+    if (g.hashMask !== 2 ** (g.order - 7) - 1) return v('J1_GEOMETRY', 'hash mask is not 2^(order-7)-1', { mask: g.hashMask });
+    if ((kvm.sdr1Lo & 0x1f) !== g.order - 18) return v('J1_GEOMETRY', 'SDR1 HTABSIZE != order - 18', { sdr1Lo: hex(kvm.sdr1Lo) });
+    return null;
+  }
+
+  // J2 (rmap half)
+  private rmapLocks(): Violation | null {
+    for (const s of this.kvm.memslots) {
+      for (let off = 0; off < s.npages; off++) {
+        if ((s.rmap[off * 2] & KVMPPC_RMAP_LOCK_HI) !== 0) {
+          return v('J2_LOCK', 'rmap lock bit set at a quiescent point', { gfn: s.base_gfn + off });
+        }
+      }
+    }
+    return null;
+  }
+
+  // J2 (HPTE half), J3, J6, J8, J10, J11
+  private perHpte(): Violation | null {
+    const kvm = this.kvm;
+    const hpt = kvm.hpt;
+    const mm = kvm.mm;
+    for (let i = 0; i < kvm.npte; i++) {
+      const p = i * 4;
+      const v_lo = hpt[p + 1];
+      if ((v_lo & HPTE_V_HVLOCK_LO) !== 0) return v('J2_LOCK', 'HPTE left with HVLOCK', { index: i });
+      const valid = (v_lo & HPTE_V_VALID_LO) !== 0;
+      const absent = (v_lo & HPTE_V_ABSENT_LO) !== 0;
+      if (valid && absent) return v('J3_VALID_ABSENT', 'HPTE both VALID and ABSENT', { index: i, v: hex64(hpt[p], v_lo) });
+      if (!valid && !absent) continue;
+      const r_hi = hpt[p + 2];
+      const r_lo = hpt[p + 3];
+      const gr_lo = kvm.revGuestR[i * 2 + 1];
+      const psize = hpte_page_size(v_lo, gr_lo, kvm.arch206);
+      const gfn = guestGfn(kvm, i);
+      const slot = gfn < 0 ? null : kvm.valid_memslot(gfn);
+      // J6: no memslot = emulated MMIO: ABSENT, key 31, never VALID.
+      if (slot === null) {
+        if (valid) return v('J6_MMIO', 'VALID HPTE whose guest page is in no valid memslot', { index: i, gfn });
+        // K34 quirk: H_PROTECT rewrites the key bits of ABSENT entries too, so after a guest
+        // H_PROTECT an MMIO HPTE carries the guest's key (hardware key == guest key) instead of 31.
+        const quirk =
+          kvm.kernel === '3.4' && hpte_storage_key(r_hi, r_lo) === hpte_storage_key(kvm.revGuestR[i * 2], gr_lo);
+        if (!hpte_is_mmio_key(r_hi, r_lo) && !quirk) {
+          return v('J6_MMIO', 'MMIO HPTE without storage key 31', { index: i, r: hex64(r_hi, r_lo) });
+        }
+        continue;
+      }
+      if (!valid) continue;
+      // J10: page fits the host backing and the slot alignment.
+      const off = gfn - slot.base_gfn;
+      const hva = kvm.gfn_to_hva_memslot(slot, gfn);
+      const pi = mm.find_linux_pte_or_hugepte(hva);
+      const vma = pi >= 0 ? mm.foundVma : null;
+      if (vma === null) return v('J8_STALE_HOST_PAGE', 'VALID HPTE for an hva in no VMA', { index: i, gfn, hva: hex(hva) });
+      const pteSize = 2 ** vma.pageShift;
+      if (psize > pteSize || !slot_is_aligned(slot, psize, kvm.pageSize)) {
+        return v('J10_SIZE', 'VALID HPTE larger than its host page or in an unaligned slot', { index: i, psize, pteSize });
+      }
+      // J8: the host still maps the page, at the frame the HPTE points to.
+      if ((vma.flags[pi] & PTE_PRESENT) === 0) {
+        return v('J8_STALE_HOST_PAGE', 'VALID HPTE for a host page that is not present', { index: i, gfn, hva: hex(hva) });
+      }
+      const gpaLo = gr_lo & HPTE_R_RPN_LO;
+      const expect = vma.pfn[pi] * kvm.pageSize + ((gpaLo & (pteSize - 1) & ~(psize - 1)) >>> 0);
+      const got = (r_hi & HPTE_R_RPN_HI) * TWO32 + ((r_lo & HPTE_R_RPN_LO & ~(psize - 1)) >>> 0);
+      if (got !== expect) {
+        return v('J8_STALE_HOST_PAGE', 'VALID HPTE points at a frame the host no longer maps there', {
+          index: i,
+          gfn,
+          hpte_pa: hex(got),
+          host_pa: hex(expect),
+        });
+      }
+      // J11: RAM is mapped M (or SAO on POWER7) in hardware.
+      if (vma.cacheBits === 0) {
+        const wimg = r_lo & HPTE_R_WIMG_LO;
+        const sao = HPTE_R_W_LO | HPTE_R_I_LO | HPTE_R_M_LO;
+        if (wimg !== HPTE_R_M_LO && !(kvm.arch206 && wimg === sao)) {
+          return v('J11_WIMG', 'VALID RAM HPTE whose hardware WIMG is not M', { index: i, wimg: hex(wimg) });
+        }
+      }
+      void off;
+    }
+    return null;
+  }
+
+  // J1 (indexes), J4, J5
+  private chains(): Violation | null {
+    const kvm = this.kvm;
+    const vis = this.visited;
+    vis.fill(0);
+    const forw = kvm.revForw;
+    const back = kvm.revBack;
+    for (const s of kvm.memslots) {
+      for (let off = 0; off < s.npages; off++) {
+        if ((s.rmap[off * 2] & KVMPPC_RMAP_PRESENT_HI) === 0) continue;
+        const gfn = s.base_gfn + off;
+        const head = s.rmap[off * 2 + 1];
+        if (head >= kvm.npte) return v('J1_GEOMETRY', 'rmap INDEX beyond NPTE', { gfn, index: head });
+        let i = head;
+        const walked: number[] = [];
+        for (;;) {
+          if (vis[i] === 2) return v('J5_RING', 'chain does not return to its head', { gfn, head, at: i });
+          if (vis[i] === 1) return v('J4_CHAIN_MEMBERSHIP', 'HPTE on two chains', { gfn, index: i });
+          vis[i] = 2;
+          walked.push(i);
+          const f = forw[i];
+          const b = back[i];
+          if (f >= kvm.npte || b >= kvm.npte) return v('J1_GEOMETRY', 'revmap link beyond NPTE', { index: i, forw: f, back: b });
+          if (back[f] !== i || forw[b] !== i) return v('J5_RING', 'forw/back links disagree', { gfn, index: i, forw: f, back: b });
+          const vl = kvm.hpt[i * 4 + 1];
+          if ((vl & HPTE_V_VALID_LO) === 0) return v('J4_CHAIN_MEMBERSHIP', 'non-VALID HPTE on a chain', { gfn, index: i });
+          if (guestGfn(kvm, i) !== gfn) {
+            return v('J4_CHAIN_MEMBERSHIP', 'HPTE on the chain of another gfn', { gfn, index: i, its_gfn: guestGfn(kvm, i) });
+          }
+          i = f;
+          if (i === head) break;
+        }
+        for (const w of walked) vis[w] = 1;
+      }
+    }
+    // Every VALID HPTE that maps RAM is on a chain.
+    for (let i = 0; i < kvm.npte; i++) {
+      if ((kvm.hpt[i * 4 + 1] & HPTE_V_VALID_LO) === 0 || vis[i] !== 0) continue;
+      const gfn = guestGfn(kvm, i);
+      if (gfn >= 0 && kvm.valid_memslot(gfn) !== null) {
+        return v('J4_CHAIN_MEMBERSHIP', 'VALID RAM HPTE on no chain', { index: i, gfn });
+      }
+    }
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operation invariants
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Observer that checks each operation as it happens. Attach with `audit.attach(kvm)` (sets
+ * kvm.observer). The first violation is kept in `violation`.
+ */
+export class HvAudit implements KvmObserver {
+  violation: Violation | null = null;
+  /** Operations seen (hcalls + notifier callbacks). */
+  ops = 0;
+  private op = 0;
+  private readonly inRegs = new Uint32Array(16);
+  /** Guest-visible R/C per HPTE as last seen (bits 0x180), for J14. */
+  private lastRc = new Uint16Array(0);
+  // Pending invalidations: [index, rb_hi, rb_lo, required(1)/allowed(0)] flattened.
+  private pending: number[] = [];
+  private readonly t = new Uint32Array(2);
+
+  attach(kvm: Kvm): this {
+    kvm.observer = this;
+    this.lastRc = new Uint16Array(kvm.npte);
+    for (let i = 0; i < kvm.npte; i++) {
+      if ((kvm.hpt[i * 4 + 1] & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) !== 0) {
+        this.lastRc[i] = (kvm.revGuestR[i * 2 + 1] | kvm.hpt[i * 4 + 3]) & RC;
+      }
+    }
+    return this;
+  }
+
+  private fail(x: Violation): void {
+    if (this.violation === null) this.violation = x;
+  }
+
+  opBegin(_kvm: Kvm, nr: number, regs: Uint32Array | null): void {
+    this.ops++;
+    this.op = nr;
+    if (regs !== null) this.inRegs.set(regs);
+    else this.inRegs.fill(0);
+    this.pending.length = 0;
+  }
+
+  hpteWrite(kvm: Kvm, i: number, ov_hi: number, ov_lo: number, or_hi: number, or_lo: number): void {
+    const p = i * 4;
+    const nv_hi = kvm.hpt[p];
+    const nv_lo = kvm.hpt[p + 1];
+    const nr_hi = kvm.hpt[p + 2];
+    const nr_lo = kvm.hpt[p + 3];
+    // J17: a VALID entry that changes needs a tlbie of its old translation; one that is rewritten
+    // unchanged may get one (K34 H_PROTECT and the clear-mod path invalidate regardless).
+    if ((ov_lo & HPTE_V_VALID_LO) !== 0) {
+      compute_tlbie_rb(ov_hi, ov_lo, or_lo, i, kvm.arch206, this.t, 0);
+      const changed = nv_hi !== ov_hi || nv_lo !== ov_lo || nr_hi !== or_hi || nr_lo !== or_lo;
+      this.pending.push(i, this.t[0], this.t[1], changed ? 1 : 0);
+    }
+    // J21: H_ENTER only writes slots that had neither VALID nor ABSENT.
+    if (this.op === H_ENTER && (ov_lo & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) !== 0) {
+      this.fail(v('J21_H_ENTER_PLACEMENT', 'H_ENTER overwrote an in-use slot', { index: i, old_v: hex64(ov_hi, ov_lo) }));
+    }
+    // J14: guest-visible R/C of a live entry never drops, except by H_CLEAR_REF/H_CLEAR_MOD.
+    const liveBefore = (ov_lo & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) !== 0;
+    const liveAfter = (nv_lo & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) !== 0;
+    const rcNow = (kvm.revGuestR[i * 2 + 1] | nr_lo) & RC;
+    if (liveBefore && liveAfter && this.op !== H_CLEAR_REF && this.op !== H_CLEAR_MOD && this.op !== H_ENTER) {
+      const before = this.lastRc[i];
+      if ((rcNow & before) !== before) {
+        this.fail(v('J14_RC_MONOTONIC', 'guest-visible R/C dropped', { index: i, before: hex(before), after: hex(rcNow), op: this.op }));
+      }
+    }
+    this.lastRc[i] = liveAfter ? rcNow : 0;
+  }
+
+  tlbie(kvm: Kvm, rb_hi: number, rb_lo: number, _local: boolean): void {
+    const pd = this.pending;
+    for (let k = 0; k < pd.length; k += 4) {
+      if (pd[k + 1] === rb_hi && pd[k + 2] === rb_lo) {
+        pd.splice(k, 4);
+        return;
+      }
+    }
+    this.fail(v('J17_TLBIE', 'tlbie without a preceding write of a VALID HPTE with that RB', { rb: hex64(rb_hi, rb_lo), lpid: kvm.lpid }));
+  }
+
+  opEnd(kvm: Kvm, nr: number, ret: number, regs: Uint32Array | null): void {
+    const pd = this.pending;
+    for (let k = 0; k < pd.length; k += 4) {
+      if (pd[k + 3] === 1) {
+        this.fail(v('J17_TLBIE', 'VALID HPTE changed without a tlbie', { index: pd[k], rb: hex64(pd[k + 1], pd[k + 2]), op: nr }));
+        break;
+      }
+    }
+    pd.length = 0;
+    if (regs === null) return;
+    const inr = this.inRegs;
+    if (nr === H_ENTER) this.checkEnter(kvm, ret, inr, regs);
+    else if (nr === H_REMOVE && ret === H_SUCCESS) this.checkRemove(kvm, inr, regs);
+    else if (nr === H_READ && ret === H_SUCCESS) this.checkRead(kvm, inr, regs);
+  }
+
+  // J16, J21
+  private checkEnter(kvm: Kvm, ret: number, inr: Uint32Array, regs: Uint32Array): void {
+    const req = inr[3];
+    const exact = (inr[0] & H_EXACT_HI) !== 0;
+    if (ret === H_SUCCESS) {
+      const idx = regs[1];
+      if (regs[0] !== 0 || (exact ? idx !== req : idx < (req & ~7) || idx > (req & ~7) + 7)) {
+        this.fail(v('J21_H_ENTER_PLACEMENT', 'H_ENTER returned an index outside its PTEG / not the exact one', { requested: req, got: idx, exact }));
+        return;
+      }
+      const p = idx * 4;
+      if ((kvm.hpt[p + 1] & HPTE_V_VALID_LO) !== 0) {
+        const gfn = guestGfn(kvm, idx);
+        const s = kvm.valid_memslot(gfn);
+        if (s !== null) {
+          const rmapRc = s.rmap[(gfn - s.base_gfn) * 2] & RC;
+          const hwRc = kvm.hpt[p + 3] & RC;
+          if ((hwRc & rmapRc) !== hwRc) {
+            this.fail(v('J16_RC_INSERT', 'H_ENTER set hardware R/C the rmap word does not have', { index: idx, hw: hex(hwRc), rmap: hex(rmapRc) }));
+          }
+        }
+      }
+    } else if (ret === H_PTEG_FULL) {
+      const first = exact ? req : req & ~7;
+      const n = exact ? 1 : 8;
+      for (let k = 0; k < n; k++) {
+        if ((kvm.hpt[(first + k) * 4 + 1] & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) === 0) {
+          this.fail(v('J21_H_ENTER_PLACEMENT', 'H_PTEG_FULL with a free slot', { index: first + k }));
+          return;
+        }
+      }
+    }
+  }
+
+  // J7, J22
+  private checkRemove(kvm: Kvm, inr: Uint32Array, regs: Uint32Array): void {
+    const i = inr[3];
+    const p = i * 4;
+    if (kvm.hpt[p] !== 0 || kvm.hpt[p + 1] !== 0) {
+      this.fail(v('J22_H_REMOVE_EFFECT', 'dword 0 not zero after H_REMOVE', { index: i }));
+      return;
+    }
+    if (regs[2] !== kvm.revGuestR[i * 2] || regs[3] !== kvm.revGuestR[i * 2 + 1]) {
+      this.fail(v('J7_GUEST_VIEW', 'H_REMOVE r5 is not the guest view', { index: i, r5: hex64(regs[2], regs[3]) }));
+      return;
+    }
+    // Not on the chain of its page (use the returned old v for the page size).
+    const gr_lo = kvm.revGuestR[i * 2 + 1];
+    const psize = hpte_page_size(regs[1], gr_lo, kvm.arch206);
+    if (psize === 0) return;
+    const gfn = hpte_rpn(kvm.revGuestR[i * 2], gr_lo, psize, kvm.pageShift);
+    const s = kvm.gfn_to_memslot(gfn);
+    if (s !== null && inChain(kvm, s, gfn - s.base_gfn, i)) {
+      this.fail(v('J22_H_REMOVE_EFFECT', 'removed HPTE still on its chain', { index: i, gfn }));
+    }
+  }
+
+  // J7
+  private checkRead(kvm: Kvm, inr: Uint32Array, regs: Uint32Array): void {
+    let idx = inr[3];
+    let n = 1;
+    if ((inr[0] & H_READ_4_HI) !== 0) {
+      idx &= ~3;
+      n = 4;
+    }
+    for (let k = 0; k < n; k++, idx++) {
+      const ov_lo = regs[k * 4 + 1];
+      if ((ov_lo & HPTE_V_ABSENT_LO) !== 0) {
+        this.fail(v('J7_GUEST_VIEW', 'H_READ reported ABSENT', { index: idx }));
+        return;
+      }
+      if ((ov_lo & HPTE_V_VALID_LO) === 0) continue;
+      const gr_hi = kvm.revGuestR[idx * 2];
+      const gr_lo = kvm.revGuestR[idx * 2 + 1];
+      if (regs[k * 4 + 2] !== gr_hi || ((regs[k * 4 + 3] & ~RC) >>> 0) !== ((gr_lo & ~RC) >>> 0)) {
+        this.fail(v('J7_GUEST_VIEW', 'H_READ dword 1 is not the guest view', { index: idx, r: hex64(regs[k * 4 + 2], regs[k * 4 + 3]) }));
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * All implemented invariants at a quiescent point: the audit's first operation violation (if an
+ * audit is attached), then the state invariants.
+ */
+export function checkInvariants(kvm: Kvm, audit?: HvAudit | null, checker?: KvmInvariantChecker): Violation | null {
+  if (audit && audit.violation !== null) return audit.violation;
+  return (checker ?? new KvmInvariantChecker(kvm)).check();
+}
+
