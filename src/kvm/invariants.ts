@@ -152,8 +152,8 @@ export class KvmInvariantChecker {
         if (valid) return v('J6_MMIO', 'VALID HPTE whose guest page is in no valid memslot', { index: i, gfn });
         // K34 quirk: H_PROTECT rewrites the key bits of ABSENT entries too, so after a guest
         // H_PROTECT an MMIO HPTE carries the guest's key (hardware key == guest key) instead of 31.
-        const quirk =
-          kvm.kernel === '3.4' && hpte_storage_key(r_hi, r_lo) === hpte_storage_key(kvm.revGuestR[i * 2], gr_lo);
+        // (The model runs K34 H_PROTECT for both kernel settings; K420 updates r only if VALID.)
+        const quirk = hpte_storage_key(r_hi, r_lo) === hpte_storage_key(kvm.revGuestR[i * 2], gr_lo);
         if (!hpte_is_mmio_key(r_hi, r_lo) && !quirk) {
           return v('J6_MMIO', 'MMIO HPTE without storage key 31', { index: i, r: hex64(r_hi, r_lo) });
         }
