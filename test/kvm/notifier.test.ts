@@ -6,6 +6,7 @@ import { H_ENTER, H_SUCCESS } from '../../src/arch/index.js';
 import { E } from '../../src/trace/kinds.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
 import { checkInvariants } from '../../src/kvm/invariants.js';
+import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { makeWorld, UA, w64, wnum, type World } from './helpers.js';
 
 function ok(w: World): void {
@@ -140,5 +141,33 @@ test('change_pte (page replaced) unmaps like invalidate_page', () => {
   assert.notEqual(np, 0x7e5a1);
   assert.equal(k.hpt[0x1a298 * 4 + 1] & 0x21, 0x20);
   assert.equal(k.mmu_notifier_seq, 1);
+  ok(w);
+});
+
+test('hugetlb backing: 4K and 16M guest pages over a 16M host page; range unmap drops both', () => {
+  const w = makeWorld({ order: 18 });
+  const k = w.kvm;
+  const UA2 = 0x3fffc0000000; // 16M aligned
+  w.mm.mmap(UA2, 0x2000000, { pageShift: 24 });
+  // Slot 1: gpa 0x40000000 (gfn 0x40000), 0x2000 pages: both multiples of 4096 → 16M-aligned.
+  assert.equal(kvm_set_memory_region(k, { slot: 1, guest_phys_addr: 0x40000000, memory_size: 0x2000000, userspace_addr: UA2 }), 0);
+  w.mm.map(UA2 + 0x1000000, { pfn: 0x20000 }); // second huge page, frames 0x20000..0x20fff
+  // 4K page at gpa 0x41234000: hva UA2 + 0x1234000 lies in that huge page; pte_size 16M > 4K →
+  // pa = 0x20000000 | (gpa & 0xffffff) = 0x20234000; hw r = 0x20234192 with C stripped.
+  assert.equal(hcallBig(k, w.vcpu, H_ENTER, [0n, 0x10n, 0x123000001n, 0x41234192n]).ret, H_SUCCESS);
+  assert.equal(k.hpteBig(0x10)[1], 0x20234112n);
+  // 16M page (L, LP bits zero) at gpa 0x41000000: psize = pte_size → pa = 0x20000000; chained on
+  // the base gfn 0x41000.
+  assert.equal(hcallBig(k, w.vcpu, H_ENTER, [0n, 0x18n, 0x456000005n, 0x41000192n]).ret, H_SUCCESS);
+  assert.equal(k.hpteBig(0x18)[1], 0x20000112n);
+  assert.equal(k.rmapBig(0x41000), 0x10100000018n);
+  ok(w);
+  // Tearing down a huge page uses invalidate_range_start/end over its 4096 small-page steps.
+  w.mm.unmap(UA2 + 0x1000000);
+  assert.equal(k.hpt[0x10 * 4 + 1] & 0x21, 0x20);
+  assert.equal(k.hpt[0x18 * 4 + 1] & 0x21, 0x20);
+  const n = w.events().filter((e) => e.kind === 'notifier');
+  assert.equal(wnum(n[0], 'callback'), E.notifier_kind.range_start);
+  assert.equal(wnum(n[0], 'hptes'), 2);
   ok(w);
 });
