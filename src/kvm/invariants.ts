@@ -6,8 +6,9 @@
 //                                page, J10 size containment, J11 WIMG.
 //   HvAudit (a KvmObserver)      operation invariants, checked as the operation runs and ends:
 //                                J7 guest view of H_READ/H_REMOVE outputs, J14 R/C monotonicity,
-//                                J16 insertion R/C ⊆ rmap R/C, J17 tlbie discipline, J21 H_ENTER
-//                                placement, J22 H_REMOVE effect.
+//                                J16 insertion R/C ⊆ rmap R/C, J17 tlbie discipline, J20 fault
+//                                re-validation (via KvmObserver.faultCommit, for a fault path),
+//                                J21 H_ENTER placement, J22 H_REMOVE effect.
 //
 // checkInvariants(kvm, audit?) returns the first violation of either, or null. Not hot code: it
 // allocates freely and walks the whole HPT.
@@ -264,6 +265,8 @@ export class HvAudit implements KvmObserver {
   // Pending invalidations: [index, rb_hi, rb_lo, required(1)/allowed(0)] flattened.
   private pending: number[] = [];
   private readonly t = new Uint32Array(2);
+  /** HPTE a fault path decided not to touch in this operation (J20), or -1. */
+  private untouchable = -1;
 
   attach(kvm: Kvm): this {
     kvm.observer = this;
@@ -286,6 +289,24 @@ export class HvAudit implements KvmObserver {
     if (regs !== null) this.inRegs.set(regs);
     else this.inRegs.fill(0);
     this.pending.length = 0;
+    this.untouchable = -1;
+  }
+
+  // J20: the fault path commits only on an unchanged snapshot, and otherwise leaves the HPTE alone.
+  faultCommit(kvm: Kvm, index: number, snap: Uint32Array, committed: boolean): void {
+    if (!committed) {
+      this.untouchable = index;
+      return;
+    }
+    const p = index * 4;
+    const same =
+      kvm.hpt[p] === snap[0] &&
+      ((kvm.hpt[p + 1] & ~HPTE_V_HVLOCK_LO) >>> 0) === snap[1] &&
+      kvm.hpt[p + 2] === snap[2] &&
+      kvm.hpt[p + 3] === snap[3] &&
+      kvm.revGuestR[index * 2] === snap[4] &&
+      kvm.revGuestR[index * 2 + 1] === snap[5];
+    if (!same) this.fail(v('J20_FAULT_REVALIDATE', 'page fault committed over a changed HPTE', { index }));
   }
 
   hpteWrite(kvm: Kvm, i: number, ov_hi: number, ov_lo: number, or_hi: number, or_lo: number): void {
@@ -294,6 +315,9 @@ export class HvAudit implements KvmObserver {
     const nv_lo = kvm.hpt[p + 1];
     const nr_hi = kvm.hpt[p + 2];
     const nr_lo = kvm.hpt[p + 3];
+    if (i === this.untouchable) {
+      this.fail(v('J20_FAULT_REVALIDATE', 'page fault wrote an HPTE after deciding not to commit', { index: i }));
+    }
     // J17: a VALID entry that changes needs a tlbie of its old translation; one that is rewritten
     // unchanged may get one (K34 H_PROTECT and the clear-mod path invalidate regardless).
     if ((ov_lo & HPTE_V_VALID_LO) !== 0) {

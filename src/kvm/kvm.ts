@@ -69,6 +69,12 @@ export interface KvmObserver {
   tlbie(kvm: Kvm, rb_hi: number, rb_lo: number, local: boolean): void;
   /** The operation finished; ret = H_* for hcalls (0 for notifiers), regs = r4..r11 out. */
   opEnd(kvm: Kvm, nr: number, ret: number, regs: Uint32Array | null): void;
+  /**
+   * For a virtual-mode page fault path (kvmppc_book3s_hv_page_fault, not modelled in this
+   * directory yet): called at its commit point, before it writes, with its snapshot
+   * snap = [v_hi, v_lo, r_hi, r_lo, gr_hi, gr_lo] of HPTE `index` and whether it commits.
+   */
+  faultCommit?(kvm: Kvm, index: number, snap: Uint32Array, committed: boolean): void;
 }
 
 /** The guest-physical memory slot (struct kvm_memory_slot, Linux 3.4) with its rmap words. */

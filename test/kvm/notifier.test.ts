@@ -171,3 +171,19 @@ test('hugetlb backing: 4K and 16M guest pages over a 16M host page; range unmap 
   assert.equal(wnum(n[0], 'hptes'), 2);
   ok(w);
 });
+
+test('J20 audit hook: a fault commit over a changed HPTE is reported', () => {
+  const w = setup();
+  const k = w.kvm;
+  const snap = new Uint32Array(6);
+  const p = 0x1a298 * 4;
+  snap.set([k.hpt[p], k.hpt[p + 1], k.hpt[p + 2], k.hpt[p + 3], k.revGuestR[0x1a298 * 2], k.revGuestR[0x1a298 * 2 + 1]]);
+  w.audit.opBegin(k, 0, null);
+  w.audit.faultCommit(k, 0x1a298, snap, true); // unchanged: fine
+  assert.equal(w.audit.violation, null);
+  w.mm.unmap(UA + 0x1234 * 4096); // HPTE made ABSENT under the fault's feet
+  w.audit.opBegin(k, 0, null);
+  w.audit.faultCommit(k, 0x1a298, snap, true);
+  const viol = w.audit.violation as { code: string } | null;
+  assert.equal(viol?.code, 'J20_FAULT_REVALIDATE');
+});
