@@ -20,6 +20,7 @@ import {
 } from '../../src/arch/index.js';
 import { E } from '../../src/trace/kinds.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
+import { HpteSearchKey, kvmppc_hv_find_lock_hpte } from '../../src/kvm/rm_mmu.js';
 import { checkInvariants } from '../../src/kvm/invariants.js';
 import { makeWorld, UA, w64, wnum, type World } from './helpers.js';
 
@@ -389,4 +390,15 @@ test('H_CLEAR_REF / H_CLEAR_MOD: to userspace with 3.4, 4.20 semantics with 4.20
   assert.equal(tl.length, 2);
   assert.ok(tl.every((e) => wnum(e, 'scope') === E.tlb_scope.global));
   ok(w);
+});
+
+test('kvmppc_hv_find_lock_hpte finds the TV11 entry from (slb_v, EA) of TV1/TV2', () => {
+  const w = makeWorld();
+  hostMap(w, 0x1234, 0x7e5a1);
+  hcallBig(w.kvm, w.vcpu, H_ENTER, [0n, IDX, PTEH, PTEL]);
+  const key = new HpteSearchKey();
+  // TV1: VSID 0x123456 (slb_v 0x123456000), EA 0x10005000 → primary PTEG 0x3453 → slot 0 = 0x1a298.
+  assert.equal(kvmppc_hv_find_lock_hpte(w.kvm, 0, 0x10005000, 0x1, 0x23456000, 0x1, key), 0x1a298);
+  // Another page of the segment (EA 0x10006000) has no HPTE.
+  assert.equal(kvmppc_hv_find_lock_hpte(w.kvm, 0, 0x10006000, 0x1, 0x23456000, 0x1, key), -1);
 });
