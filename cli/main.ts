@@ -26,6 +26,8 @@ program
   .option('-o, --output <file.sqlite>', 'SQLite trace to write')
   .option('--arrow <file.arrow>', 'Arrow IPC stream to write')
   .addOption(new Option('--compress <codec>', 'Arrow body compression').choices(['zstd']))
+  .option('-s, --scenario <file.json>', 'run a scenario file (see schemas/scenario.schema.json)')
+  .option('--check', 'check the KVM invariants after every operation; exit 4 at the first violation')
   .option('--synthetic <events>', 'record N synthetic events of the real schema (benchmarks, format tests)', intArg('--synthetic', 1))
   .option('--seed <n>', 'PRNG seed', intArg('--seed'), 1)
   .option('-f, --force', 'overwrite existing output files')
@@ -68,6 +70,19 @@ program
   .addOption(new Option('--compress <codec>', 'Arrow body compression').choices(['zstd']))
   .option('-f, --force', 'overwrite the output')
   .action(run(async (t: never, o: never) => (await import('./commands/convert.js')).convertCommand(t, o)));
+
+program
+  .command('state')
+  .description('machine state at an event, rebuilt from the trace (HPTE, PTEG, rmap chain, summary)')
+  .argument('<trace>', 'SQLite or Arrow trace')
+  .option('--at <seq|end>', "event seq (state after it) or 'end'", 'end')
+  .option('--hpte <index>', 'one HPTE: hardware v/r and guest view', intArg('--hpte'))
+  .option('--pteg <group>', 'the 8 HPTEs of a PTEG', intArg('--pteg'))
+  .option('--rmap <gfn>', 'rmap word and revmap chain of a guest frame', intArg('--rmap'))
+  .option('--summary', 'per-VM counts (default)')
+  .option('--lpid <lpid>', 'which VM when the trace has several', intArg('--lpid'))
+  .option('--json', 'JSON output (64-bit words as 0x… strings)')
+  .action(run(async (t: never, o: never) => (await import('./commands/state.js')).stateCommand(t, o)));
 
 program
   .command('schema')

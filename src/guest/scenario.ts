@@ -130,3 +130,9 @@ export function scenarioJsonSchema(): string {
   const s = z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return `${JSON.stringify({ $id: 'https://hvtrace.dev/schemas/scenario.schema.json', title: 'hvtrace scenario', ...s }, null, 2)}\n`;
 }
+
+/** The scenario as plain JSON (64-bit values as 0x strings), for a trace's run config: it parses
+ *  back to the same scenario, so a recorded run can be re-executed from its trace alone. */
+export function scenarioToJson(s: Scenario): unknown {
+  return JSON.parse(JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v)));
+}

@@ -1,0 +1,288 @@
+// The machine: one POWER7 host (physical memory, the VMM process's page table), one KVM VM with its
+// memslots, and the vcore/vcpu run model with partition switches (kernel-model §G.2, G.3).
+//
+// Ownership: the Machine owns the deterministic clock (rec.now), the host, the Kvm, the cores and
+// the vcores. Guest operations (hcalls, memory accesses) go through `enterGuest` / `fullExit`, so
+// every full exit and re-entry is recorded with its partition switch, while real-mode-handled
+// hcalls and reflected faults cause none (§J 23).
+
+import { BOOK3S_INTERRUPT_HV_DECREMENTER, LPID_RSVD } from '../arch/index.js';
+import { HostMm } from '../host/mm.js';
+import { PhysMem } from '../host/physmem.js';
+import { Kvm, LpidAllocator } from '../kvm/kvm.js';
+import { kvm_set_memory_region } from '../kvm/memslot.js';
+import { KvmMmuNotifier } from '../kvm/mmu_notifier.js';
+import type { MachineConfig } from '../guest/scenario.js';
+import { E, K } from '../trace/kinds.js';
+import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
+import { UserError } from '../trace/errors.js';
+import { Prng } from './prng.js';
+
+/** Timebase ticks charged per modelled step (POWER7 timebase 512 MHz: 512 ticks = 1 µs). */
+export const COST = {
+  hcallReal: 300,
+  hcallVirt: 3000,
+  access: 2,
+  tlbMissWalk: 40,
+  fault: 1500,
+  entry: 1000,
+  exit: 1000,
+  userspace: 20000,
+  step: 100,
+} as const;
+
+/** Host decrementer period loaded into HDEC on entry (§G.2 entry step 4): 1 ms at 512 MHz. */
+export const HDEC_TICKS = 512_000;
+/** POWER7 TLB congruence classes flushed by tlbiel IS=0b10 (§G.2 entry step 5). */
+export const POWER7_TLB_SETS = 128;
+
+/** A physical core (pcpu = core * threads_per_core + thread). */
+export class Core {
+  readonly id: number;
+  /** LPID register (host LPID 0 when not in a guest). */
+  lpid = 0;
+  sdr1Hi = 0;
+  sdr1Lo = 0;
+  inGuest = false;
+  constructor(id: number) {
+    this.id = id;
+  }
+}
+
+/** A vcpu as the run loop sees it (the MMU state lives in the hardware vcpu model). */
+export class VcpuRun {
+  readonly id: number;
+  /** vcpu->arch.last_cpu: pcpu it last ran on (-1 never). */
+  lastCpu = -1;
+  inGuest = false;
+  /** Time it entered the guest (for HDEC expiry). */
+  enteredAt = 0;
+  pcHi = 0xc0000000;
+  pcLo = 0;
+  constructor(id: number) {
+    this.id = id;
+  }
+}
+
+/** struct kvmppc_vcore: the vcpus sharing one physical core. */
+export class Vcore {
+  readonly id: number;
+  readonly vcpus: VcpuRun[] = [];
+  state: number = E.vcore_state.inactive;
+  /** Physical core it runs on. */
+  readonly core: Core;
+  constructor(id: number, core: Core) {
+    this.id = id;
+    this.core = core;
+  }
+}
+
+export interface MachineHooks {
+  /** Called when a core's TLB entries of `lpid` are flushed (tlbiel IS=0b10 over all sets). */
+  flushTlbLpid?(core: number, lpid: number): void;
+  /** First KVM_RUN of the VM (kvmppc_hv_setup_rma: VRMA). */
+  setupRma?(): void;
+}
+
+export class Machine {
+  readonly cfg: MachineConfig;
+  readonly rec: Recorder;
+  readonly rng: Prng;
+  readonly phys: PhysMem;
+  readonly mm: HostMm;
+  readonly kvm: Kvm;
+  readonly notifier: KvmMmuNotifier;
+  readonly cores: Core[] = [];
+  readonly vcores: Vcore[] = [];
+  readonly vcpus: VcpuRun[] = [];
+  /** kvm->arch.last_vcpu[pcpu]: which vcpu of this VM last ran on each hardware thread. */
+  readonly lastVcpu: Int32Array;
+  readonly threads: number;
+  hooks: MachineHooks = {};
+  /** kvm->arch.rma_setup_done. */
+  rmaSetupDone = false;
+  /** Counters for summaries. */
+  readonly counters = { entries: 0, exits: 0, tlbFlushes: 0, userspaceExits: 0 };
+
+  constructor(cfg: MachineConfig, rec: Recorder, seed: number) {
+    if (cfg.profile !== 'power7') throw new UserError(`profile '${cfg.profile}' is not modelled yet (only power7)`);
+    this.cfg = cfg;
+    this.rec = rec;
+    this.rng = new Prng(seed);
+    this.threads = cfg.threads_per_core;
+    const pageSize = 2 ** cfg.host_page_shift;
+    this.phys = new PhysMem({ pageShift: cfg.host_page_shift, npages: (cfg.host_memory_mb * 2 ** 20) / pageSize, seed: this.rng.u32() });
+    this.mm = new HostMm({ phys: this.phys, rec });
+    let kvm: Kvm;
+    try {
+      kvm = new Kvm({ mm: this.mm, rec, hptOrder: cfg.hpt_order, kernel: cfg.kernel, cpu: cfg.profile, lpids: new LpidAllocator(), vmId: 0 });
+    } catch (e) {
+      throw new UserError(`cannot create the VM: ${(e as Error).message}`);
+    }
+    this.kvm = kvm;
+    this.kvm.online_vcpus = cfg.vcpus;
+    this.notifier = KvmMmuNotifier.register(kvm);
+    // Memslots: the VMM mmaps guest RAM, then KVM_SET_USER_MEMORY_REGION.
+    for (const s of cfg.memslots) {
+      const ua = Number(s.userspace_addr);
+      const gpa = Number(s.base_gfn) * pageSize;
+      if (!Number.isSafeInteger(ua) || !Number.isSafeInteger(gpa)) throw new UserError(`memslot ${s.slot}: addresses beyond 2^53 are not supported`);
+      this.mm.mmap(ua, s.npages * pageSize);
+      const r = kvm_set_memory_region(kvm, { slot: s.slot, guest_phys_addr: gpa, memory_size: s.npages * pageSize, userspace_addr: ua });
+      if (r !== 0) throw new UserError(`memslot ${s.slot}: KVM_SET_USER_MEMORY_REGION failed (${r})`);
+      if (s.populate) for (let p = 0; p < s.npages; p++) this.mm.map(ua + p * pageSize);
+    }
+    // vcores: vcore id = vcpu_id / threads_per_core (§G.3); one physical core each.
+    const nvcores = Math.ceil(cfg.vcpus / this.threads);
+    for (let c = 0; c < nvcores; c++) {
+      const core = new Core(c);
+      this.cores.push(core);
+      this.vcores.push(new Vcore(c, core));
+    }
+    for (let v = 0; v < cfg.vcpus; v++) {
+      const vc = new VcpuRun(v);
+      this.vcpus.push(vc);
+      this.vcores[Math.floor(v / this.threads)].vcpus.push(vc);
+    }
+    this.lastVcpu = new Int32Array(nvcores * this.threads).fill(-1);
+  }
+
+  get now(): number {
+    return this.rec.now;
+  }
+
+  tick(n: number): void {
+    this.rec.now += n;
+  }
+
+  vcpu(id: number): VcpuRun {
+    const v = this.vcpus[id];
+    if (!v) throw new UserError(`vcpu ${id} does not exist (machine has ${this.vcpus.length})`);
+    return v;
+  }
+
+  vcoreOf(v: VcpuRun): Vcore {
+    return this.vcores[Math.floor(v.id / this.threads)];
+  }
+
+  /** Physical core a vcpu runs on (event `core` column). */
+  coreOf(v: VcpuRun): number {
+    return this.vcoreOf(v).core.id;
+  }
+
+  /**
+   * Make sure the vcpu is executing in the guest: if it is not, run its vcore
+   * (kvmppc_run_vcpu → kvmppc_run_core → __kvmppc_vcore_entry), which enters every vcpu of the vcore.
+   */
+  // Mirrors kvmppc_run_core() + the entry path of book3s_hv_rmhandlers.S (Linux 3.4)
+  enterGuest(v: VcpuRun, cause = NO_CAUSE): void {
+    if (v.inGuest) return;
+    const kvm = this.kvm;
+    const rec = this.rec;
+    // 0. First KVM_RUN: kvmppc_hv_setup_rma (VRMA HPTEs) before anything runs.
+    if (!this.rmaSetupDone) {
+      this.rmaSetupDone = true;
+      this.hooks.setupRma?.();
+    }
+    const vc = this.vcoreOf(v);
+    const core = vc.core;
+    // 1. vcore RUNNING.
+    vc.state = E.vcore_state.running;
+    rec.ev(K.vcore_state, kvm.lpid, -1, core.id, cause);
+    rec.u(vc.id);
+    rec.u(vc.state);
+    rec.u(vc.vcpus.length);
+    // 2. Primary thread: LPID ← LPID_RSVD; SDR1 ← guest; LPID ← guest (the reserved LPID is transient).
+    this.tick(COST.entry);
+    const sw = rec.ev(K.partition_switch, kvm.lpid, vc.vcpus[0].id, core.id, cause);
+    rec.u(0);
+    rec.u(core.lpid);
+    rec.u(kvm.lpid);
+    rec.u(E.switch_direction.entry);
+    rec.u(0);
+    rec.w(kvm.sdr1Hi, kvm.sdr1Lo);
+    rec.w(kvm.lpcrHi, kvm.lpcrLo);
+    void LPID_RSVD;
+    core.lpid = kvm.lpid;
+    core.sdr1Hi = kvm.sdr1Hi;
+    core.sdr1Lo = kvm.sdr1Lo;
+    core.inGuest = true;
+    // 3. Every thread: TLB flush if the vcpu/pcpu pairing changed (last_vcpu / last_cpu), then enter.
+    vc.vcpus.forEach((t, ptid) => {
+      const pcpu = core.id * this.threads + ptid;
+      if (t.lastCpu !== pcpu || this.lastVcpu[pcpu] !== t.id) {
+        t.lastCpu = pcpu;
+        this.lastVcpu[pcpu] = t.id;
+        rec.ev(K.tlbie, kvm.lpid, t.id, core.id, sw);
+        rec.u(0x800);
+        rec.u(E.tlb_scope.lpid_sets);
+        rec.u(POWER7_TLB_SETS);
+        this.counters.tlbFlushes++;
+        this.hooks.flushTlbLpid?.(core.id, kvm.lpid);
+      }
+      t.inGuest = true;
+      t.enteredAt = this.now;
+      rec.ev(K.guest_enter, kvm.lpid, t.id, core.id, sw);
+      rec.w(t.pcHi, t.pcLo);
+      rec.w(0x80000000, 0x0000b032); // MSR: SF | EE | PR=0 | ME | IR | DR | RI
+      this.counters.entries++;
+    });
+  }
+
+  /**
+   * Full exit of the vcore of `v` with trap `trap` on `v` (siblings are forced out with HDEC = 0
+   * and exit with HV_DECREMENTER). Records guest_exit per vcpu, then the partition switch back to
+   * the host. Returns the seq of v's guest_exit (the cause of what the host does next).
+   */
+  // Mirrors the exit path of book3s_hv_rmhandlers.S + kvmppc_run_core post-processing (Linux 3.4)
+  fullExit(v: VcpuRun, trap: number, cause = NO_CAUSE): number {
+    const kvm = this.kvm;
+    const rec = this.rec;
+    const vc = this.vcoreOf(v);
+    const core = vc.core;
+    this.tick(COST.exit);
+    let mine = NO_CAUSE;
+    for (const t of vc.vcpus) {
+      if (!t.inGuest) continue;
+      const tr = t === v ? trap : BOOK3S_INTERRUPT_HV_DECREMENTER;
+      const s = rec.ev(K.guest_exit, kvm.lpid, t.id, core.id, t === v ? cause : mine);
+      rec.u(tr);
+      rec.w(t.pcHi, t.pcLo);
+      rec.w(0x80000000, 0x0000b032);
+      if (t === v) mine = s;
+      t.inGuest = false;
+      this.counters.exits++;
+    }
+    vc.state = E.vcore_state.exiting;
+    rec.ev(K.partition_switch, kvm.lpid, v.id, core.id, mine);
+    rec.u(0);
+    rec.u(core.lpid);
+    rec.u(0);
+    rec.u(E.switch_direction.exit);
+    rec.u(trap);
+    rec.u(0);
+    rec.u(0);
+    core.lpid = 0;
+    core.sdr1Hi = 0;
+    core.sdr1Lo = 0;
+    core.inGuest = false;
+    vc.state = E.vcore_state.inactive;
+    rec.ev(K.vcore_state, kvm.lpid, -1, core.id, mine);
+    rec.u(vc.id);
+    rec.u(vc.state);
+    rec.u(vc.vcpus.length);
+    return mine;
+  }
+
+  /** Guest time passes on v; an HDEC expiry forces a full exit (trap 0x980) and re-entry. */
+  runSteps(v: VcpuRun, steps: number): void {
+    this.enterGuest(v);
+    for (let s = 0; s < steps; s++) {
+      this.tick(COST.step);
+      if (this.now - v.enteredAt >= HDEC_TICKS) {
+        this.fullExit(v, BOOK3S_INTERRUPT_HV_DECREMENTER);
+        this.enterGuest(v);
+      }
+    }
+  }
+}
