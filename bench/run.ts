@@ -1,10 +1,12 @@
 // Benchmark entry: `npm run bench -- <name> [options] [--json]`. Run compiled (npm run bench builds).
 import { benchRead, readChild } from './read.js';
 import { benchSinks } from './sinks.js';
+import { benchEmulator } from './emulator.js';
 
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
   sinks: benchSinks,
   read: benchRead,
+  emulator: benchEmulator,
 };
 
 const [name, ...rest] = process.argv.slice(2);
