@@ -113,6 +113,7 @@ const FOLDS: { readonly [K in EventKind]: Fold } = {
   slb_update: nop,
   checkpoint: nop,
   anomaly: nop,
+  guest_op: nop,
 };
 
 const FOLD_BY_CODE: (Fold | undefined)[] = (() => {

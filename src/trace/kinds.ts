@@ -55,6 +55,8 @@ export const ENUMS = {
   memslot_op: ['create', 'delete'],
   vcore_state: ['inactive', 'running', 'exiting', 'sleeping'],
   vcpu_state: ['stopped', 'busy_in_host', 'runnable'],
+  /** Guest workload operation (src/guest/workloads.ts GUEST_OPS). */
+  guest_op_kind: ['load', 'store', 'ifetch', 'spawn', 'exit', 'munmap', 'mprotect_ro', 'mprotect_rw', 'mmio_load', 'mmio_store', 'tick'],
 } as const;
 
 export type EnumName = keyof typeof ENUMS;
@@ -265,6 +267,17 @@ export const KINDS = {
     code: 70, family: 'replay',
     doc: 'A replay checkpoint: a digest of the emulator state after the previous event.',
     fields: [f('digest', 'hex', '64-bit digest of the complete machine state'), f('ordinal', 'u', 'checkpoint number')],
+  },
+  guest_op: {
+    code: 90, family: 'guest',
+    doc: 'A guest workload operation begins (stable id = its position in the seeded operation stream, the same on every profile, so two runs of one seed align by op_id). Events it causes point to it.',
+    fields: [
+      f('op_id', 'u', 'stable operation id'),
+      f('op', 'guest_op_kind', 'operation'),
+      f('pid', 'u', 'guest process id (0 for the kernel)'),
+      f('ea', 'hex', 'effective address (start of a range)'),
+      f('ea_end', 'hex', 'end of a range (munmap, mprotect), else 0'),
+    ],
   },
   anomaly: {
     code: 80, family: 'check',
