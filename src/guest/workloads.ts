@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { Prng } from '../machine/prng.js';
 import { UserError } from '../trace/errors.js';
+import { ENUMS } from '../trace/kinds.js';
 
 export const WORKLOAD_NAMES = ['boot', 'random-ws', 'stream', 'fork-exec', 'mmio-driver', 'mix'] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
@@ -144,5 +145,4 @@ export function* workloadOps(wl: Workload): Generator<GuestOp> {
 }
 
 // The guest_op enum in the trace format must list the same operations in the same order.
-import { ENUMS } from '../trace/kinds.js';
 if (ENUMS.guest_op_kind.join() !== GUEST_OPS.join()) throw new Error('GUEST_OPS and ENUMS.guest_op_kind disagree');
