@@ -12,7 +12,8 @@
 // Which notifier each operation fires (Linux 3.4 mm/, as modelled):
 //   unmap (reclaim of one small page)        pte cleared, then invalidate_page
 //   unmap({range}) / any huge page            invalidate_range_start, pte cleared, invalidate_range_end
-//   swapOut                                   as unmap of one page (try_to_unmap_one), pte → swap entry
+//   swapOut                                   as unmap of one page (try_to_unmap_one), pte → swap entry;
+//                                             refused (nothing happens) if a frame of the page is pinned
 //   protect(writable=false)                   invalidate_range_start/end around the downgrade
 //   protect(writable=true)                    none (Linux never notifies a permission upgrade)
 //   replacePage (KSM/COW style)               change_pte (set_pte_at_notify), then the new pte
@@ -20,6 +21,11 @@
 //   testYoung                                 test_young
 // Every operation records one `host_page` event first; notifier callbacks get its seq as their
 // cause, so the KVM events they produce chain back to the host operation.
+//
+// Page references. A frame is freed when its mapping goes (unmap, swapOut, replacePage) unless it
+// holds pin references (PhysMem.pin: KVM's get_user_pages on PPC970); then it is freed at the last
+// unpin. get_user_pages_fast() faults a page in (map, or swap-in of a swapped page) and pins it.
+// Allocation failures call `directReclaim` (set by a Reclaim instance) once before giving up.
 
 import type { Hva } from '../arch/types.js';
 import { K, E } from '../trace/kinds.js';
@@ -100,6 +106,8 @@ export interface MapOptions {
   writable?: boolean;
   /** Use exactly this first pfn (must be free and aligned to the VMA page size). */
   pfn?: number;
+  /** cause of the host_page event (default NO_CAUSE). */
+  cause?: number;
 }
 
 export class HostMm {
@@ -110,6 +118,13 @@ export class HostMm {
   readonly notifiers: MmuNotifier[] = [];
   /** Out-values of find_linux_pte_or_hugepte(): the VMA of the returned PTE. */
   foundVma: Vma | null = null;
+  /**
+   * Direct reclaim (try_to_free_pages) when an allocation for the VMM fails: asked to free at least
+   * `pages` frames; the allocation is retried once afterwards. Set by Reclaim; null = none.
+   */
+  directReclaim: ((pages: number) => void) | null = null;
+  /** swapOut calls refused because a frame of the page was pinned. */
+  swapOutPinnedRefused = 0;
 
   constructor(opts: HostMmOptions) {
     this.phys = opts.phys;
@@ -195,6 +210,13 @@ export class HostMm {
    * Linux does not notify when a not-present PTE becomes present.
    */
   map(hva: Hva | number, opts: MapOptions = {}): number {
+    const pfn = this.tryMap(hva, opts);
+    if (pfn < 0) throw new Error('map: out of host physical memory');
+    return pfn;
+  }
+
+  /** map() that returns -1 instead of throwing when no frame can be allocated (after direct reclaim). */
+  tryMap(hva: Hva | number, opts: MapOptions = {}): number {
     const vma = this.need(hva);
     const i = vma.index(hva);
     const f = vma.flags[i];
@@ -205,13 +227,62 @@ export class HostMm {
       if (!this.phys.allocAt(opts.pfn, order, FRAME_VMM)) throw new Error(`map: pfn 0x${opts.pfn.toString(16)} not free/aligned`);
       pfn = opts.pfn;
     } else {
-      pfn = this.phys.alloc(order, FRAME_VMM);
-      if (pfn < 0) throw new Error('map: out of host physical memory');
+      pfn = this.allocFrames(order);
+      if (pfn < 0) return -1;
     }
     const writable = opts.writable ?? true;
     vma.pfn[i] = pfn;
     vma.flags[i] = PTE_PRESENT | PTE_YOUNG | (writable ? PTE_RW : 0);
-    this.recHost((f & PTE_SWAP) !== 0 ? E.host_page_op.swap_in : E.host_page_op.map, vma.address(i), pfn, writable, vma.pageShift);
+    this.recHost((f & PTE_SWAP) !== 0 ? E.host_page_op.swap_in : E.host_page_op.map, vma.address(i), pfn, writable, vma.pageShift, opts.cause ?? NO_CAUSE);
+    return pfn;
+  }
+
+  /**
+   * Pin the small page at hva for the kernel (get_user_pages_fast(hva, 1, write, pages) as modelled):
+   * fault it in if it is not present (a swapped page is swapped in), make a read-only PTE writable
+   * if `write` (a write fault on a writable private VMA: do_wp_page reuses the page, so only the
+   * PTE changes and nobody is notified), mark it young (and dirty if write), and take a pin
+   * reference on the frame backing hva (head pfn + offset inside a huge page). Returns that pfn,
+   * or -1 if the page cannot be had: hva in no VMA, an I/O VMA (cacheBits ≠ 0, standing in for
+   * VM_PFNMAP/VM_IO, where gup fails), or no memory. Records only the fault-in (map / swap_in) and
+   * protect events; the caller records the pin.
+   */
+  // Mirrors get_user_pages_fast() (mm/gup.c via arch/powerpc/mm/gup.c, Linux 3.4) as modelled here
+  get_user_pages_fast(hva: number, write: boolean, cause: number = NO_CAUSE): number {
+    const vma = this.find_vma(hva);
+    if (vma === null || vma.cacheBits !== 0) return -1;
+    const i = vma.index(hva);
+    if ((vma.flags[i] & PTE_PRESENT) === 0) {
+      if (this.tryMap(hva, { writable: true, cause }) < 0) return -1;
+    } else if (write && (vma.flags[i] & PTE_RW) === 0) {
+      this.protect(hva, true, cause);
+    }
+    vma.flags[i] |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
+    const pfn = vma.pfn[i] + Math.floor((hva - vma.address(i)) / this.pageSize);
+    this.phys.pin(pfn);
+    return pfn;
+  }
+
+  /** Is any frame of the page containing hva pinned? (false if not present). */
+  isPinned(hva: number): boolean {
+    const v = this.find_vma(hva);
+    if (v === null) return false;
+    const i = v.index(hva);
+    if ((v.flags[i] & PTE_PRESENT) === 0) return false;
+    return this.phys.pinned(v.pfn[i], v.pageShift - this.pageShift);
+  }
+
+  /** Record a host_page event for a page operation done outside this class (pin, unpin). */
+  recordPage(op: number, hva: number, pfn: number, writable: boolean, shift: number, cause: number = NO_CAUSE, lpid = -1): number {
+    return this.recHost(op, hva, pfn, writable, shift, cause, lpid);
+  }
+
+  private allocFrames(order: number): number {
+    let pfn = this.phys.alloc(order, FRAME_VMM);
+    if (pfn < 0 && this.directReclaim !== null) {
+      this.directReclaim(2 ** order);
+      pfn = this.phys.alloc(order, FRAME_VMM);
+    }
     return pfn;
   }
 
@@ -224,8 +295,18 @@ export class HostMm {
     return this.teardown(hva, opts.range === true, false);
   }
 
-  /** Reclaim the page containing hva to swap (try_to_unmap_one: pte cleared, invalidate_page). */
+  /**
+   * Reclaim the page containing hva to swap (try_to_unmap_one: pte cleared, invalidate_page).
+   * Returns the freed pfn, -1 if the page was not present, or -2 if a frame of it holds a pin
+   * reference: then nothing happens (no event, no notifier). Linux 3.4 would still unmap such a
+   * page into the swap cache and then fail to free it (page_count too high); the model refuses
+   * up front, which has the same outcome for memory (the frame stays) without the PTE churn.
+   */
   swapOut(hva: Hva | number): number {
+    if (this.isPinned(hva)) {
+      this.swapOutPinnedRefused++;
+      return -2;
+    }
     return this.teardown(hva, false, true);
   }
 
@@ -234,14 +315,14 @@ export class HostMm {
    * invalidate_range_start/end (so KVM drops its HPTEs and re-faults them read-only); an upgrade
    * notifies nobody.
    */
-  protect(hva: Hva | number, writable: boolean): void {
+  protect(hva: Hva | number, writable: boolean, why: number = NO_CAUSE): void {
     const vma = this.need(hva);
     const i = vma.index(hva);
     const f = vma.flags[i];
     if ((f & PTE_PRESENT) === 0) throw new Error(`protect: hva 0x${hva.toString(16)} not mapped`);
     const base = vma.address(i);
     const size = 2 ** vma.pageShift;
-    const cause = this.recHost(E.host_page_op.protect, base, vma.pfn[i], writable, vma.pageShift);
+    const cause = this.recHost(E.host_page_op.protect, base, vma.pfn[i], writable, vma.pageShift, why);
     const downgrade = (f & PTE_RW) !== 0 && !writable;
     if (downgrade) for (const n of this.notifiers) n.invalidate_range_start(this, base, base + size, cause);
     vma.flags[i] = writable ? f | PTE_RW : f & ~PTE_RW;
@@ -264,7 +345,7 @@ export class HostMm {
       if (!this.phys.allocAt(opts.pfn, order, FRAME_VMM)) throw new Error(`replacePage: pfn 0x${opts.pfn.toString(16)} not free/aligned`);
       pfn = opts.pfn;
     } else {
-      pfn = this.phys.alloc(order, FRAME_VMM);
+      pfn = this.allocFrames(order);
       if (pfn < 0) throw new Error('replacePage: out of host physical memory');
     }
     const writable = opts.writable ?? (f & PTE_RW) !== 0;
@@ -274,7 +355,7 @@ export class HostMm {
     const old = vma.pfn[i];
     vma.pfn[i] = pfn;
     vma.flags[i] = PTE_PRESENT | (f & PTE_YOUNG) | (writable ? PTE_RW : 0);
-    this.phys.free(old, order);
+    this.phys.release(old, order);
     return pfn;
   }
 
@@ -328,7 +409,7 @@ export class HostMm {
     vma.pfn[i] = 0;
     if (useRange) for (const n of this.notifiers) n.invalidate_range_end(this, base, base + size, cause);
     else for (const n of this.notifiers) n.invalidate_page(this, base, cause);
-    this.phys.free(pfn, vma.pageShift - this.pageShift);
+    this.phys.release(pfn, vma.pageShift - this.pageShift);
     return pfn;
   }
 
@@ -338,9 +419,9 @@ export class HostMm {
     return v;
   }
 
-  private recHost(op: number, hva: number, pfn: number, writable: boolean, shift: number): number {
+  private recHost(op: number, hva: number, pfn: number, writable: boolean, shift: number, cause: number = NO_CAUSE, lpid = -1): number {
     const rec = this.rec;
-    const seq = rec.ev(K.host_page, -1, -1, -1, NO_CAUSE);
+    const seq = rec.ev(K.host_page, lpid, -1, -1, cause);
     rec.u(op);
     rec.u(hva);
     rec.u(pfn);

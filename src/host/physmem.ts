@@ -5,6 +5,12 @@
 // run is reproducible from its seed while different seeds scatter guest pages differently (which is
 // what makes HPTE RPNs look like a real host's). Frame 0 is never handed out: KVM's H_ENTER treats
 // pa == 0 as "no page" (kvmppc_h_enter, Linux 3.4), so a guest page at pfn 0 could never be mapped.
+//
+// Pin references. A frame can carry extra references besides its page-table mapping: the page
+// references KVM takes with get_user_pages for slot_phys on PPC970 (kernel-model §C.4). `pins`
+// counts them per frame (allocated on the first pin, so POWER7 runs pay nothing). A pinned frame
+// is never freed: `release` (the mapping's put_page) defers the free until the last `unpin`, as an
+// elevated page refcount does in Linux, and reclaim refuses pinned pages (HostMm.swapOut).
 
 import type { Pfn } from '../arch/types.js';
 import { Prng } from '../machine/prng.js';
@@ -33,6 +39,11 @@ export class PhysMem {
   readonly owner: Uint8Array;
   private readonly rng: Prng;
   private nfree: number;
+  /** Pin references per frame (null until the first pin). */
+  private pins: Uint32Array | null = null;
+  private npinned = 0;
+  /** Blocks released by their mapping while pinned: first pfn → order. Freed at the last unpin. */
+  private readonly pendingFree = new Map<number, number>();
 
   constructor(opts: PhysMemOptions) {
     if (opts.pageShift !== 12 && opts.pageShift !== 16) throw new RangeError(`host PAGE_SHIFT must be 12 or 16, not ${opts.pageShift}`);
@@ -92,6 +103,74 @@ export class PhysMem {
     }
     this.owner.fill(FRAME_FREE, pfn, pfn + n);
     this.nfree += n;
+  }
+
+  /** Frames with at least one pin reference. */
+  get pinnedFrames(): number {
+    return this.npinned;
+  }
+
+  /** Pin references of frame pfn. */
+  pinCount(pfn: number): number {
+    return this.pins === null ? 0 : this.pins[pfn];
+  }
+
+  /** Does any frame of [pfn, pfn + 2^order) hold a pin reference? */
+  pinned(pfn: number, order: number): boolean {
+    const p = this.pins;
+    if (p === null || this.npinned === 0) return false;
+    const end = pfn + 2 ** order;
+    for (let f = pfn; f < end; f++) if (p[f] !== 0) return true;
+    return false;
+  }
+
+  /** Take a reference on allocated frame pfn (get_page). Returns the new count. */
+  pin(pfn: number): number {
+    const o = this.owner[pfn];
+    if (o === FRAME_FREE || o === FRAME_RESERVED) throw new Error(`PhysMem.pin: pfn 0x${pfn.toString(16)} is not allocated`);
+    if (this.pins === null) this.pins = new Uint32Array(this.npages);
+    const c = ++this.pins[pfn];
+    if (c === 1) this.npinned++;
+    return c;
+  }
+
+  /**
+   * Drop a reference taken with pin (put_page). When the last pin of a block whose mapping was
+   * already released goes, the block is freed. Returns the new count.
+   */
+  unpin(pfn: number): number {
+    const p = this.pins;
+    if (p === null || p[pfn] === 0) throw new Error(`PhysMem.unpin: pfn 0x${pfn.toString(16)} is not pinned`);
+    const c = --p[pfn];
+    if (c === 0) {
+      this.npinned--;
+      for (const [start, order] of this.pendingFree) {
+        if (pfn >= start && pfn < start + 2 ** order && !this.pinned(start, order)) {
+          this.pendingFree.delete(start);
+          this.free(start, order);
+          break;
+        }
+      }
+    }
+    return c;
+  }
+
+  /**
+   * The mapping's reference to [pfn, pfn + 2^order) goes away (unmap, replaced page): free the
+   * block now, or, if a frame of it is pinned, when the last pin is dropped. Returns true if freed now.
+   */
+  release(pfn: number, order: number): boolean {
+    if (this.pinned(pfn, order)) {
+      this.pendingFree.set(pfn, order);
+      return false;
+    }
+    this.free(pfn, order);
+    return true;
+  }
+
+  /** Is the block starting at pfn released by its mapping but kept by pins? */
+  isPendingFree(pfn: number): boolean {
+    return this.pendingFree.has(pfn);
   }
 
   private blockFree(pfn: number, n: number): boolean {
