@@ -11,6 +11,18 @@
 // slot is empty. Every call this model does not complete returns H_TOO_HARD with path 'user':
 // the caller turns it into a full exit (trap 0xc00) and KVM_EXIT_PAPR_HCALL for the VMM, or hands
 // it to its own model (H_CEDE, H_PROD, ... are not MMU calls and are not modelled here).
+//
+// Calls finished in host virtual mode (PPC970 H_ENTER of a page slot_phys has not pinned yet):
+// the real-mode handler returns H_TOO_HARD, and kvmppc_hcall returns H_TOO_HARD *without*
+// recording hcall_exit, leaving the hcall_enter seq in kvm.pendingHcallEnter. The caller models the
+// full exit (trap 0xc00, partition switch) and then calls
+//
+//   kvmppc_hcall_virtmode(kvm, vcpu, nr, regs)   // kvmppc_pseries_do_hcall → kvmppc_virtmode_h_enter
+//
+// which pins the page (host_page pin events), re-runs H_ENTER, puts r3/r4 in place and records
+// hcall_exit with path 'virtual' (cause = the hcall_enter). kvmppc_hcall_complete() does both steps
+// for callers that do not model the exit (tests, simple scenarios). With isVirtmodePending(kvm)
+// a caller can tell this case from a call that goes to userspace (path 'user', already recorded).
 
 import {
   H_BULK_REMOVE,
@@ -24,7 +36,17 @@ import {
 } from '../arch/index.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
-import type { Kvm, KvmVcpuRef } from './kvm.js';
+import {
+  H_PARAMETER,
+  H_RESOURCE,
+  hpte_page_size,
+  hpte_rpn,
+  HPTE_V_ABSENT_LO,
+  HPTE_V_HVLOCK_LO,
+  HPTE_V_VALID_LO,
+} from '../arch/index.js';
+import { type Kvm, KVM_MEMSLOT_INVALID, type KvmVcpuRef } from './kvm.js';
+import { kvmppc_get_guest_page } from './slot_phys.js';
 import {
   kvmppc_h_bulk_remove,
   kvmppc_h_clear_mod,
@@ -33,6 +55,7 @@ import {
   kvmppc_h_protect,
   kvmppc_h_read,
   kvmppc_h_remove,
+  slot_is_aligned,
 } from './rm_mmu.js';
 
 /** Words in a register block: r4..r11, two u32 halves each. */
@@ -96,11 +119,20 @@ export function kvmppc_hcall(kvm: Kvm, vcpu: KvmVcpuRef, nr: number, regs: Uint3
   const handler = realModeHandler(kvm, nr);
   let ret: number;
   let path: number;
+  kvm.pendingHcallEnter = NO_CAUSE;
+  kvm.pendingHcallNr = 0;
   if (handler !== null) {
     kvm.setCtx(vid, core, enter);
     ret = handler(kvm, regs);
     kvm.clearCtx();
     path = E.hcall_path.real;
+    if (ret === H_TOO_HARD && virtualModeHandles(kvm, nr)) {
+      // Finished later by kvmppc_hcall_virtmode (after the caller's full exit): no hcall_exit yet.
+      kvm.pendingHcallEnter = enter;
+      kvm.pendingHcallNr = nr;
+      if (obs !== null) obs.opEnd(kvm, nr, ret, regs);
+      return ret;
+    }
   } else {
     ret = H_TOO_HARD;
     path = E.hcall_path.user;
@@ -116,6 +148,73 @@ export function kvmppc_hcall(kvm: Kvm, vcpu: KvmVcpuRef, nr: number, regs: Uint3
   return ret;
 }
 
+/** Does host virtual mode (kvmppc_pseries_do_hcall, K34) complete `nr` after a real-mode H_TOO_HARD? */
+// Mirrors the case list of kvmppc_pseries_do_hcall() (arch/powerpc/kvm/book3s_hv.c, Linux 3.4), MMU part
+export function virtualModeHandles(kvm: Kvm, nr: number): boolean {
+  // H_ENTER reaches virtual mode only without notifiers (real mode never says H_TOO_HARD otherwise).
+  // H_CEDE, H_PROD, H_CONFER and H_REGISTER_VPA are handled there too but are not MMU calls.
+  return nr === H_ENTER && !kvm.usingMmuNotifiers;
+}
+
+/** Did the last kvmppc_hcall leave a call for kvmppc_hcall_virtmode? */
+export function isVirtmodePending(kvm: Kvm): boolean {
+  return kvm.pendingHcallNr !== 0;
+}
+
+/**
+ * Finish in host virtual mode an hcall whose real-mode handler returned H_TOO_HARD (after the
+ * caller has modelled the full exit). H_ENTER → kvmppc_virtmode_do_h_enter (pin with
+ * kvmppc_get_guest_page, then H_ENTER again); r3 is returned and r4.. are in `regs` as the guest
+ * will see them on re-entry. Records hcall_exit with path 'virtual' and cause `enterSeq` (default:
+ * the pending hcall_enter). Any other call is not completed here: H_TOO_HARD, path 'user'.
+ */
+// Mirrors kvmppc_pseries_do_hcall() (arch/powerpc/kvm/book3s_hv.c, Linux 3.4), H_ENTER case
+export function kvmppc_hcall_virtmode(
+  kvm: Kvm,
+  vcpu: KvmVcpuRef,
+  nr: number,
+  regs: Uint32Array,
+  enterSeq: number = kvm.pendingHcallEnter,
+): number {
+  const rec = kvm.rec;
+  const vid = vcpu.vcpu_id;
+  const core = vcpu.core;
+  kvm.pendingHcallEnter = NO_CAUSE;
+  kvm.pendingHcallNr = 0;
+  const obs = kvm.observer;
+  let ret: number;
+  let path: number;
+  if (nr === H_ENTER) {
+    if (obs !== null) obs.opBegin(kvm, nr, regs);
+    kvm.setCtx(vid, core, enterSeq);
+    ret = kvmppc_virtmode_do_h_enter(kvm, regs);
+    kvm.clearCtx();
+    path = E.hcall_path.virtual;
+  } else {
+    ret = H_TOO_HARD;
+    path = E.hcall_path.user;
+  }
+  if (rec.enabled) {
+    rec.ev(K.hcall_exit, kvm.lpid, vid, core, enterSeq);
+    rec.u(nr);
+    rec.u(ret);
+    rec.u(path);
+    for (let k = 0; k < HCALL_REGS_WORDS; k += 2) rec.w(regs[k], regs[k + 1]);
+  }
+  if (obs !== null && nr === H_ENTER) obs.opEnd(kvm, nr, ret, regs);
+  return ret;
+}
+
+/**
+ * kvmppc_hcall, then, if the call was left for host virtual mode, kvmppc_hcall_virtmode at once
+ * (no exit modelled in between). Returns the final r3.
+ */
+export function kvmppc_hcall_complete(kvm: Kvm, vcpu: KvmVcpuRef, nr: number, regs: Uint32Array, cause: number = NO_CAUSE): number {
+  const ret = kvmppc_hcall(kvm, vcpu, nr, regs, cause);
+  if (ret === H_TOO_HARD && isVirtmodePending(kvm)) return kvmppc_hcall_virtmode(kvm, vcpu, nr, regs);
+  return ret;
+}
+
 /** Result of hcallBig: r3 and r4..r11 after the call. */
 export interface HcallResult {
   ret: number;
@@ -124,7 +223,8 @@ export interface HcallResult {
 
 /**
  * BigInt convenience for tests and scenarios: args are r4, r5, ... (missing ones are 0; each taken
- * modulo 2^64, so negative values give their two's complement).
+ * modulo 2^64, so negative values give their two's complement). A call left for host virtual mode
+ * (PPC970 H_ENTER) is finished there at once (kvmppc_hcall_complete).
  */
 export function hcallBig(kvm: Kvm, vcpu: KvmVcpuRef, nr: number, args: readonly bigint[], cause: number = NO_CAUSE): HcallResult {
   const regs = newHcallRegs();
@@ -133,15 +233,46 @@ export function hcallBig(kvm: Kvm, vcpu: KvmVcpuRef, nr: number, args: readonly 
     regs[k * 2] = Number(u >> 32n);
     regs[k * 2 + 1] = Number(u & 0xffffffffn);
   }
-  const ret = kvmppc_hcall(kvm, vcpu, nr, regs, cause);
+  const ret = kvmppc_hcall_complete(kvm, vcpu, nr, regs, cause);
   const out: bigint[] = [];
   for (let k = 0; k < 8; k++) out.push((BigInt(regs[k * 2]) << 32n) | BigInt(regs[k * 2 + 1]));
   return { ret, out };
 }
 
 /**
- * H_ENTER issued by KVM itself from host virtual mode (VRMA set-up, K34 kvmppc_hv_setup_rma);
- * with notifiers on it is kvmppc_h_enter. Returns [ret, index]. Not recorded as an hcall.
+ * H_ENTER in host virtual mode on registers r4..r7 in `regs` (outputs in place, r3 returned).
+ * Without notifiers the page is first pinned into slot_phys (kvmppc_get_guest_page, which may
+ * fault it in); a page that cannot be had, or a large page in an unaligned slot, is H_PARAMETER.
+ * Then kvmppc_h_enter runs again; an H_TOO_HARD from it "can't happen" and becomes H_RESOURCE.
+ * No memslot (MMIO) goes straight to kvmppc_h_enter, which says H_PARAMETER on PPC970.
+ * Events are recorded with the current kvm context (cause).
+ */
+// Mirrors kvmppc_virtmode_h_enter() (arch/powerpc/kvm/book3s_64_mmu_hv.c, Linux 3.4)
+export function kvmppc_virtmode_do_h_enter(kvm: Kvm, regs: Uint32Array): number {
+  if (!kvm.usingMmuNotifiers) {
+    const pteh_lo = (regs[5] & ~(HPTE_V_HVLOCK_LO | HPTE_V_ABSENT_LO | HPTE_V_VALID_LO)) >>> 0;
+    const ptel_hi = regs[6];
+    const ptel_lo = regs[7];
+    // 1. psize; 2. memslot of gpa = (ptel & RPN) & ~(psize - 1).
+    const psize = hpte_page_size(pteh_lo, ptel_lo, kvm.arch206);
+    if (psize === 0) return H_PARAMETER;
+    const gfn = hpte_rpn(ptel_hi, ptel_lo, psize, kvm.pageShift);
+    const memslot = kvm.gfn_to_memslot(gfn);
+    if (memslot !== null && (memslot.flags & KVM_MEMSLOT_INVALID) === 0) {
+      // 3. Aligned slot, then pin the page.
+      if (!slot_is_aligned(memslot, psize, kvm.pageSize)) return H_PARAMETER;
+      if (kvmppc_get_guest_page(kvm, gfn, memslot, psize) < 0) return H_PARAMETER;
+    }
+  }
+  // 4. do_insert: the real-mode algorithm, now that the page is pinned.
+  const ret = kvmppc_h_enter(kvm, regs);
+  return ret === H_TOO_HARD ? H_RESOURCE : ret;
+}
+
+/**
+ * H_ENTER issued by KVM itself from host virtual mode (VRMA set-up, K34 kvmppc_hv_setup_rma), or
+ * the virtual-mode H_ENTER of a PPC970 guest for callers using BigInts. Returns [ret, index].
+ * Not recorded as an hcall (kvmppc_hcall_virtmode is the recorded form).
  */
 // Mirrors kvmppc_virtmode_h_enter() (arch/powerpc/kvm/book3s_64_mmu_hv.c, Linux 3.4)
 export function kvmppc_virtmode_h_enter(kvm: Kvm, flags: bigint, pte_index: bigint, pteh: bigint, ptel: bigint): [number, number] {
@@ -154,7 +285,7 @@ export function kvmppc_virtmode_h_enter(kvm: Kvm, flags: bigint, pte_index: bigi
   }
   const obs = kvm.observer;
   if (obs !== null) obs.opBegin(kvm, H_ENTER, regs);
-  const ret = kvmppc_h_enter(kvm, regs);
+  const ret = kvmppc_virtmode_do_h_enter(kvm, regs);
   if (obs !== null) obs.opEnd(kvm, H_ENTER, ret, regs);
   return [ret, regs[1]];
 }

@@ -1,4 +1,4 @@
-// Book3S HV KVM model (Linux 3.4, POWER7 with MMU notifiers): one import for src/kvm.
+// Book3S HV KVM model (Linux 3.4: POWER7 with MMU notifiers, PPC970 with pinned pages): one import for src/kvm.
 export * from './kvm.js';
 export * from './memslot.js';
 export * from './rmap.js';
@@ -6,3 +6,4 @@ export * from './rm_mmu.js';
 export * from './hcall.js';
 export * from './mmu_notifier.js';
 export * from './invariants.js';
+export * from './slot_phys.js';

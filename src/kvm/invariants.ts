@@ -2,13 +2,19 @@
 //
 //   KvmInvariantChecker.check()  state invariants at a quiescent point (between operations):
 //                                J1 geometry, J2 lock hygiene, J3 VALID/ABSENT exclusive, J4 chain
-//                                membership, J5 ring integrity, J6 MMIO marking, J8 no stale host
-//                                page, J10 size containment, J11 WIMG.
+//                                membership, J5 ring integrity, J6 MMIO marking (none at all on
+//                                PPC970), J8 no stale host page (notifiers on), J10 size containment,
+//                                J11 WIMG, J12 pinned mode (VALID HPTE ⇒ nonzero slot_phys entry
+//                                whose frame it maps; slot_phys entries never cleared before
+//                                destroy), J24 LPID range (PPC970 ≤ 62).
 //   HvAudit (a KvmObserver)      operation invariants, checked as the operation runs and ends:
-//                                J7 guest view of H_READ/H_REMOVE outputs, J14 R/C monotonicity,
-//                                J16 insertion R/C ⊆ rmap R/C, J17 tlbie discipline, J20 fault
-//                                re-validation (via KvmObserver.faultCommit, for a fault path),
-//                                J21 H_ENTER placement, J22 H_REMOVE effect.
+//                                J7 guest view of H_READ/H_REMOVE outputs, J12 pinned mode (notifier
+//                                callbacks change no HPTE/revmap/rmap word, H_ENTER never writes
+//                                ABSENT), J14 R/C monotonicity, J16 insertion R/C ⊆ rmap R/C, J17
+//                                tlbie discipline, J20 fault re-validation (via
+//                                KvmObserver.faultCommit, for a fault path), J21 H_ENTER placement,
+//                                J22 H_REMOVE effect.
+//   checkLpids(kvms)             J24 across VMs: distinct LPIDs, none reserved.
 //
 // checkInvariants(kvm, audit?) returns the first violation of either, or null. Not hot code: it
 // allocates freely and walks the whole HPT.
@@ -39,8 +45,11 @@ import {
   hpte_page_size,
   hpte_rpn,
   hpte_storage_key,
+  KVMPPC_PAGE_ORDER_MASK,
   KVMPPC_RMAP_LOCK_HI,
   KVMPPC_RMAP_PRESENT_HI,
+  LPID_RSVD,
+  MAX_LPID_970,
   PPC_MIN_HPT_ORDER,
 } from '../arch/index.js';
 import { PTE_PRESENT } from '../host/mm.js';
@@ -93,6 +102,8 @@ export class KvmInvariantChecker {
   readonly kvm: Kvm;
   /** 0 = not seen, 1 = seen in an earlier chain walk, 2 = seen in the current walk. */
   private readonly visited: Uint8Array;
+  /** J12: per slot id, which slot_phys entries were nonzero at the last check. */
+  private readonly physSeen: (Uint8Array | null)[] = [];
 
   constructor(kvm: Kvm) {
     this.kvm = kvm;
@@ -101,7 +112,40 @@ export class KvmInvariantChecker {
 
   /** First violated state invariant, or null. */
   check(): Violation | null {
-    return this.geometry() ?? this.perHpte() ?? this.chains() ?? this.rmapLocks();
+    return this.geometry() ?? this.lpidRange() ?? this.perHpte() ?? this.chains() ?? this.rmapLocks() ?? this.slotPhysKept();
+  }
+
+  // J24 (this VM): not the host LPID 0, not the reserved one; PPC970: 6 bits, 63 reserved.
+  private lpidRange(): Violation | null {
+    const kvm = this.kvm;
+    const max = kvm.arch206 ? LPID_RSVD - 1 : MAX_LPID_970 - 1;
+    if (kvm.lpid === 0 || kvm.lpid > max) return v('J24_LPID', `LPID ${kvm.lpid} outside 1..${max}`, { lpid: kvm.lpid, cpu: kvm.cpu });
+    return null;
+  }
+
+  // J12: slot_phys entries are never cleared before VM destroy.
+  private slotPhysKept(): Violation | null {
+    const kvm = this.kvm;
+    if (kvm.usingMmuNotifiers || kvm.destroyed) return null;
+    for (let id = 0; id < kvm.slot_phys.length; id++) {
+      const sp = kvm.slot_phys[id];
+      const seen = this.physSeen[id] ?? null;
+      if (sp === null) {
+        if (seen !== null) return v('J12_PINNED', 'slot_phys array freed before VM destroy', { slot: id });
+        continue;
+      }
+      let m = seen;
+      if (m === null || m.length !== sp.npages) {
+        m = new Uint8Array(sp.npages);
+        this.physSeen[id] = m;
+      }
+      for (let j = 0; j < sp.npages; j++) {
+        const has = sp.has(j);
+        if (m[j] === 1 && !has) return v('J12_PINNED', 'slot_phys entry cleared before VM destroy', { slot: id, index: j });
+        m[j] = has ? 1 : 0;
+      }
+    }
+    return null;
   }
 
   // J1
@@ -148,9 +192,10 @@ export class KvmInvariantChecker {
       const psize = hpte_page_size(v_lo, gr_lo, kvm.arch206);
       const gfn = guestGfn(kvm, i);
       const slot = gfn < 0 ? null : kvm.valid_memslot(gfn);
-      // J6: no memslot = emulated MMIO: ABSENT, key 31, never VALID.
+      // J6: no memslot = emulated MMIO: ABSENT, key 31, never VALID; PPC970 has none at all.
       if (slot === null) {
         if (valid) return v('J6_MMIO', 'VALID HPTE whose guest page is in no valid memslot', { index: i, gfn });
+        if (!kvm.arch206) return v('J6_MMIO', 'MMIO (ABSENT, no memslot) HPTE on PPC970', { index: i, gfn });
         // K34 quirk: H_PROTECT rewrites the key bits of ABSENT entries too, so after a guest
         // H_PROTECT an MMIO HPTE carries the guest's key (hardware key == guest key) instead of 31.
         // (The model runs K34 H_PROTECT for both kernel settings; K420 updates r only if VALID.)
@@ -160,7 +205,14 @@ export class KvmInvariantChecker {
         }
         continue;
       }
+      // J12: pinned mode never has ABSENT entries for RAM.
+      if (!kvm.usingMmuNotifiers && !valid) return v('J12_PINNED', 'ABSENT HPTE in pinned mode', { index: i, gfn });
       if (!valid) continue;
+      if (!kvm.usingMmuNotifiers) {
+        const x = this.pinnedHpte(i, slot, gfn, psize, r_hi, r_lo, gr_lo);
+        if (x !== null) return x;
+        continue;
+      }
       // J10: page fits the host backing and the slot alignment.
       const off = gfn - slot.base_gfn;
       const hva = kvm.gfn_to_hva_memslot(slot, gfn);
@@ -195,6 +247,36 @@ export class KvmInvariantChecker {
         }
       }
       void off;
+    }
+    return null;
+  }
+
+  // J12, J10, J11 for a VALID HPTE of a pinned-mode VM: its page has a nonzero slot_phys entry, the
+  // hardware RPN is that entry's frame (plus the offset inside a larger backing page), the page fits
+  // the backing size and the slot, and RAM is mapped M.
+  private pinnedHpte(i: number, slot: Memslot, gfn: number, psize: number, r_hi: number, r_lo: number, gr_lo: number): Violation | null {
+    const kvm = this.kvm;
+    const sp = kvm.slot_phys[slot.id];
+    const off = gfn - slot.base_gfn;
+    if (sp === null || off >= sp.npages || !sp.has(off)) {
+      return v('J12_PINNED', 'VALID HPTE whose page has no slot_phys entry', { index: i, gfn });
+    }
+    const ef = sp.flags[off];
+    const pteSize = kvm.pageSize * 2 ** (ef & KVMPPC_PAGE_ORDER_MASK);
+    if (psize > pteSize || !slot_is_aligned(slot, psize, kvm.pageSize)) {
+      return v('J10_SIZE', 'VALID HPTE larger than its pinned backing page or in an unaligned slot', { index: i, psize, pteSize });
+    }
+    // pa = (pfn << PAGE_SHIFT) | (gpa & (pte_size - 1)) when the backing page is larger, as H_ENTER.
+    const base = sp.pfn[off] * kvm.pageSize;
+    let lo = base >>> 0;
+    if (pteSize > psize) lo = (lo | (gr_lo & HPTE_R_RPN_LO & (pteSize >= TWO32 ? 0xffffffff : pteSize - 1))) >>> 0;
+    const expectPage = Math.floor(base / TWO32) * TWO32 + ((lo & ~(psize - 1)) >>> 0);
+    const got = (r_hi & HPTE_R_RPN_HI) * TWO32 + ((r_lo & HPTE_R_RPN_LO & ~(psize - 1)) >>> 0);
+    if (got !== expectPage) {
+      return v('J12_PINNED', 'VALID HPTE does not map the frame slot_phys pinned for its page', { index: i, gfn, hpte_pa: hex(got), pinned_pa: hex(expectPage) });
+    }
+    if ((ef & (HPTE_R_I_LO | HPTE_R_W_LO)) === 0 && (r_lo & HPTE_R_WIMG_LO) !== HPTE_R_M_LO) {
+      return v('J11_WIMG', 'VALID RAM HPTE whose hardware WIMG is not M', { index: i, wimg: hex(r_lo & HPTE_R_WIMG_LO) });
     }
     return null;
   }
@@ -267,6 +349,13 @@ export class HvAudit implements KvmObserver {
   private readonly t = new Uint32Array(2);
   /** HPTE a fault path decided not to touch in this operation (J20), or -1. */
   private untouchable = -1;
+  /** J12: digest of HPT + revmap + rmap words at the start of a notifier callback (pinned mode). */
+  private notifierDigest = -1;
+  /**
+   * J12 digest check of notifier callbacks in pinned mode (O(HPT size) per callback; turn off for
+   * very large HPTs if the hpte_write check alone is enough).
+   */
+  digestNotifiers = true;
 
   attach(kvm: Kvm): this {
     kvm.observer = this;
@@ -283,13 +372,14 @@ export class HvAudit implements KvmObserver {
     if (this.violation === null) this.violation = x;
   }
 
-  opBegin(_kvm: Kvm, nr: number, regs: Uint32Array | null): void {
+  opBegin(kvm: Kvm, nr: number, regs: Uint32Array | null): void {
     this.ops++;
     this.op = nr;
     if (regs !== null) this.inRegs.set(regs);
     else this.inRegs.fill(0);
     this.pending.length = 0;
     this.untouchable = -1;
+    this.notifierDigest = nr < 0 && !kvm.usingMmuNotifiers && this.digestNotifiers ? mmuStateDigest(kvm) : -1;
   }
 
   // J20: the fault path commits only on an unchanged snapshot, and otherwise leaves the HPTE alone.
@@ -317,6 +407,13 @@ export class HvAudit implements KvmObserver {
     const nr_lo = kvm.hpt[p + 3];
     if (i === this.untouchable) {
       this.fail(v('J20_FAULT_REVALIDATE', 'page fault wrote an HPTE after deciding not to commit', { index: i }));
+    }
+    // J12: in pinned mode notifier callbacks write no HPTE, and H_ENTER never writes ABSENT.
+    if (!kvm.usingMmuNotifiers) {
+      if (this.op < 0) this.fail(v('J12_PINNED', 'notifier callback wrote an HPTE in pinned mode', { index: i, op: this.op }));
+      if (this.op === H_ENTER && (nv_lo & HPTE_V_ABSENT_LO) !== 0) {
+        this.fail(v('J12_PINNED', 'H_ENTER created an ABSENT HPTE in pinned mode', { index: i, v: hex64(nv_hi, nv_lo) }));
+      }
     }
     // J17: a VALID entry that changes needs a tlbie of its old translation; one that is rewritten
     // unchanged may get one (K34 H_PROTECT and the clear-mod path invalidate regardless).
@@ -354,6 +451,12 @@ export class HvAudit implements KvmObserver {
   }
 
   opEnd(kvm: Kvm, nr: number, ret: number, regs: Uint32Array | null): void {
+    if (this.notifierDigest !== -1) {
+      if (mmuStateDigest(kvm) !== this.notifierDigest) {
+        this.fail(v('J12_PINNED', 'notifier callback changed HPT/revmap/rmap state in pinned mode', { op: nr }));
+      }
+      this.notifierDigest = -1;
+    }
     const pd = this.pending;
     for (let k = 0; k < pd.length; k += 4) {
       if (pd[k + 3] === 1) {
@@ -449,6 +552,37 @@ export class HvAudit implements KvmObserver {
       }
     }
   }
+}
+
+/** 31-bit digest of the HPT, the revmap (guest_rpte, forw, back) and every rmap word (J12). */
+export function mmuStateDigest(kvm: Kvm): number {
+  let h = 0x811c9dc5;
+  const mix = (a: Uint32Array): void => {
+    for (let k = 0; k < a.length; k++) h = Math.imul(h ^ a[k], 0x01000193);
+  };
+  mix(kvm.hpt);
+  mix(kvm.revGuestR);
+  mix(kvm.revForw);
+  mix(kvm.revBack);
+  for (const s of kvm.memslots) mix(s.rmap);
+  return (h >>> 1) & 0x7fffffff;
+}
+
+/**
+ * J24 across VMs of one host: LPIDs distinct, none the host's (0) or reserved (0x3ff; 63 on
+ * PPC970), PPC970 ones ≤ 62. Returns the first violation or null.
+ */
+export function checkLpids(kvms: readonly Kvm[]): Violation | null {
+  const seen = new Map<number, number>();
+  for (const k of kvms) {
+    if (k.destroyed) continue;
+    const max = k.arch206 ? LPID_RSVD - 1 : MAX_LPID_970 - 1;
+    if (k.lpid === 0 || k.lpid > max) return v('J24_LPID', `LPID ${k.lpid} outside 1..${max}`, { vm: k.vmId, lpid: k.lpid, cpu: k.cpu });
+    const other = seen.get(k.lpid);
+    if (other !== undefined) return v('J24_LPID', `LPID ${k.lpid} used by two live VMs`, { vm: k.vmId, other });
+    seen.set(k.lpid, k.vmId);
+  }
+  return null;
 }
 
 /**

@@ -15,8 +15,8 @@
 //
 // Versions and CPUs: `kernel` selects Linux 3.4 or 4.20 behaviour where this model implements the
 // difference (today: H_CLEAR_REF / H_CLEAR_MOD, see rm_mmu.ts); `cpu` selects POWER7 (ARCH_206,
-// using_mmu_notifiers = 1) or PPC970. PPC970 (pinned pages, slot_phys) is not modelled yet: the
-// branch points exist (`arch206`, `usingMmuNotifiers`) and creating a PPC970 VM throws.
+// using_mmu_notifiers = 1) or PPC970 (ARCH_201, using_mmu_notifiers = 0: 6-bit LPIDs, HID4 instead
+// of the LPCR, guest pages pinned through slot_phys, see slot_phys.ts; kernel-model §G.5).
 
 import {
   compute_tlbie_rb,
@@ -29,13 +29,16 @@ import {
   LPCR_VPM0_HI,
   LPCR_VPM1_HI,
   LPCR_DPFD_SH,
+  hid4_set_lpid,
   LPID_RSVD,
+  MAX_LPID_970,
   NR_LPIDS,
   PPC_MIN_HPT_ORDER,
 } from '../arch/index.js';
 import type { HostMm } from '../host/mm.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
+import { type SlotPhys, unpin_slot } from './slot_phys.js';
 
 /** Largest HPT order this model allocates: 2^28 bytes of HPT plus as much again of revmap. */
 export const KVM_MAX_MODEL_HPT_ORDER = 28;
@@ -45,6 +48,8 @@ export const KVM_MAX_MODEL_HPT_ORDER = 28;
 export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;
 /** Slot being deleted or moved: every lookup treats it as "no slot". */
 export const KVM_MEMSLOT_INVALID = 1 << 16;
+/** KVM_MEM_SLOTS_NUM as kvm->arch.slot_phys[] is sized (= KVM_MEMORY_SLOTS in memslot.ts; no private slots on ppc). */
+export const KVM_MEM_SLOTS_NUM = 32;
 
 export type KernelVersion = '3.4' | '4.20';
 export type CpuModel = 'power7' | 'ppc970';
@@ -112,11 +117,35 @@ export class LpidAllocator {
     this.inuse[hostLpid] = 1;
     this.inuse[rsvdLpid] = 1;
   }
-  alloc(): number {
-    const i = this.inuse.indexOf(0);
-    if (i < 0) throw new Error('kvm_alloc_hpt: No LPIDs free');
-    this.inuse[i] = 1;
-    return i;
+
+  /**
+   * The allocator a host of this CPU sets up (kvmppc_mmu_hv_init): POWER7 pre-sets the host LPID
+   * (0 in the model) and LPID_RSVD 0x3ff; PPC970 pre-sets 0 and MAX_LPID_970 (63).
+   */
+  static forCpu(cpu: CpuModel, hostLpid = 0): LpidAllocator {
+    return new LpidAllocator(cpu === 'ppc970' ? 0 : hostLpid, cpu === 'ppc970' ? MAX_LPID_970 : LPID_RSVD);
+  }
+
+  /**
+   * find_first_zero_bit + test_and_set_bit. `maxLpid` bounds the search (inclusive); Kvm passes
+   * MAX_LPID_970 - 1 = 62 on PPC970. Linux 3.4 itself searches all NR_LPIDS bits on both CPUs, so
+   * a 63rd concurrent PPC970 guest would get LPID 64, which does not fit HID4's 6-bit LPID field
+   * (kernel-model §J 24 requires ≤ 62; the model enforces it and throws "No LPIDs free" instead).
+   */
+  alloc(maxLpid: number = NR_LPIDS - 1): number {
+    const inuse = this.inuse;
+    for (let i = 0; i <= maxLpid && i < inuse.length; i++) {
+      if (inuse[i] === 0) {
+        inuse[i] = 1;
+        return i;
+      }
+    }
+    throw new Error('kvm_alloc_hpt: No LPIDs free');
+  }
+
+  /** Is lpid allocated (or pre-set)? */
+  inUse(lpid: number): boolean {
+    return this.inuse[lpid] === 1;
   }
   free(lpid: number): void {
     this.inuse[lpid] = 0;
@@ -138,6 +167,11 @@ export interface KvmOptions {
   readonly hostLpcrLo?: number;
   /** Physical address of the HPT for SDR1 (aligned to its size). Default: 2^order * (vmId + 1). */
   readonly hptBase?: number;
+  /**
+   * PPC970: the host's HID4 (mfspr(SPRN_HID4) in kvmppc_core_init_vm), into which the guest LPID is
+   * inserted. Default 0 [UNVERIFIED: a real 970 host's HID4 value is not in the spec].
+   */
+  readonly hostHid4?: bigint;
 }
 
 export class Kvm {
@@ -158,9 +192,13 @@ export class Kvm {
   /** SDR1 as (hi, lo). */
   readonly sdr1Hi: number;
   readonly sdr1Lo: number;
-  /** Guest LPCR as (hi, lo) (K34: host PECE|LPES, DPFD 4, HDICE, VPM0, VPM1). */
-  readonly lpcrHi: number;
-  readonly lpcrLo: number;
+  /**
+   * kvm->arch.lpcr as (hi, lo): the guest LPCR on POWER7 (K34: host PECE|LPES, DPFD 4, HDICE, VPM0,
+   * VPM1), the guest HID4 on PPC970 (host HID4 with the LPID split field; RMLS/RMOR are added by
+   * kvmppc_hv_setup_rma_970 at first run, which is why these are not readonly).
+   */
+  lpcrHi: number;
+  lpcrLo: number;
 
   readonly hpt: Uint32Array;
   readonly revGuestR: Uint32Array;
@@ -173,6 +211,20 @@ export class Kvm {
   mmu_notifier_count = 0;
   /** atomic_read(&kvm->online_vcpus): decides tlbie vs tlbiel. */
   online_vcpus = 1;
+  /**
+   * kvm->arch.slot_phys[slot id] (PPC970 / notifiers off only; all null on POWER7). Allocated by
+   * kvmppc_core_prepare_memory_region, emptied by unpin_slot at destroy (slot_phys.ts).
+   */
+  readonly slot_phys: (SlotPhys | null)[] = new Array<SlotPhys | null>(KVM_MEM_SLOTS_NUM).fill(null);
+  /**
+   * seq of the hcall_enter of the last kvmppc_hcall that returned H_TOO_HARD to be finished in
+   * host virtual mode (kvmppc_hcall_virtmode takes it as its cause), else NO_CAUSE.
+   */
+  pendingHcallEnter = NO_CAUSE;
+  /** hcall number left for kvmppc_hcall_virtmode by the last kvmppc_hcall, or 0. */
+  pendingHcallNr = 0;
+  /** destroy() ran. */
+  destroyed = false;
 
   observer: KvmObserver | null = null;
 
@@ -203,10 +255,12 @@ export class Kvm {
       );
     }
     this.cpu = opts.cpu ?? 'power7';
-    if (this.cpu !== 'power7') throw new Error(`cpu '${this.cpu}' is not modelled yet (PPC970 needs slot_phys pinning)`);
+    if (this.cpu !== 'power7' && this.cpu !== 'ppc970') throw new Error(`cpu '${String(this.cpu)}' is not modelled`);
     this.kernel = opts.kernel ?? '3.4';
-    this.arch206 = true;
-    this.usingMmuNotifiers = true;
+    if (this.cpu === 'ppc970' && this.kernel !== '3.4') throw new Error('PPC970 support was removed before Linux 4.20: use kernel 3.4');
+    // kvm->arch.using_mmu_notifiers = !!cpu_has_feature(CPU_FTR_ARCH_206)
+    this.arch206 = this.cpu === 'power7';
+    this.usingMmuNotifiers = this.arch206;
     this.mm = opts.mm;
     this.rec = opts.rec;
     this.pageShift = opts.mm.pageShift;
@@ -217,19 +271,26 @@ export class Kvm {
     this.revGuestR = new Uint32Array(this.npte * 2);
     this.revForw = new Uint32Array(this.npte);
     this.revBack = new Uint32Array(this.npte);
-    // 3. LPID.
-    this.lpids = opts.lpids ?? new LpidAllocator();
-    this.lpid = this.lpids.alloc();
+    // 3. LPID (6 bits on PPC970, 63 reserved: at most 62).
+    this.lpids = opts.lpids ?? LpidAllocator.forCpu(this.cpu);
+    this.lpid = this.lpids.alloc(this.arch206 ? NR_LPIDS - 1 : MAX_LPID_970 - 1);
     this.vmId = opts.vmId ?? 0;
     // 4. SDR1 = __pa(hpt) | (order - 18).
     const base = opts.hptBase ?? this.geom.bytes * (this.vmId + 1);
     if (base % this.geom.bytes !== 0) throw new RangeError('hptBase must be aligned to the HPT size');
     this.sdr1Hi = Math.floor(base / 0x1_0000_0000) >>> 0;
     this.sdr1Lo = ((base >>> 0) | this.geom.htabsize) >>> 0;
-    // 5. Guest LPCR (kvmppc_core_init_vm, K34 POWER7).
-    const host = opts.hostLpcrLo ?? 0;
-    this.lpcrHi = (LPCR_VPM0_HI | LPCR_VPM1_HI | (4 << (LPCR_DPFD_SH - 32))) >>> 0;
-    this.lpcrLo = ((host & (LPCR_PECE_LO | LPCR_LPES_LO)) | LPCR_HDICE_LO) >>> 0;
+    // 5. kvm->arch.lpcr (kvmppc_core_init_vm, K34): POWER7 guest LPCR; PPC970 host HID4 with the
+    //    guest LPID in its split field (lpid >> 4 at LPID1, lpid & 0xf at LPID5).
+    if (this.arch206) {
+      const host = opts.hostLpcrLo ?? 0;
+      this.lpcrHi = (LPCR_VPM0_HI | LPCR_VPM1_HI | (4 << (LPCR_DPFD_SH - 32))) >>> 0;
+      this.lpcrLo = ((host & (LPCR_PECE_LO | LPCR_LPES_LO)) | LPCR_HDICE_LO) >>> 0;
+    } else {
+      const hid4 = hid4_set_lpid(BigInt.asUintN(64, opts.hostHid4 ?? 0n), this.lpid);
+      this.lpcrHi = Number(hid4 >> 32n) >>> 0;
+      this.lpcrLo = Number(hid4 & 0xffffffffn) >>> 0;
+    }
 
     const rec = this.rec;
     rec.ev(K.vm_create, this.lpid, -1, -1, NO_CAUSE);
@@ -239,8 +300,16 @@ export class Kvm {
     rec.u(this.vmId);
   }
 
-  /** kvmppc_free_hpt(): release the LPID. */
+  /**
+   * VM destroy: without notifiers, unpin_slot() for every slot (SetPageDirty + put_page of each
+   * GOT_PAGE entry, recorded as host_page unpin), then kvmppc_free_hpt() releases the LPID.
+   * A second call does nothing.
+   */
+  // Mirrors kvmppc_core_destroy_vm() (arch/powerpc/kvm/book3s_hv.c, Linux 3.4)
   destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    if (!this.usingMmuNotifiers) for (let i = 0; i < KVM_MEM_SLOTS_NUM; i++) unpin_slot(this, i);
     this.lpids.free(this.lpid);
   }
 

@@ -4,6 +4,7 @@
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
 import { type Kvm, KVM_MEMSLOT_INVALID, Memslot } from './kvm.js';
+import { kvmppc_core_prepare_memory_region } from './slot_phys.js';
 
 export interface UserspaceMemoryRegion {
   readonly slot: number;
@@ -24,7 +25,8 @@ export const KVM_MEMORY_SLOTS = 32;
  *
  * Deletion follows K34: the slot is marked KVM_MEMSLOT_INVALID and dropped, and
  * kvm_arch_flush_shadow() is an empty function on powerpc, so HPTEs and rmap chains that pointed
- * into the slot are left behind (kernel-model §F.2; K420 unmaps them first).
+ * into the slot are left behind (kernel-model §F.2; K420 unmaps them first). Without notifiers
+ * (PPC970) the slot's slot_phys array and its page references also stay until VM destroy.
  */
 // Mirrors __kvm_set_memory_region() (virt/kvm/kvm_main.c, Linux 3.4)
 export function kvm_set_memory_region(kvm: Kvm, mem: UserspaceMemoryRegion): number {
@@ -52,6 +54,9 @@ export function kvm_set_memory_region(kvm: Kvm, mem: UserspaceMemoryRegion): num
   for (const s of kvm.memslots) {
     if (!(base_gfn + npages <= s.base_gfn || base_gfn >= s.base_gfn + s.npages)) return EEXIST;
   }
+  // 5. kvm_arch_prepare_memory_region(): slot_phys when notifiers are off (PPC970).
+  const r = kvmppc_core_prepare_memory_region(kvm, mem.slot, npages);
+  if (r !== 0) return r;
   const slot = new Memslot(mem.slot, base_gfn, npages, (mem.flags ?? 0) & ~KVM_MEMSLOT_INVALID, mem.userspace_addr);
   // sort_memslots(): larger slots first, for better lookup hit rates.
   kvm.memslots.push(slot);

@@ -5,7 +5,8 @@
 // invalidated or aged, seq/count after) *before* doing its work, so that the hpte_write / tlbie /
 // rmap_change events it causes can name it as their cause. The effect and count are computed by a
 // read-only pre-pass over the same chains (the model is single-threaded, so the pre-pass and the
-// work see the same state).
+// work see the same state). Without notifiers (PPC970) every callback is recorded with effect
+// noop_pinned and hptes 0: kvm_unmap_hva / kvm_set_spte_hva do nothing and age / test_age return 0.
 
 import {
   HPTE_R_C_LO,
@@ -335,7 +336,9 @@ export class KvmMmuNotifier implements MmuNotifier {
         }
       }
       let effect: number;
-      if (!kvm.usingMmuNotifiers && aging !== null) effect = NE.noop_pinned;
+      // Notifiers off (PPC970, §F.2 / §J 12): the generic seq/count bookkeeping still runs, but every
+      // Book3S callback is a no-op on pinned pages: recorded as noop_pinned with no HPTEs touched.
+      if (!kvm.usingMmuNotifiers) effect = NE.noop_pinned;
       else if (aging === null) effect = NE.none;
       else if (aging) effect = testOnly ? (pre.young ? NE.young : NE.not_young) : pre.young ? NE.aged : NE.not_young;
       else effect = pre.hptes > 0 ? NE.invalidated : NE.none;

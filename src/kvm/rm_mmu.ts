@@ -54,6 +54,8 @@ import {
   HPTE_V_HVLOCK_LO,
   HPTE_V_VALID_LO,
   HPTES_PER_GROUP,
+  H_TOO_HARD,
+  KVMPPC_PAGE_ORDER_MASK,
   KVMPPC_RMAP_REFERENCED_HI,
   rmap_rc_filter,
 } from '../arch/index.js';
@@ -93,7 +95,9 @@ export function mmu_notifier_retry(kvm: Kvm, mmu_seq: number): boolean {
 
 /**
  * H_ENTER: r4 = flags, r5 = pte_index, r6 = pteh, r7 = ptel; on success r4 = the index used.
- * POWER7 / using_mmu_notifiers path (kernel-model §D.3).
+ * Both branches of step 5 (kernel-model §D.3): POWER7 (using_mmu_notifiers: the VMM's Linux PTE)
+ * and PPC970 (slot_phys: no array → H_PARAMETER, entry 0 → H_TOO_HARD, which the caller finishes
+ * in virtual mode with kvmppc_virtmode_do_h_enter). The PPC970 branch never produces ABSENT.
  */
 // Mirrors kvmppc_h_enter() (arch/powerpc/kvm/book3s_hv_rm_mmu.c, Linux 3.4)
 export function kvmppc_h_enter(kvm: Kvm, regs: Uint32Array): number {
@@ -132,50 +136,70 @@ export function kvmppc_h_enter(kvm: Kvm, regs: Uint32Array): number {
     if (!slot_is_aligned(slot, psize, kvm.pageSize)) return H_PARAMETER;
     off = gfn - slot.base_gfn;
 
-    // 5. using_mmu_notifiers: look up the VMM's Linux PTE (lookup_linux_pte). pte_size starts at
-    //    psize and stays there when there is no PTE at all; a present PTE of a page smaller than
-    //    psize counts as not present (and then fails step 6).
     let pte_size = psize;
     let is_io = -1; // the kernel's ~0ul: "unknown", skip the WIMG check
     let pfn = 0;
     let present = false;
-    const mm = kvm.mm;
-    const hva = kvm.gfn_to_hva_memslot(slot, gfn);
-    const pi = mm.find_linux_pte_or_hugepte(hva);
-    if (pi >= 0) {
-      const vma = mm.foundVma!;
-      pte_size = 2 ** vma.pageShift;
-      let f = vma.flags[pi];
-      if (psize <= pte_size && (f & PTE_PRESENT) !== 0) {
-        // kvmppc_read_update_linux_pte(): young, and dirty if writing to a writable PTE.
-        f |= PTE_YOUNG;
-        if (writing && (f & PTE_RW) !== 0) f |= PTE_DIRTY;
-        vma.flags[pi] = f;
-        present = true;
-        pfn = vma.pfn[pi];
-        if (writing && (f & PTE_RW) === 0) {
-          // Host page is read-only: make the real HPTE read-only.
-          hpte_make_readonly(ptel_hi, ptel_lo, t, 0);
-          ptel_hi = t[0];
-          ptel_lo = t[1];
+    if (!kvm.usingMmuNotifiers) {
+      // 5a. slot_phys (PPC970): the page must already be pinned; pa, cache bits and backing size
+      //     come from the entry. (off ≥ npages can only happen with a slot_phys left by a deleted
+      //     smaller slot, which prepare_memory_region refuses; H_PARAMETER is the model's guard.)
+      const physp = kvm.slot_phys[slot.id];
+      if (physp === null || off >= physp.npages) return H_PARAMETER;
+      if (!physp.has(off)) return H_TOO_HARD;
+      const ef = physp.flags[off];
+      is_io = ef & (HPTE_R_I_LO | HPTE_R_W_LO);
+      pte_size = kvm.pageSize * 2 ** (ef & KVMPPC_PAGE_ORDER_MASK);
+      pfn = physp.pfn[off];
+      present = true;
+    } else {
+      // 5b. using_mmu_notifiers: look up the VMM's Linux PTE (lookup_linux_pte). pte_size starts at
+      //     psize and stays there when there is no PTE at all; a present PTE of a page smaller than
+      //     psize counts as not present (and then fails step 6).
+      const mm = kvm.mm;
+      const hva = kvm.gfn_to_hva_memslot(slot, gfn);
+      const pi = mm.find_linux_pte_or_hugepte(hva);
+      if (pi >= 0) {
+        const vma = mm.foundVma!;
+        pte_size = 2 ** vma.pageShift;
+        let f = vma.flags[pi];
+        if (psize <= pte_size && (f & PTE_PRESENT) !== 0) {
+          // kvmppc_read_update_linux_pte(): young, and dirty if writing to a writable PTE.
+          f |= PTE_YOUNG;
+          if (writing && (f & PTE_RW) !== 0) f |= PTE_DIRTY;
+          vma.flags[pi] = f;
+          present = true;
+          pfn = vma.pfn[pi];
+          if (writing && (f & PTE_RW) === 0) {
+            // Host page is read-only: make the real HPTE read-only.
+            hpte_make_readonly(ptel_hi, ptel_lo, t, 0);
+            ptel_hi = t[0];
+            ptel_lo = t[1];
+          }
+          is_io = vma.cacheBits; // hpte_cache_bits(pte_val(pte))
         }
-        is_io = vma.cacheBits; // hpte_cache_bits(pte_val(pte))
       }
     }
 
-    // 6. Size check; pa = pfn << PAGE_SHIFT (| offset of gpa in a larger host page); substitute.
+    // 6. Size check; pa = pfn << PAGE_SHIFT, | the offset of gpa in a larger backing page (an OR,
+    //    as in the kernel: a slot_phys entry of a huge page already carries that offset); substitute.
     if (pte_size < psize) return H_PARAMETER;
-    let pa = 0;
+    let pa_hi = 0;
+    let pa_lo = 0;
     if (present) {
-      pa = pfn * kvm.pageSize;
-      if (pte_size > psize) pa += gpa_lo & (pte_size - 1);
+      const pa = pfn * kvm.pageSize;
+      pa_hi = Math.floor(pa / TWO32) >>> 0;
+      pa_lo = pa >>> 0;
+      // Backing pages ≥ 4 GiB (an RMA that large) would need the high word of gpa too: not modelled.
+      if (pte_size > psize) pa_lo = (pa_lo | (gpa_lo & (pte_size >= TWO32 ? 0xffffffff : pte_size - 1))) >>> 0;
     }
-    hpte_set_rpn(ptel_hi, ptel_lo, psize, Math.floor(pa / TWO32) >>> 0, pa >>> 0, t, 0);
+    const havePa = pa_hi !== 0 || pa_lo !== 0;
+    hpte_set_rpn(ptel_hi, ptel_lo, psize, pa_hi, pa_lo, t, 0);
     ptel_hi = t[0];
     ptel_lo = t[1];
 
     // 7. VALID if there is a page, else ABSENT; then the WIMG check when the cache bits are known.
-    pteh_lo |= pa !== 0 ? HPTE_V_VALID_LO : HPTE_V_ABSENT_LO;
+    pteh_lo |= havePa ? HPTE_V_VALID_LO : HPTE_V_ABSENT_LO;
     if (is_io !== -1 && !hpte_cache_flags_ok(ptel_lo, is_io, kvm.arch206)) {
       if (is_io !== 0) return H_PARAMETER;
       // Guest maps RAM cache-inhibited/guarded: silently make it cacheable (M).
