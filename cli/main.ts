@@ -28,6 +28,7 @@ program
   .addOption(new Option('--compress <codec>', 'Arrow body compression').choices(['zstd']))
   .option('-s, --scenario <file.json>', 'run a scenario file (see schemas/scenario.schema.json)')
   .option('--check', 'check the KVM invariants after every operation; exit 4 at the first violation')
+  .option('--checkpoint-every <events>', 'write a state checkpoint every N events (0 = only at the end)', intArg('--checkpoint-every'))
   .option('--synthetic <events>', 'record N synthetic events of the real schema (benchmarks, format tests)', intArg('--synthetic', 1))
   .option('--seed <n>', 'PRNG seed', intArg('--seed'), 1)
   .option('-f, --force', 'overwrite existing output files')
@@ -83,6 +84,16 @@ program
   .option('--lpid <lpid>', 'which VM when the trace has several', intArg('--lpid'))
   .option('--json', 'JSON output (64-bit words as 0x… strings)')
   .action(run(async (t: never, o: never) => (await import('./commands/state.js')).stateCommand(t, o)));
+
+program
+  .command('replay')
+  .description('verify a trace: fold it against its checkpoints (--verify) or re-run the emulator and compare event by event (--reexec)')
+  .argument('<trace>', 'SQLite or Arrow trace')
+  .option('--verify', 'check every checkpoint digest against the folded state')
+  .option('--reexec', 're-execute from the recorded configuration and compare')
+  .option('-q, --quiet', 'no progress on stderr')
+  .option('--json', 'JSON report')
+  .action(run(async (t: never, o: never) => (await import('./commands/replay.js')).replayCommand(t, o)));
 
 program
   .command('schema')

@@ -15,6 +15,7 @@ export interface RecordOptions {
   synthetic?: number;
   scenario?: string;
   check?: boolean;
+  checkpointEvery?: number;
   seed: number;
   force?: boolean;
   quiet?: boolean;
@@ -53,11 +54,11 @@ async function recordScenario(opts: RecordOptions, path: string): Promise<number
   const scenario = loadScenario(path);
   // Validate everything before any output file is created.
   const sinks = openSinks(opts);
-  const rec = new Recorder(sinks, runInfo(scenario.machine.profile, scenario.seed, { scenario: scenarioToJson(scenario) }));
+  const rec = new Recorder(sinks, runInfo(scenario.machine.profile, scenario.seed, { scenario: scenarioToJson(scenario), checkpointEvery: opts.checkpointEvery }));
   const bar = progress('record', scenario.ops.length, opts.quiet);
   let result;
   try {
-    result = recordScenarioRun(scenario, rec, { check: opts.check === true, onProgress: (d) => bar.update(d) });
+    result = recordScenarioRun(scenario, rec, { check: opts.check === true, checkpointEvery: opts.checkpointEvery, onProgress: (d) => bar.update(d) });
   } catch (e) {
     rec.close(false);
     bar.stop();

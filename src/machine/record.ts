@@ -5,6 +5,7 @@ import type { Scenario } from '../guest/scenario.js';
 import { ScenarioRunner, type ExpectationFailure } from '../guest/interpreter.js';
 import { HvAudit, KvmInvariantChecker } from '../kvm/invariants.js';
 import { K } from '../trace/kinds.js';
+import { Checkpointer, DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
 import type { Recorder } from '../trace/recorder.js';
 
 export interface RunViolation {
@@ -23,7 +24,7 @@ export interface ScenarioResult {
 export function recordScenarioRun(
   scenario: Scenario,
   rec: Recorder,
-  opts: { check?: boolean; onProgress?: (done: number, total: number) => void } = {},
+  opts: { check?: boolean; checkpointEvery?: number; onProgress?: (done: number, total: number) => void } = {},
 ): ScenarioResult {
   const runner = new ScenarioRunner(scenario, rec);
   let violation: RunViolation | null = null;
@@ -42,13 +43,16 @@ export function recordScenarioRun(
       rec.u(2);
     };
   }
+  const ckpt = new Checkpointer(rec, runner.machine.kvm, opts.checkpointEvery ?? DEFAULT_CHECKPOINT_INTERVAL);
   const ops = scenario.ops;
   for (let i = 0; i < ops.length; i++) {
     runner.exec(ops[i], i);
     runner.afterOp?.(i);
+    ckpt.maybe();
     opts.onProgress?.(i + 1, ops.length);
     if (violation) break;
   }
+  if (rec.enabled) ckpt.write();
   // The recording is complete either way: it holds everything that ran, up to the violation.
   rec.close(true);
   return { runner, failures: runner.failures, violation };

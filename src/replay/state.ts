@@ -7,6 +7,7 @@
 
 import type { EventBatch } from '../trace/batch.js';
 import { E, type EventKind, KINDS } from '../trace/kinds.js';
+import { foldDigest } from './digest.js';
 
 export class VmState {
   readonly lpid: number;
@@ -111,7 +112,19 @@ const FOLDS: { readonly [K in EventKind]: Fold } = {
   vcore_state: nop,
   vcpu_state: nop,
   slb_update: nop,
-  checkpoint: nop,
+  checkpoint(s, b, i) {
+    s.checkpoints++;
+    if (!s.verify || s.divergence) return;
+    const vm = s.vm(b.lpid[i]);
+    if (!vm) return s.anomaly('checkpoint for an unknown VM', b, i);
+    const d = foldDigest(vm);
+    const parts: [string, [number, number], number][] = [['hpt', d.hpt, 2], ['guest', d.guest, 3], ['rmap', d.rmap, 4]];
+    const differ = parts.filter(([, v, j]) => v[0] !== b.wordHi(i, j) || v[1] !== b.wordLo(i, j)).map(([n]) => n);
+    const allOk = d.all[0] === b.wordHi(i, 0) && d.all[1] === b.wordLo(i, 0);
+    if (!allOk || differ.length) {
+      s.divergence = { seq: b.firstSeq + i, ordinal: b.wordNum(i, 1), lastGoodSeq: s.lastGoodCheckpoint, components: differ.length ? differ : ['notifier seq/count'] };
+    } else s.lastGoodCheckpoint = b.firstSeq + i;
+  },
   anomaly: nop,
   guest_op: nop,
 };
@@ -127,7 +140,21 @@ export interface FoldAnomaly {
   message: string;
 }
 
+export interface CheckpointDivergence {
+  /** seq of the checkpoint whose digest disagrees with the folded state. */
+  seq: number;
+  ordinal: number;
+  /** seq of the last checkpoint that agreed (-1 if none): the divergence lies in (lastGoodSeq, seq). */
+  lastGoodSeq: number;
+  components: string[];
+}
+
 export class StateFold {
+  /** Check checkpoint digests while folding (costs a digest per checkpoint). */
+  verify = false;
+  checkpoints = 0;
+  divergence: CheckpointDivergence | null = null;
+  lastGoodCheckpoint = -1;
   readonly vms = new Map<number, VmState>();
   readonly coreLpid = new Map<number, number>();
   readonly anomalies: FoldAnomaly[] = [];
@@ -140,6 +167,14 @@ export class StateFold {
 
   anomaly(message: string, b: EventBatch, i: number): void {
     if (this.anomalies.length < 100) this.anomalies.push({ seq: b.firstSeq + i, message });
+  }
+
+  /** Fold events [from, to) of the batch. */
+  foldRange(b: EventBatch, from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      FOLD_BY_CODE[b.kind[i]]!(this, b, i);
+      this.lastSeq = b.firstSeq + i;
+    }
   }
 
   /** Fold events of the batch with seq ≤ upTo. Returns false once upTo is passed. */

@@ -265,8 +265,14 @@ export const KINDS = {
   },
   checkpoint: {
     code: 70, family: 'replay',
-    doc: 'A replay checkpoint: a digest of the emulator state after the previous event.',
-    fields: [f('digest', 'hex', '64-bit digest of the complete machine state'), f('ordinal', 'u', 'checkpoint number')],
+    doc: 'A replay checkpoint at a quiescent point: digests of the emulator state after the previous event (src/replay/digest.ts), checked by `hvtrace replay --verify`.',
+    fields: [
+      f('digest', 'hex', '64-bit digest of the VM state (the components below plus notifier seq/count)'),
+      f('ordinal', 'u', 'checkpoint number'),
+      f('hpt_digest', 'hex', 'digest of the hardware HPT words'),
+      f('guest_digest', 'hex', 'digest of the revmap guest view'),
+      f('rmap_digest', 'hex', 'digest of the rmap words'),
+    ],
   },
   guest_op: {
     code: 90, family: 'guest',
