@@ -168,6 +168,11 @@ export class PhysMem {
     return true;
   }
 
+  /** Blocks released by their mapping and kept only by pins. */
+  get pendingFreeBlocks(): number {
+    return this.pendingFree.size;
+  }
+
   /** Is the block starting at pfn released by its mapping but kept by pins? */
   isPendingFree(pfn: number): boolean {
     return this.pendingFree.has(pfn);
