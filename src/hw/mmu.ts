@@ -1,0 +1,423 @@
+// The POWER7 hash MMU as the hardware runs it for a guest: real-mode (VRMA/RMA) or SLB lookup,
+// the TLB, the PTEG search over hardware-VALID HPTEs, the architectural permission check, R/C
+// update, TLB fill, and the storage interrupt raised on failure (to the hypervisor with LPCR.VPM,
+// else to the guest). QEMU's target/ppc/mmu-hash64.c is the reference for the architecture;
+// kernel-model §B for the POWER7/K34 specifics.
+//
+// The hardware never looks at KVM's software bits: an ABSENT entry is just "not VALID", and KVM's
+// key-31 MMIO mark is just a storage key. The model reads the HPT straight out of kvm.hpt (the
+// partition's table, what SDR1 points at) and writes R/C through kvm.setHpte so the change is
+// recorded (hpte_write, only when R or C actually changes) and seen by observers.
+
+import {
+  BOOK3S_INTERRUPT_DATA_SEGMENT,
+  BOOK3S_INTERRUPT_DATA_STORAGE,
+  BOOK3S_INTERRUPT_H_DATA_STORAGE,
+  BOOK3S_INTERRUPT_H_INST_STORAGE,
+  BOOK3S_INTERRUPT_INST_SEGMENT,
+  BOOK3S_INTERRUPT_INST_STORAGE,
+  compute_tlbie_rb,
+  DSISR_ISSTORE,
+  DSISR_KEYFAULT,
+  DSISR_NOHPTE,
+  DSISR_PROTFAULT,
+  hpte_page_size,
+  hpte_rpn,
+  HpteSearchKey,
+  HPTE_R_C_LO,
+  HPTE_R_R_LO,
+  HPTE_R_RPN_HI,
+  HPTE_R_RPN_LO,
+  HPTE_V_VALID_LO,
+  LPCR_RMLS_LO,
+  LPCR_RMLS_SH,
+  LPCR_VPM0_HI,
+  LPCR_VPM1_HI,
+  LPCR_VRMASD_HI,
+  MSR_HV_HI,
+  PAGE_EXEC,
+  PAGE_READ,
+  PAGE_WRITE,
+  ppc_hash64_amr_prot,
+  ppc_hash64_pte_noexec_guard,
+  ppc_hash64_pte_prot,
+  SLB_VSID_B_1T_HI,
+  SLB_VSID_L_LO,
+  SLB_VSID_LP_LO,
+  SLB_VSID_N_LO,
+  slb_key,
+  slb_v_base_page_shift,
+  SRR1_ISI_N_OR_G,
+  SRR1_ISI_NOPT,
+  SRR1_ISI_PROT,
+  VRMA_VSID_LO,
+} from '../arch/index.js';
+import { kvmppc_hv_find_lock_hpte } from '../kvm/rm_mmu.js';
+import type { Kvm } from '../kvm/kvm.js';
+import { E, K } from '../trace/kinds.js';
+import { NO_CAUSE } from '../trace/recorder.js';
+import { ANOMALY_STALE_TLB, type Tlb, tlb_entry_stale, tlb_set_of_va } from './tlb.js';
+import type { Vcpu } from './vcpu.js';
+
+/** Access types, QEMU's `rwx` (and the fault_triage `access` field). */
+export const ACCESS_LOAD = 0;
+export const ACCESS_STORE = 1;
+export const ACCESS_IFETCH = 2;
+
+/**
+ * SRR1 bits an instruction or data storage interrupt sets from the cause (IBM bits 33:36 and
+ * 42:47): the rest of SRR1 is copied from MSR.
+ */
+export const SRR1_CAUSE_MASK = 0x783f0000;
+
+const NEED_PROT = [PAGE_READ, PAGE_WRITE, PAGE_EXEC] as const;
+const TWO32 = 0x1_0000_0000;
+
+/** VRMA "SLB" high word: B = 1T and the top bits of VRMA_VSID << 24. */
+const VRMA_SLB_V_HI = (SLB_VSID_B_1T_HI | (VRMA_VSID_LO >>> 8)) >>> 0;
+const VRMA_SLB_V_LO = ((VRMA_VSID_LO & 0xff) << 24) >>> 0;
+
+/**
+ * One hardware thread's view of the partition it runs: which VM (HPT, LPID), this core's TLB, and
+ * the LPCR/RMOR the partition switch loaded. A machine keeps one per core (or per thread) and
+ * reloads `lpcrHi/lpcrLo` at every guest entry. The `ra*`/`index`/`pshift` fields are the output
+ * of the last successful translation (no allocation per access).
+ */
+export class MmuContext {
+  kvm: Kvm;
+  readonly tlb: Tlb;
+  readonly core: number;
+  lpcrHi: number;
+  lpcrLo: number;
+  /** RMOR (only used with LPCR.VPM0 = 0, the RMA case). */
+  rmorHi = 0;
+  rmorLo = 0;
+
+  /** Result of the last translation: real address, HPTE index (-1 for RMA), page shift. */
+  raHi = 0;
+  raLo = 0;
+  index = -1;
+  pshift = 0;
+  /** slb_v used by the last translation attempt (the VRMA value in real mode, 0 if none). */
+  slbVHi = 0;
+  slbVLo = 0;
+
+  readonly key = new HpteSearchKey();
+  private readonly t = new Uint32Array(4);
+
+  constructor(kvm: Kvm, tlb: Tlb, core: number, lpcrHi = kvm.lpcrHi, lpcrLo = kvm.lpcrLo) {
+    this.kvm = kvm;
+    this.tlb = tlb;
+    this.core = core;
+    this.lpcrHi = lpcrHi >>> 0;
+    this.lpcrLo = lpcrLo >>> 0;
+  }
+
+  /** Load LPCR (partition switch). */
+  loadLpcr(hi: number, lo: number): void {
+    this.lpcrHi = hi >>> 0;
+    this.lpcrLo = lo >>> 0;
+  }
+
+  /** Scratch for (hi, lo) temporaries. */
+  get scratch(): Uint32Array {
+    return this.t;
+  }
+}
+
+/**
+ * Size of the RMA selected by LPCR.RMLS (QEMU ppc_hash64_update_rmls; POWER7 subset), 0 if none.
+ */
+// Mirrors ppc_hash64_update_rmls() (target/ppc/mmu-hash64.c, QEMU)
+export function rmls_size(lpcr_lo: number): number {
+  switch ((lpcr_lo & LPCR_RMLS_LO) >>> LPCR_RMLS_SH) {
+    case 0x8:
+      return 0x2000000;
+    case 0x3:
+      return 0x4000000;
+    case 0x7:
+      return 0x8000000;
+    case 0x4:
+      return 0x10000000;
+    case 0x2:
+      return 0x40000000;
+    case 0x1:
+      return 0x400000000;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Translate guest EA (ea_hi, ea_lo) for access `rwx` on `vcpu`, as the hardware thread does.
+ * Returns 0 on success (ctx.raHi/raLo = host real address, ctx.index = HPTE, ctx.pshift), or the
+ * interrupt raised:
+ *   0x380 / 0x480  segment miss: always to the guest (DAR = EA for data), PC/SRR0/SRR1/MSR updated;
+ *   0x300 / 0x400  DSI/ISI delivered straight to the guest (no VPM): recorded as fault_triage 'guest';
+ *   0xe00 / 0xe20  HDSI/HISI to the hypervisor: vcpu.hdar/hdsisr/hsrr0/hsrr1 set, guest state
+ *                  untouched; the caller runs the real-mode triage (kvmppc_hdsi / kvmppc_hisi).
+ * `cause` is the recording cause for the R/C hpte_write and any anomaly / fault_triage event.
+ */
+// Mirrors ppc_hash64_handle_mmu_fault() (target/ppc/mmu-hash64.c, QEMU) with a POWER7 TLB in front
+export function ppc_hash64_handle_mmu_fault(
+  ctx: MmuContext,
+  vcpu: Vcpu,
+  ea_hi: number,
+  ea_lo: number,
+  rwx: number,
+  cause: number = NO_CAUSE,
+): number {
+  const kvm = ctx.kvm;
+  const hpt = kvm.hpt;
+  let slb_v_hi: number;
+  let slb_v_lo: number;
+  const reloc = rwx === ACCESS_IFETCH ? vcpu.msrIR : vcpu.msrDR;
+
+  // 1. Real mode: the VRMA pseudo-segment (LPCR.VPM0) built from LPCR.VRMASD, else the RMA.
+  if (!reloc) {
+    if ((ctx.lpcrHi & LPCR_VPM0_HI) === 0) return rma_access(ctx, vcpu, ea_hi, ea_lo, rwx, cause);
+    slb_v_hi = VRMA_SLB_V_HI;
+    slb_v_lo = (VRMA_SLB_V_LO | (((ctx.lpcrHi & LPCR_VRMASD_HI) >>> 11) & (SLB_VSID_L_LO | SLB_VSID_LP_LO))) >>> 0;
+  } else {
+    // 2. Translation on: SLB lookup; a miss is a segment interrupt, which always goes to the guest.
+    const s = vcpu.slb_lookup(ea_hi, ea_lo);
+    if (s < 0) {
+      ctx.slbVHi = 0;
+      ctx.slbVLo = 0;
+      const srr1_lo = (vcpu.msrLo & ~SRR1_CAUSE_MASK) >>> 0;
+      if (rwx === ACCESS_IFETCH) {
+        vcpu.deliver_interrupt(BOOK3S_INTERRUPT_INST_SEGMENT, vcpu.msrHi, srr1_lo);
+        return BOOK3S_INTERRUPT_INST_SEGMENT;
+      }
+      vcpu.darHi = ea_hi >>> 0;
+      vcpu.darLo = ea_lo >>> 0;
+      vcpu.deliver_interrupt(BOOK3S_INTERRUPT_DATA_SEGMENT, vcpu.msrHi, srr1_lo);
+      return BOOK3S_INTERRUPT_DATA_SEGMENT;
+    }
+    slb_v_hi = vcpu.slbOrigv[s * 2];
+    slb_v_lo = vcpu.slbOrigv[s * 2 + 1];
+  }
+  ctx.slbVHi = slb_v_hi;
+  ctx.slbVLo = slb_v_lo;
+
+  // 3. Segment-level no-execute.
+  if (rwx === ACCESS_IFETCH && (slb_v_lo & SLB_VSID_N_LO) !== 0) {
+    return storage_interrupt(ctx, vcpu, ea_hi, ea_lo, rwx, reloc, SRR1_ISI_N_OR_G, -1, cause);
+  }
+
+  // 4. TLB, else the PTEG search over hardware-VALID entries (primary, then secondary with H = 1).
+  const tlb = ctx.tlb;
+  const pshift = slb_v_base_page_shift(slb_v_lo);
+  const segLo = (slb_v_lo & ~0xfff) >>> 0;
+  const is1T = (slb_v_hi & SLB_VSID_B_1T_HI) !== 0;
+  const epn = is1T
+    ? pshift >= 32
+      ? 0
+      : ((((ea_hi & 0xff) * TWO32 + (ea_lo >>> 0)) / 2 ** pshift) >>> 0)
+    : ((ea_lo & 0x0fffffff) >>> pshift) >>> 0;
+  const set = tlb_set_of_va(slb_v_hi, slb_v_lo, ea_lo, pshift, tlb.sets);
+  let e = tlb.lookup(kvm.lpid, set, slb_v_hi, segLo, epn, pshift);
+  if (e >= 0 && tlb_entry_stale(tlb, e, hpt)) {
+    tlb.counters.stale_tlb++;
+    const rec = kvm.rec;
+    if (rec.enabled) {
+      rec.ev(K.anomaly, kvm.lpid, vcpu.vcpu_id, ctx.core, cause);
+      rec.u(ANOMALY_STALE_TLB);
+      rec.u(2);
+      rec.u(tlb.index[e]);
+      rec.w(ea_hi >>> 0, ea_lo >>> 0);
+    }
+    tlb.valid[e] = 0;
+    e = -1;
+  }
+  let index: number;
+  if (e >= 0) {
+    index = tlb.index[e];
+  } else {
+    index = kvmppc_hv_find_lock_hpte(kvm, ea_hi, ea_lo, slb_v_hi, slb_v_lo, HPTE_V_VALID_LO, ctx.key);
+    if (index < 0) {
+      return storage_interrupt(ctx, vcpu, ea_hi, ea_lo, rwx, reloc, rwx === ACCESS_IFETCH ? SRR1_ISI_NOPT : DSISR_NOHPTE, -1, cause);
+    }
+  }
+  const p = index * 4;
+  const v_hi = hpt[p];
+  const v_lo = hpt[p + 1];
+  const r_hi = hpt[p + 2];
+  const r_lo = hpt[p + 3];
+
+  // 5. Permissions: PP with the segment key, N/G no-execute, AMR (data, relocated only: as KVM's
+  //    triage, the class-key check is not applied to VRMA real-mode accesses).
+  const key = slb_key(slb_v_lo, vcpu.msrPR);
+  const exec_prot = ppc_hash64_pte_noexec_guard(r_lo);
+  const pp_prot = ppc_hash64_pte_prot(key, r_hi, r_lo);
+  const amr_prot = reloc && rwx !== ACCESS_IFETCH ? ppc_hash64_amr_prot(r_hi, r_lo, vcpu.amrHi, vcpu.amrLo) : PAGE_READ | PAGE_WRITE | PAGE_EXEC;
+  const need = NEED_PROT[rwx];
+  if ((need & ~(exec_prot & pp_prot & amr_prot)) !== 0) {
+    let status: number;
+    if (rwx === ACCESS_IFETCH) {
+      status = (PAGE_EXEC & ~exec_prot) !== 0 ? SRR1_ISI_N_OR_G : SRR1_ISI_PROT;
+    } else {
+      status = 0;
+      if ((need & ~pp_prot) !== 0) status |= DSISR_PROTFAULT;
+      if ((need & ~amr_prot) !== 0) status |= DSISR_KEYFAULT;
+    }
+    return storage_interrupt(ctx, vcpu, ea_hi, ea_lo, rwx, reloc, status, index, cause);
+  }
+
+  // 6. R (and C on a store) in dword 1, written only when it changes.
+  const want = rwx === ACCESS_STORE ? HPTE_R_R_LO | HPTE_R_C_LO : HPTE_R_R_LO;
+  let nr_lo = r_lo;
+  if ((r_lo & want) !== want) {
+    nr_lo = (r_lo | want) >>> 0;
+    hw_set_rc(kvm, vcpu, ctx.core, index, nr_lo, cause);
+  }
+
+  // 7. TLB fill (4K/64K/16M pages) or R/C refresh of the entry that hit.
+  if (e >= 0) {
+    tlb.hr[e * 2 + 1] = nr_lo;
+  } else if (pshift === 12 || pshift === 16 || pshift === 24) {
+    const t = ctx.scratch;
+    compute_tlbie_rb(v_hi, v_lo, nr_lo, index, kvm.arch206, t, 0);
+    tlb.fill(kvm.lpid, set, slb_v_hi, segLo, epn, pshift, index, v_hi, v_lo, r_hi, nr_lo, t[0], t[1]);
+  }
+
+  // 8. Real address: the RPN above the page size, EA below it.
+  const psize = hpte_page_size(v_lo, r_lo, kvm.arch206);
+  if (psize >= TWO32) {
+    ctx.raHi = ((r_hi & HPTE_R_RPN_HI & ~(psize / TWO32 - 1)) | (ea_hi & (psize / TWO32 - 1))) >>> 0;
+    ctx.raLo = ea_lo >>> 0;
+  } else {
+    ctx.raHi = (r_hi & HPTE_R_RPN_HI) >>> 0;
+    ctx.raLo = ((r_lo & HPTE_R_RPN_LO & ~(psize - 1)) | (ea_lo & (psize - 1))) >>> 0;
+  }
+  ctx.index = index;
+  ctx.pshift = pshift;
+  return 0;
+}
+
+/**
+ * The hardware's R/C update of HPTE `index` (dword 1 low word becomes r_lo): recorded as an
+ * hpte_write exactly like Kvm.setHpte records it, but *not* reported to kvm.observer — it is not a
+ * KVM operation (the invariant checker's per-operation rules, e.g. "a changed VALID HPTE needs a
+ * tlbie", are about KVM's writes; the hardware's R/C writes never need one).
+ */
+// Mirrors ppc_hash64_store_hpte() of step 6 of ppc_hash64_handle_mmu_fault() (target/ppc/mmu-hash64.c, QEMU)
+export function hw_set_rc(kvm: Kvm, vcpu: Vcpu, core: number, index: number, r_lo: number, cause: number): void {
+  const hpt = kvm.hpt;
+  const p = index * 4;
+  const or_lo = hpt[p + 3];
+  hpt[p + 3] = r_lo >>> 0;
+  const rec = kvm.rec;
+  if (rec.enabled) {
+    rec.ev(K.hpte_write, kvm.lpid, vcpu.vcpu_id, core, cause);
+    rec.u(index);
+    rec.w(hpt[p], hpt[p + 1]);
+    rec.w(hpt[p + 2], or_lo);
+    rec.w(hpt[p], hpt[p + 1]);
+    rec.w(hpt[p + 2], r_lo >>> 0);
+    rec.w(kvm.revGuestR[index * 2], kvm.revGuestR[index * 2 + 1]);
+  }
+}
+
+/**
+ * Raise a storage interrupt for a failed translation: with VPM (LPCR.VPM1 when relocated, VPM0 in
+ * real mode) and the thread not in hypervisor state, HDSI (HDAR/HDSISR) / HISI (HSRR1 cause) to
+ * KVM; else DSI / ISI straight to the guest (recorded as fault_triage with decision 'guest').
+ * `status` is the DSISR (data; ISSTORE is added here for stores) or the SRR1 cause (fetch).
+ */
+// Mirrors ppc_hash64_set_dsi() / ppc_hash64_set_isi() (target/ppc/mmu-hash64.c, QEMU)
+export function storage_interrupt(
+  ctx: MmuContext,
+  vcpu: Vcpu,
+  ea_hi: number,
+  ea_lo: number,
+  rwx: number,
+  reloc: boolean,
+  status: number,
+  index: number,
+  cause: number = NO_CAUSE,
+): number {
+  if (rwx === ACCESS_STORE) status |= DSISR_ISSTORE;
+  status >>>= 0;
+  const vpm = reloc ? (ctx.lpcrHi & LPCR_VPM1_HI) !== 0 : (ctx.lpcrHi & LPCR_VPM0_HI) !== 0;
+  const hv = (vcpu.msrHi & MSR_HV_HI) !== 0;
+  const srr1_lo = (vcpu.msrLo & ~SRR1_CAUSE_MASK) >>> 0;
+  if (vpm && !hv) {
+    vcpu.hsrr0Hi = vcpu.pcHi;
+    vcpu.hsrr0Lo = vcpu.pcLo;
+    vcpu.hsrr1Hi = vcpu.msrHi;
+    if (rwx === ACCESS_IFETCH) {
+      vcpu.hsrr1Lo = (srr1_lo | status) >>> 0;
+      return BOOK3S_INTERRUPT_H_INST_STORAGE;
+    }
+    vcpu.hsrr1Lo = srr1_lo;
+    vcpu.hdarHi = ea_hi >>> 0;
+    vcpu.hdarLo = ea_lo >>> 0;
+    vcpu.hdsisr = status;
+    return BOOK3S_INTERRUPT_H_DATA_STORAGE;
+  }
+  // Straight to the guest.
+  recordGuestFault(ctx, vcpu, ea_hi, ea_lo, rwx, status, index, cause);
+  if (rwx === ACCESS_IFETCH) {
+    vcpu.deliver_interrupt(BOOK3S_INTERRUPT_INST_STORAGE, vcpu.msrHi, (srr1_lo | status) >>> 0);
+    return BOOK3S_INTERRUPT_INST_STORAGE;
+  }
+  vcpu.darHi = ea_hi >>> 0;
+  vcpu.darLo = ea_lo >>> 0;
+  vcpu.dsisr = status;
+  vcpu.deliver_interrupt(BOOK3S_INTERRUPT_DATA_STORAGE, vcpu.msrHi, srr1_lo);
+  return BOOK3S_INTERRUPT_DATA_STORAGE;
+}
+
+function recordGuestFault(
+  ctx: MmuContext,
+  vcpu: Vcpu,
+  ea_hi: number,
+  ea_lo: number,
+  rwx: number,
+  status: number,
+  index: number,
+  cause: number,
+): void {
+  const kvm = ctx.kvm;
+  const rec = kvm.rec;
+  if (!rec.enabled) return;
+  let gfn = -1;
+  if (index >= 0) {
+    const gr_lo = kvm.revGuestR[index * 2 + 1];
+    const psize = hpte_page_size(kvm.hpt[index * 4 + 1], gr_lo, kvm.arch206);
+    if (psize !== 0) gfn = hpte_rpn(kvm.revGuestR[index * 2], gr_lo, psize, kvm.pageShift);
+  }
+  rec.ev(K.fault_triage, kvm.lpid, vcpu.vcpu_id, ctx.core, cause);
+  rec.u(rwx === ACCESS_IFETCH ? E.fault_kind.isi : E.fault_kind.dsi);
+  rec.w(ea_hi >>> 0, ea_lo >>> 0);
+  rec.u(status);
+  rec.w(ctx.slbVHi, ctx.slbVLo);
+  rec.u(index);
+  rec.u(E.fault_decision.guest);
+  rec.u(status);
+  rec.u(gfn);
+  rec.u(rwx);
+}
+
+/**
+ * Real-mode access with LPCR.VPM0 = 0 (an RMA): RA = (EA with the top 4 bits ignored) | RMOR if
+ * below the RMLS size, else a storage interrupt (PROTFAULT). No HPTE, no TLB entry. Linux 3.4 POWER7
+ * VMs always run with VPM0 = 1 (VRMA), so this is here for completeness only.
+ */
+// Mirrors the RMA branch of ppc_hash64_handle_mmu_fault() step 1 (target/ppc/mmu-hash64.c, QEMU)
+function rma_access(ctx: MmuContext, vcpu: Vcpu, ea_hi: number, ea_lo: number, rwx: number, cause: number): number {
+  const ra_hi = ea_hi & 0x0fffffff;
+  const limit = rmls_size(ctx.lpcrLo);
+  const ra = ra_hi * TWO32 + (ea_lo >>> 0);
+  ctx.slbVHi = 0;
+  ctx.slbVLo = 0;
+  if (ra < limit) {
+    ctx.raHi = (ra_hi | ctx.rmorHi) >>> 0;
+    ctx.raLo = ((ea_lo >>> 0) | ctx.rmorLo) >>> 0;
+    ctx.index = -1;
+    ctx.pshift = 12;
+    return 0;
+  }
+  return storage_interrupt(ctx, vcpu, ea_hi, ea_lo, rwx, false, rwx === ACCESS_IFETCH ? SRR1_ISI_PROT : DSISR_PROTFAULT, -1, cause);
+}
