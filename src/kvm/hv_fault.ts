@@ -1,0 +1,392 @@
+// Real-mode triage of hypervisor storage interrupts (POWER7, Linux 3.4): kvmppc_hdsi / kvmppc_hisi
+// in book3s_hv_rmhandlers.S and kvmppc_hpte_hv_fault in book3s_hv_rm_mmu.c (kernel-model §E.2).
+// The guest's own faults are reflected to it as DSI/ISI without leaving real mode; faults KVM
+// caused (ABSENT entries, host-forced read-only, emulated MMIO) go to the virtual-mode handler.
+//
+// Also here: the exit-handler dispatch of the two traps (kvmppc_handle_exit, §G.4) and a driver
+// (guest_access) that runs one guest access through MMU → triage → page fault → retry.
+
+import {
+  BOOK3S_INTERRUPT_DATA_STORAGE,
+  BOOK3S_INTERRUPT_H_DATA_STORAGE,
+  BOOK3S_INTERRUPT_H_INST_STORAGE,
+  BOOK3S_INTERRUPT_INST_STORAGE,
+  DSISR_ISSTORE,
+  DSISR_KEYFAULT,
+  DSISR_NOHPTE,
+  DSISR_PROTFAULT,
+  hpte_get_skey_perm,
+  hpte_is_mmio_key,
+  hpte_page_size,
+  hpte_read_permission,
+  hpte_rpn,
+  hpte_write_permission,
+  HPTE_R_G_LO,
+  HPTE_R_N_LO,
+  HPTE_V_ABSENT_LO,
+  HPTE_V_HVLOCK_LO,
+  HPTE_V_VALID_LO,
+  KVM_INST_FETCH_FAILED,
+  MSR_DR_LO,
+  MSR_IR_LO,
+  RESUME_FLAG_HOST,
+  RESUME_HOST,
+  slb_key,
+  SRR1_ISI_N_OR_G,
+  SRR1_ISI_NOPT,
+  SRR1_ISI_PROT,
+} from '../arch/index.js';
+import { ACCESS_IFETCH, ACCESS_STORE, type MmuContext, ppc_hash64_handle_mmu_fault, SRR1_CAUSE_MASK } from '../hw/mmu.js';
+import type { Vcpu } from '../hw/vcpu.js';
+import { E, K } from '../trace/kinds.js';
+import { NO_CAUSE } from '../trace/recorder.js';
+import type { Kvm } from './kvm.js';
+import { kvmppc_hv_find_lock_hpte } from './rm_mmu.js';
+import { kvmppc_book3s_hv_page_fault } from './page_fault.js';
+import { kvm_hv_arch } from './vrma.js';
+import { kvm_vmm_complete_mmio, type MmioDevice } from './mmio.js';
+
+/** kvmppc_hpte_hv_fault return values other than a (positive) status to reflect. */
+export const HPTE_HV_FAULT_RETRY = 0;
+export const HPTE_HV_FAULT_VIRTUAL = -1;
+export const HPTE_HV_FAULT_MMIO = -2;
+
+/**
+ * Decide what to do about a hypervisor storage fault at `addr` (slb_v = the segment, or the VRMA
+ * value in real mode; status = HDSISR, or the low 32 bits of HSRR1 for an instruction fault, as
+ * the kernel's `unsigned int status`). Returns:
+ *   status > 0  reflect to the guest with this DSISR / SRR1;
+ *   0           retry the access (the HPTE became valid, or disappeared under a protection fault);
+ *   -1          full exit to the virtual-mode page fault handler;
+ *   -2          as -1, after loading the instruction word (emulated MMIO).
+ * Steps (kernel-model §E.2):
+ * 1. valid = VALID (+ ABSENT for NOHPTE); find_lock_hpte. None: NOHPTE → status, else → 0.
+ * 2. Read v (without HVLOCK), r, gr = guest_rpte; unlock.
+ * 3. NOHPTE but now VALID → 0.
+ * 4. Guest-view permission (KVM's tables, TV6) with key = slb_v & (PR ? Kp : Ks); status &= ~NOHPTE:
+ *    fetch: N|G → |ISI_N_OR_G, !read → |ISI_PROT; store: !write → |PROTFAULT; load: !read → |PROTFAULT.
+ * 5. Data with MSR.DR: AMR class key of gr (store: bit 1) → |KEYFAULT.
+ * 6. pgfault_addr/index/hpte[0..1] = addr, index, v, r.
+ * 7. Data with MSR.IR (sic: K34 tests IR here) and hardware key 31 → -2; else -1.
+ * The index found is left in vcpu.fault_index (-1 if none) for the caller's event.
+ */
+// Mirrors kvmppc_hpte_hv_fault() (arch/powerpc/kvm/book3s_hv_rm_mmu.c, Linux 3.4)
+export function kvmppc_hpte_hv_fault(
+  kvm: Kvm,
+  vcpu: Vcpu,
+  addr_hi: number,
+  addr_lo: number,
+  slb_v_hi: number,
+  slb_v_lo: number,
+  status: number,
+  data: boolean,
+): number {
+  status >>>= 0;
+  // 1.
+  let valid = HPTE_V_VALID_LO;
+  if ((status & DSISR_NOHPTE) !== 0) valid |= HPTE_V_ABSENT_LO;
+  const index = kvmppc_hv_find_lock_hpte(kvm, addr_hi, addr_lo, slb_v_hi, slb_v_lo, valid, vcpu.fault_key);
+  vcpu.fault_index = index;
+  if (index < 0) {
+    if ((status & DSISR_NOHPTE) !== 0) return status; // there really was no HPTE
+    return HPTE_HV_FAULT_RETRY; // for a protection fault, the HPTE disappeared
+  }
+  // 2.
+  const hpt = kvm.hpt;
+  const p = index * 4;
+  const v_hi = hpt[p];
+  const v_lo = (hpt[p + 1] & ~HPTE_V_HVLOCK_LO) >>> 0;
+  const r_hi = hpt[p + 2];
+  const r_lo = hpt[p + 3];
+  const gr_hi = kvm.revGuestR[index * 2];
+  const gr_lo = kvm.revGuestR[index * 2 + 1];
+  // 3.
+  if ((status & DSISR_NOHPTE) !== 0 && (v_lo & HPTE_V_VALID_LO) !== 0) return HPTE_HV_FAULT_RETRY;
+  // 4. (DSISR_NOHPTE == SRR1_ISI_NOPT.)
+  const key = slb_key(slb_v_lo, vcpu.msrPR);
+  status = (status & ~DSISR_NOHPTE) >>> 0;
+  if (!data) {
+    if ((gr_lo & (HPTE_R_N_LO | HPTE_R_G_LO)) !== 0) return (status | SRR1_ISI_N_OR_G) >>> 0;
+    if (!hpte_read_permission(gr_hi, gr_lo, key)) return (status | SRR1_ISI_PROT) >>> 0;
+  } else if ((status & DSISR_ISSTORE) !== 0) {
+    if (!hpte_write_permission(gr_hi, gr_lo, key)) return (status | DSISR_PROTFAULT) >>> 0;
+  } else if (!hpte_read_permission(gr_hi, gr_lo, key)) {
+    return (status | DSISR_PROTFAULT) >>> 0;
+  }
+  // 5.
+  if (data && (vcpu.msrLo & MSR_DR_LO) !== 0) {
+    let perm = hpte_get_skey_perm(gr_hi, gr_lo, vcpu.amrHi, vcpu.amrLo);
+    if ((status & DSISR_ISSTORE) !== 0) perm >>>= 1;
+    if ((perm & 1) !== 0) return (status | DSISR_KEYFAULT) >>> 0;
+  }
+  // 6.
+  vcpu.pgfault_addrHi = addr_hi >>> 0;
+  vcpu.pgfault_addrLo = addr_lo >>> 0;
+  vcpu.pgfault_index = index;
+  vcpu.pgfault_hpte[0] = v_hi;
+  vcpu.pgfault_hpte[1] = v_lo;
+  vcpu.pgfault_hpte[2] = r_hi;
+  vcpu.pgfault_hpte[3] = r_lo;
+  // 7.
+  if (data && (vcpu.msrLo & MSR_IR_LO) !== 0 && hpte_is_mmio_key(r_hi, r_lo)) return HPTE_HV_FAULT_MMIO;
+  return HPTE_HV_FAULT_VIRTUAL;
+}
+
+/** What the real-mode exit path did with an HDSI / HISI (values of E.fault_decision). */
+export const TRIAGE_REFLECT = E.fault_decision.reflect;
+export const TRIAGE_RETRY = E.fault_decision.retry;
+export const TRIAGE_VIRTUAL = E.fault_decision.virtual;
+export const TRIAGE_MMIO = E.fault_decision.mmio;
+
+/**
+ * HDSI (0xe00) exit path, in real mode, from the state the hardware left (vcpu.hdar, hdsisr,
+ * hsrr1 = guest MSR):
+ * 0. last_inst = KVM_INST_FETCH_FAILED (every guest exit stores it unless the trap is 0xe40).
+ * 1. Neither NOHPTE nor PROTFAULT → reflect a DSI with the raw HDAR/HDSISR.
+ * 2. MSR.DR = 0 → slb_v = kvm->arch.vrma_slb_v; else slbfee. on EA & ~0x0fffffff, none → reflect.
+ * 3. fault_dar/fault_dsisr = HDAR/HDSISR; kvmppc_hpte_hv_fault(data = 1):
+ *    0 → resume at the same PC; -1 → full exit (trap 0xe00); -2 → load the instruction word into
+ *    last_inst (the lwz at PC; here vcpu.cur_inst) then full exit; status → DSI with
+ *    DAR = fault_dar, DSISR = status, SRR0 = PC, SRR1 = guest MSR, PC = 0x300, MSR = SF|ME.
+ * Returns a TRIAGE_* decision; for VIRTUAL/MMIO vcpu.trap = 0xe00 and the caller does the full exit
+ * then kvmppc_handle_exit_hv_fault. Records one fault_triage event.
+ */
+// Mirrors kvmppc_hdsi (arch/powerpc/kvm/book3s_hv_rmhandlers.S, Linux 3.4)
+export function kvmppc_hdsi(kvm: Kvm, vcpu: Vcpu, core: number = vcpu.core, cause: number = NO_CAUSE): number {
+  const addr_hi = vcpu.hdarHi;
+  const addr_lo = vcpu.hdarLo;
+  const status = vcpu.hdsisr >>> 0;
+  const msr_lo = vcpu.hsrr1Lo;
+  // 0.
+  vcpu.last_inst = KVM_INST_FETCH_FAILED;
+  vcpu.fault_index = -1;
+  let slb_v_hi = 0;
+  let slb_v_lo = 0;
+  let decision: number;
+  let out = 0;
+  // 1. + 2.
+  let reflectRaw = (status & (DSISR_NOHPTE | DSISR_PROTFAULT)) === 0;
+  if (!reflectRaw) {
+    if ((msr_lo & MSR_DR_LO) === 0) {
+      const a = kvm_hv_arch(kvm);
+      slb_v_hi = a.vrma_slb_vHi;
+      slb_v_lo = a.vrma_slb_vLo;
+    } else {
+      const s = vcpu.slb_lookup(addr_hi, addr_lo & ~0x0fffffff);
+      if (s < 0) reflectRaw = true;
+      else {
+        slb_v_hi = vcpu.slbOrigv[s * 2];
+        slb_v_lo = vcpu.slbOrigv[s * 2 + 1];
+      }
+    }
+  }
+  if (reflectRaw) {
+    vcpu.darHi = addr_hi;
+    vcpu.darLo = addr_lo;
+    vcpu.dsisr = status;
+    vcpu.deliver_interrupt(BOOK3S_INTERRUPT_DATA_STORAGE, vcpu.hsrr1Hi, msr_lo);
+    decision = TRIAGE_REFLECT;
+    out = status;
+  } else {
+    // 3.
+    vcpu.fault_darHi = addr_hi;
+    vcpu.fault_darLo = addr_lo;
+    vcpu.fault_dsisr = status;
+    const r = kvmppc_hpte_hv_fault(kvm, vcpu, addr_hi, addr_lo, slb_v_hi, slb_v_lo, status, true);
+    if (r === HPTE_HV_FAULT_RETRY) {
+      decision = TRIAGE_RETRY;
+    } else if (r === HPTE_HV_FAULT_VIRTUAL) {
+      decision = TRIAGE_VIRTUAL;
+      vcpu.trap = BOOK3S_INTERRUPT_H_DATA_STORAGE;
+    } else if (r === HPTE_HV_FAULT_MMIO) {
+      decision = TRIAGE_MMIO;
+      vcpu.trap = BOOK3S_INTERRUPT_H_DATA_STORAGE;
+      vcpu.last_inst = vcpu.cur_inst >>> 0; // lwz r8, 0(r10) with MSR.DR on
+    } else {
+      decision = TRIAGE_REFLECT;
+      out = r >>> 0;
+      vcpu.darHi = vcpu.fault_darHi;
+      vcpu.darLo = vcpu.fault_darLo;
+      vcpu.dsisr = out;
+      vcpu.deliver_interrupt(BOOK3S_INTERRUPT_DATA_STORAGE, vcpu.hsrr1Hi, msr_lo);
+    }
+  }
+  recordTriage(kvm, vcpu, core, cause, E.fault_kind.hdsi, addr_hi, addr_lo, status, slb_v_hi, slb_v_lo, decision, out,
+    (status & DSISR_ISSTORE) !== 0 ? ACCESS_STORE : 0);
+  return decision;
+}
+
+/**
+ * HISI (0xe20) exit path, in real mode: addr = guest PC (HSRR0), status = HSRR1 (guest MSR plus
+ * the SRR1 cause bits).
+ * 1. No ISI_NOPT → reflect an ISI with SRR1 = HSRR1 (K34 never triages instruction protection
+ *    faults).
+ * 2. MSR.IR = 0 → VRMA slb_v; else slbfee. on PC & ~0x0fffffff, none → reflect.
+ * 3. kvmppc_hpte_hv_fault(data = 0) with the low 32 bits of HSRR1: 0 → retry; -1 → full exit
+ *    (trap 0xe20); status → ISI with SRR1 = status. The kernel's `unsigned int status` is
+ *    zero-extended into SRR1, so a triaged ISI reflection has SRR1 bits 32..63 (SF) clear —
+ *    modelled as the code does it (kernel-model addendum, see the report of this file).
+ */
+// Mirrors kvmppc_hisi (arch/powerpc/kvm/book3s_hv_rmhandlers.S, Linux 3.4)
+export function kvmppc_hisi(kvm: Kvm, vcpu: Vcpu, core: number = vcpu.core, cause: number = NO_CAUSE): number {
+  const addr_hi = vcpu.hsrr0Hi;
+  const addr_lo = vcpu.hsrr0Lo;
+  const srr1_hi = vcpu.hsrr1Hi;
+  const srr1_lo = vcpu.hsrr1Lo >>> 0;
+  vcpu.last_inst = KVM_INST_FETCH_FAILED;
+  vcpu.fault_index = -1;
+  let slb_v_hi = 0;
+  let slb_v_lo = 0;
+  let decision: number;
+  let out = 0;
+  // 1. + 2.
+  let reflectRaw = (srr1_lo & SRR1_ISI_NOPT) === 0;
+  if (!reflectRaw) {
+    if ((srr1_lo & MSR_IR_LO) === 0) {
+      const a = kvm_hv_arch(kvm);
+      slb_v_hi = a.vrma_slb_vHi;
+      slb_v_lo = a.vrma_slb_vLo;
+    } else {
+      const s = vcpu.slb_lookup(addr_hi, addr_lo & ~0x0fffffff);
+      if (s < 0) reflectRaw = true;
+      else {
+        slb_v_hi = vcpu.slbOrigv[s * 2];
+        slb_v_lo = vcpu.slbOrigv[s * 2 + 1];
+      }
+    }
+  }
+  if (reflectRaw) {
+    vcpu.deliver_interrupt(BOOK3S_INTERRUPT_INST_STORAGE, srr1_hi, srr1_lo);
+    decision = TRIAGE_REFLECT;
+    out = srr1_lo;
+  } else {
+    // 3.
+    const r = kvmppc_hpte_hv_fault(kvm, vcpu, addr_hi, addr_lo, slb_v_hi, slb_v_lo, srr1_lo, false);
+    if (r === HPTE_HV_FAULT_RETRY) {
+      decision = TRIAGE_RETRY;
+    } else if (r === HPTE_HV_FAULT_VIRTUAL) {
+      decision = TRIAGE_VIRTUAL;
+      vcpu.trap = BOOK3S_INTERRUPT_H_INST_STORAGE;
+    } else {
+      decision = TRIAGE_REFLECT;
+      out = r >>> 0;
+      vcpu.deliver_interrupt(BOOK3S_INTERRUPT_INST_STORAGE, 0, out);
+    }
+  }
+  recordTriage(kvm, vcpu, core, cause, E.fault_kind.hisi, addr_hi, addr_lo, srr1_lo & SRR1_CAUSE_MASK, slb_v_hi, slb_v_lo, decision, out, ACCESS_IFETCH);
+  return decision;
+}
+
+function recordTriage(
+  kvm: Kvm,
+  vcpu: Vcpu,
+  core: number,
+  cause: number,
+  kind: number,
+  ea_hi: number,
+  ea_lo: number,
+  status: number,
+  slb_v_hi: number,
+  slb_v_lo: number,
+  decision: number,
+  out: number,
+  access: number,
+): void {
+  const rec = kvm.rec;
+  if (!rec.enabled) return;
+  const index = vcpu.fault_index;
+  let gfn = -1;
+  if (index >= 0) {
+    const gr_lo = kvm.revGuestR[index * 2 + 1];
+    const psize = hpte_page_size(kvm.hpt[index * 4 + 1], gr_lo, kvm.arch206);
+    if (psize !== 0) gfn = hpte_rpn(kvm.revGuestR[index * 2], gr_lo, psize, kvm.pageShift);
+  }
+  rec.ev(K.fault_triage, kvm.lpid, vcpu.vcpu_id, core, cause);
+  rec.u(kind);
+  rec.w(ea_hi >>> 0, ea_lo >>> 0);
+  rec.u(status >>> 0);
+  rec.w(slb_v_hi >>> 0, slb_v_lo >>> 0);
+  rec.u(index);
+  rec.u(decision);
+  rec.u(out >>> 0);
+  rec.u(gfn);
+  rec.u(access);
+}
+
+/**
+ * The storage-fault arms of kvmppc_handle_exit (kernel-model §G.4), run in host virtual mode after
+ * the full exit: 0xe00 → page fault at fault_dar with fault_dsisr; 0xe20 → page fault at the PC
+ * with dsisr 0 (K34). Returns RESUME_* or a negative errno (KVM_RUN fails). Any other trap:
+ * RESUME_HOST (not a storage fault; not this function's business).
+ */
+// Mirrors the BOOK3S_INTERRUPT_H_DATA_STORAGE / H_INST_STORAGE cases of kvmppc_handle_exit() (book3s_hv.c, Linux 3.4)
+export function kvmppc_handle_exit_hv_fault(kvm: Kvm, vcpu: Vcpu, cause: number = NO_CAUSE): number {
+  if (vcpu.trap === BOOK3S_INTERRUPT_H_DATA_STORAGE) {
+    return kvmppc_book3s_hv_page_fault(kvm, vcpu, vcpu.fault_darHi, vcpu.fault_darLo, vcpu.fault_dsisr, cause);
+  }
+  if (vcpu.trap === BOOK3S_INTERRUPT_H_INST_STORAGE) {
+    return kvmppc_book3s_hv_page_fault(kvm, vcpu, vcpu.pcHi, vcpu.pcLo, 0, cause);
+  }
+  return RESUME_HOST;
+}
+
+/** What guest_access did. */
+export interface GuestAccessHost {
+  /** Full exit of the vcpu with `trap` (partition switch etc.); returns the recording cause to use. */
+  fullExit?(vcpu: Vcpu, trap: number, cause: number): number;
+  /** Re-entry into the guest after a full exit. */
+  enterGuest?(vcpu: Vcpu, cause: number): void;
+  /** The VMM's MMIO device model (KVM_EXIT_MMIO completion). */
+  mmio?: MmioDevice;
+}
+
+/** Result codes of guest_access beyond "translated" (0) and interrupt vectors. */
+export const GUEST_ACCESS_EMULATED = -1;
+export const GUEST_ACCESS_ERROR = -2;
+export const GUEST_ACCESS_GAVE_UP = -3;
+
+/**
+ * Run one guest access to completion as the machine would: MMU translate; on HDSI/HISI the
+ * real-mode triage; for virtual/MMIO decisions a full exit (host.fullExit), the virtual-mode fault
+ * handler, the VMM's MMIO completion (KVM_EXIT_MMIO) and re-entry (host.enterGuest); then retry.
+ * Returns 0 when the access translated (ctx.raHi/raLo/index valid), the vector of an interrupt now
+ * delivered to the guest (0x300, 0x380, 0x400, 0x480: the guest's handler runs next),
+ * GUEST_ACCESS_EMULATED when the access was an emulated MMIO access (completed, PC advanced),
+ * GUEST_ACCESS_ERROR when the fault handler returned an error (-EFAULT: KVM_RUN fails), or
+ * GUEST_ACCESS_GAVE_UP after `maxRounds` retries (e.g. a notifier invalidation that never ends).
+ */
+export function guest_access(
+  ctx: MmuContext,
+  vcpu: Vcpu,
+  ea_hi: number,
+  ea_lo: number,
+  rwx: number,
+  host: GuestAccessHost = {},
+  cause: number = NO_CAUSE,
+  maxRounds = 8,
+): number {
+  const kvm = ctx.kvm;
+  for (let round = 0; round < maxRounds; round++) {
+    const irq = ppc_hash64_handle_mmu_fault(ctx, vcpu, ea_hi, ea_lo, rwx, cause);
+    if (irq === 0) return 0;
+    if (irq !== BOOK3S_INTERRUPT_H_DATA_STORAGE && irq !== BOOK3S_INTERRUPT_H_INST_STORAGE) return irq;
+    const d = irq === BOOK3S_INTERRUPT_H_DATA_STORAGE ? kvmppc_hdsi(kvm, vcpu, ctx.core, cause) : kvmppc_hisi(kvm, vcpu, ctx.core, cause);
+    if (d === TRIAGE_REFLECT) return rwx === ACCESS_IFETCH ? BOOK3S_INTERRUPT_INST_STORAGE : BOOK3S_INTERRUPT_DATA_STORAGE;
+    if (d === TRIAGE_RETRY) continue;
+    const c = host.fullExit ? host.fullExit(vcpu, vcpu.trap, cause) : cause;
+    const pcHi = vcpu.pcHi;
+    const pcLo = vcpu.pcLo;
+    const ret = kvmppc_handle_exit_hv_fault(kvm, vcpu, c);
+    if (ret < 0) return GUEST_ACCESS_ERROR; // KVM_RUN fails: no re-entry
+    if (vcpu.mmio_needed) {
+      // KVM_EXIT_MMIO: the VMM completes the access, then KVM_RUN re-enters (PC already advanced).
+      if (host.mmio) kvm_vmm_complete_mmio(kvm, vcpu, host.mmio, c);
+      if (host.enterGuest) host.enterGuest(vcpu, c);
+      return GUEST_ACCESS_EMULATED;
+    }
+    if ((ret & RESUME_FLAG_HOST) !== 0) return GUEST_ACCESS_ERROR; // e.g. emulation failure
+    if (host.enterGuest) host.enterGuest(vcpu, c);
+    if (vcpu.pcHi !== pcHi || vcpu.pcLo !== pcLo) return GUEST_ACCESS_EMULATED;
+  }
+  return GUEST_ACCESS_GAVE_UP;
+}
