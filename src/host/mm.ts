@@ -125,6 +125,9 @@ export class HostMm {
   directReclaim: ((pages: number) => void) | null = null;
   /** swapOut calls refused because a frame of the page was pinned. */
   swapOutPinnedRefused = 0;
+  /** Pages swapped out / swapped back in (map of a swapped hva). */
+  swapOuts = 0;
+  swapIns = 0;
 
   constructor(opts: HostMmOptions) {
     this.phys = opts.phys;
@@ -233,6 +236,7 @@ export class HostMm {
     const writable = opts.writable ?? true;
     vma.pfn[i] = pfn;
     vma.flags[i] = PTE_PRESENT | PTE_YOUNG | (writable ? PTE_RW : 0);
+    if ((f & PTE_SWAP) !== 0) this.swapIns++;
     this.recHost((f & PTE_SWAP) !== 0 ? E.host_page_op.swap_in : E.host_page_op.map, vma.address(i), pfn, writable, vma.pageShift, opts.cause ?? NO_CAUSE);
     return pfn;
   }
@@ -273,8 +277,8 @@ export class HostMm {
   }
 
   /** Record a host_page event for a page operation done outside this class (pin, unpin). */
-  recordPage(op: number, hva: number, pfn: number, writable: boolean, shift: number, cause: number = NO_CAUSE, lpid = -1): number {
-    return this.recHost(op, hva, pfn, writable, shift, cause, lpid);
+  recordPage(op: number, hva: number, pfn: number, writable: boolean, shift: number, cause: number = NO_CAUSE, lpid = -1, owner = OWNER_VMM): number {
+    return this.recHost(op, hva, pfn, writable, shift, cause, lpid, owner);
   }
 
   private allocFrames(order: number): number {
@@ -307,7 +311,9 @@ export class HostMm {
       this.swapOutPinnedRefused++;
       return -2;
     }
-    return this.teardown(hva, false, true);
+    const pfn = this.teardown(hva, false, true);
+    if (pfn >= 0) this.swapOuts++;
+    return pfn;
   }
 
   /**
@@ -419,7 +425,7 @@ export class HostMm {
     return v;
   }
 
-  private recHost(op: number, hva: number, pfn: number, writable: boolean, shift: number, cause: number = NO_CAUSE, lpid = -1): number {
+  private recHost(op: number, hva: number, pfn: number, writable: boolean, shift: number, cause: number = NO_CAUSE, lpid = -1, owner = OWNER_VMM): number {
     const rec = this.rec;
     const seq = rec.ev(K.host_page, lpid, -1, -1, cause);
     rec.u(op);
@@ -427,7 +433,7 @@ export class HostMm {
     rec.u(pfn);
     rec.u(writable ? 1 : 0);
     rec.u(shift);
-    rec.u(OWNER_VMM);
+    rec.u(owner);
     return seq;
   }
 }
