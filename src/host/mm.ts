@@ -337,7 +337,9 @@ export class HostMm {
 
   /**
    * Give the page containing hva a new frame with the same contents (KSM merge / COW break):
-   * set_pte_at_notify() calls change_pte before installing the new PTE; the old frame is freed.
+   * set_pte_at_notify() calls change_pte before installing the new PTE; the old frame is freed
+   * (or, if pinned, kept until its last unpin: with PPC970 the guest then still uses the old frame
+   * while the VMM sees the new one, as a COW break of a get_user_pages page does in Linux).
    * Returns the new pfn.
    */
   replacePage(hva: Hva | number, opts: MapOptions = {}): number {
