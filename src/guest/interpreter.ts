@@ -5,7 +5,7 @@
 
 import { H_FUNCTION, H_RC_NAMES, H_TOO_HARD, HCALL_NAMES, KVM_EXIT_PAPR_HCALL, RESUME_HOST } from '../arch/hcall.js';
 import { BOOK3S_INTERRUPT_SYSCALL } from '../arch/reg.js';
-import { HCALL_REGS_WORDS, kvmppc_hcall, newHcallRegs } from '../kvm/hcall.js';
+import { HCALL_REGS_WORDS, isVirtmodePending, kvmppc_hcall, kvmppc_hcall_virtmode, newHcallRegs } from '../kvm/hcall.js';
 import { COST, Machine } from '../machine/machine.js';
 import { UserError } from '../trace/errors.js';
 import { E, K } from '../trace/kinds.js';
@@ -141,9 +141,16 @@ export class ScenarioRunner {
     m.enterGuest(v);
     m.tick(COST.hcallReal);
     const enterSeq = m.rec.eventCount;
-    let ret = kvmppc_hcall(m.kvm, { vcpu_id: v.id, core: m.coreOf(v) }, nr, regs, -1);
+    const ref = { vcpu_id: v.id, core: m.coreOf(v) };
+    let ret = kvmppc_hcall(m.kvm, ref, nr, regs, -1);
+    if (ret === H_TOO_HARD && isVirtmodePending(m.kvm)) {
+      // PPC970 H_ENTER on a page not pinned yet: full exit, then virtual mode pins and retries.
+      m.fullExit(v, BOOK3S_INTERRUPT_SYSCALL, m.rec.enabled ? enterSeq : -1);
+      m.tick(COST.hcallVirt);
+      ret = kvmppc_hcall_virtmode(m.kvm, ref, nr, regs);
+    }
     if (ret === H_TOO_HARD) {
-      const exit = m.fullExit(v, BOOK3S_INTERRUPT_SYSCALL, m.rec.enabled ? enterSeq : -1);
+      const exit = v.inGuest ? m.fullExit(v, BOOK3S_INTERRUPT_SYSCALL, m.rec.enabled ? enterSeq : -1) : enterSeq;
       // Not handled in virtual mode by this model either: KVM_EXIT_PAPR_HCALL to the VMM.
       m.tick(COST.userspace);
       m.counters.userspaceExits++;

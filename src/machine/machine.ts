@@ -35,6 +35,8 @@ export const COST = {
 export const HDEC_TICKS = 512_000;
 /** POWER7 TLB congruence classes flushed by tlbiel IS=0b10 (§G.2 entry step 5). */
 export const POWER7_TLB_SETS = 128;
+/** PPC970 TLB sets flushed on every partition switch (256 × tlbiel, §G.2 PPC970 entry step 2). */
+export const PPC970_TLB_SETS = 256;
 
 /** A physical core (pcpu = core * threads_per_core + thread). */
 export class Core {
@@ -80,6 +82,8 @@ export class Vcore {
 export interface MachineHooks {
   /** Called when a core's TLB entries of `lpid` are flushed (tlbiel IS=0b10 over all sets). */
   flushTlbLpid?(core: number, lpid: number): void;
+  /** A core's whole TLB is flushed (PPC970 partition switch). */
+  flushTlbAll?(core: number): void;
   /** First KVM_RUN of the VM (kvmppc_hv_setup_rma: VRMA). */
   setupRma?(): void;
 }
@@ -105,7 +109,6 @@ export class Machine {
   readonly counters = { entries: 0, exits: 0, tlbFlushes: 0, userspaceExits: 0 };
 
   constructor(cfg: MachineConfig, rec: Recorder, seed: number) {
-    if (cfg.profile !== 'power7') throw new UserError(`profile '${cfg.profile}' is not modelled yet (only power7)`);
     this.cfg = cfg;
     this.rec = rec;
     this.rng = new Prng(seed);
@@ -115,7 +118,7 @@ export class Machine {
     this.mm = new HostMm({ phys: this.phys, rec });
     let kvm: Kvm;
     try {
-      kvm = new Kvm({ mm: this.mm, rec, hptOrder: cfg.hpt_order, kernel: cfg.kernel, cpu: cfg.profile, lpids: new LpidAllocator(), vmId: 0 });
+      kvm = new Kvm({ mm: this.mm, rec, hptOrder: cfg.hpt_order, kernel: cfg.kernel, cpu: cfg.profile, lpids: LpidAllocator.forCpu(cfg.profile), vmId: 0 });
     } catch (e) {
       throw new UserError(`cannot create the VM: ${(e as Error).message}`);
     }
@@ -207,10 +210,12 @@ export class Machine {
     core.sdr1Hi = kvm.sdr1Hi;
     core.sdr1Lo = kvm.sdr1Lo;
     core.inGuest = true;
+    // PPC970: the TLB is not LPID-tagged, so the whole TLB is flushed on every switch (§G.2).
+    if (!kvm.arch206) this.flushAll970(core, sw);
     // 3. Every thread: TLB flush if the vcpu/pcpu pairing changed (last_vcpu / last_cpu), then enter.
     vc.vcpus.forEach((t, ptid) => {
       const pcpu = core.id * this.threads + ptid;
-      if (t.lastCpu !== pcpu || this.lastVcpu[pcpu] !== t.id) {
+      if (kvm.arch206 && (t.lastCpu !== pcpu || this.lastVcpu[pcpu] !== t.id)) {
         t.lastCpu = pcpu;
         this.lastVcpu[pcpu] = t.id;
         rec.ev(K.tlbie, kvm.lpid, t.id, core.id, sw);
@@ -262,6 +267,7 @@ export class Machine {
     rec.u(trap);
     rec.u(0);
     rec.u(0);
+    if (!kvm.arch206) this.flushAll970(core, mine);
     core.lpid = 0;
     core.sdr1Hi = 0;
     core.sdr1Lo = 0;
@@ -272,6 +278,17 @@ export class Machine {
     rec.u(vc.state);
     rec.u(vc.vcpus.length);
     return mine;
+  }
+
+  /** PPC970 partition switch: 256 × tlbiel over the untagged TLB (entry and exit, §G.2). */
+  private flushAll970(core: Core, cause: number): void {
+    const rec = this.rec;
+    rec.ev(K.tlbie, this.kvm.lpid, -1, core.id, cause);
+    rec.u(0);
+    rec.u(E.tlb_scope.all_sets);
+    rec.u(PPC970_TLB_SETS);
+    this.counters.tlbFlushes++;
+    this.hooks.flushTlbAll?.(core.id);
   }
 
   /** Guest time passes on v; an HDEC expiry forces a full exit (trap 0x980) and re-entry. */
