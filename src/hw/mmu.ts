@@ -79,17 +79,24 @@ const VRMA_SLB_V_LO = ((VRMA_VSID_LO & 0xff) << 24) >>> 0;
 
 /**
  * One hardware thread's view of the partition it runs: which VM (HPT, LPID), this core's TLB, and
- * the LPCR/RMOR the partition switch loaded. A machine keeps one per core (or per thread) and
- * reloads `lpcrHi/lpcrLo` at every guest entry. The `ra*`/`index`/`pshift` fields are the output
- * of the last successful translation (no allocation per access).
+ * the LPCR (POWER7) or HID4 (PPC970) the partition switch loaded, decoded by loadLpcr() into the
+ * bits the MMU uses. A machine keeps one per core (or per thread) and calls loadLpcr at every
+ * guest entry. The `ra*`/`index`/`pshift` fields are the output of the last successful
+ * translation (no allocation per access).
  */
 export class MmuContext {
   kvm: Kvm;
   readonly tlb: Tlb;
   readonly core: number;
-  lpcrHi: number;
-  lpcrLo: number;
-  /** RMOR (only used with LPCR.VPM0 = 0, the RMA case). */
+  lpcrHi = 0;
+  lpcrLo = 0;
+  /** Decoded from LPCR (POWER7): VPM0 (VRMA for real mode + HDSI/HISI for real-mode faults), VPM1. */
+  vpm0 = false;
+  vpm1 = false;
+  /** VRMA "SLB" VSID word, low half (B_1T | VRMA_VSID << 24 | L||LP from LPCR.VRMASD). */
+  vrmaSlbLo = VRMA_SLB_V_LO;
+  /** RMA (VPM0 = 0): size from RMLS (0 = none) and RMOR. PPC970: from HID4. */
+  rmaSize = 0;
   rmorHi = 0;
   rmorLo = 0;
 
@@ -109,14 +116,33 @@ export class MmuContext {
     this.kvm = kvm;
     this.tlb = tlb;
     this.core = core;
-    this.lpcrHi = lpcrHi >>> 0;
-    this.lpcrLo = lpcrLo >>> 0;
+    this.loadLpcr(lpcrHi, lpcrLo);
   }
 
-  /** Load LPCR (partition switch). */
+  /**
+   * Load LPCR (partition switch) and decode it. POWER7: VPM0/VPM1, VRMASD → the VRMA SLB's L||LP,
+   * RMLS → RMA size (RMOR stays as set by the caller). PPC970 (kvm.arch206 false): the value is
+   * HID4; there is no VPM, and the RMA is RMLS (split field) / RMOR (64 MiB units) from HID4.
+   */
+  // Mirrors ppc_store_lpcr() + ppc_hash64_update_vrma()/update_rmls() (target/ppc/mmu-hash64.c, QEMU)
   loadLpcr(hi: number, lo: number): void {
     this.lpcrHi = hi >>> 0;
     this.lpcrLo = lo >>> 0;
+    if (this.kvm.arch206) {
+      this.vpm0 = (hi & LPCR_VPM0_HI) !== 0;
+      this.vpm1 = (hi & LPCR_VPM1_HI) !== 0;
+      this.vrmaSlbLo = (VRMA_SLB_V_LO | (((hi & LPCR_VRMASD_HI) >>> 11) & (SLB_VSID_L_LO | SLB_VSID_LP_LO))) >>> 0;
+      this.rmaSize = rmls_size(lo);
+    } else {
+      this.vpm0 = false;
+      this.vpm1 = false;
+      // HID4: RMLS0 at bit 5 (rmls bit 2), RMLS2 at bits 61..62 (rmls bits 1..0); RMOR at 41..56.
+      const rmls = (((lo >>> 5) & 1) << 2) | ((hi >>> 29) & 3);
+      this.rmaSize = rmls === 0 ? 256 * 2 ** 30 : rmls_size(rmls << 26);
+      const rmor = ((hi >>> 9) & 0xffff) * 2 ** 26; // (hid4 >> 41) & 0xffff, in 64 MiB units
+      this.rmorHi = Math.floor(rmor / TWO32) >>> 0;
+      this.rmorLo = rmor >>> 0;
+    }
   }
 
   /** Scratch for (hi, lo) temporaries. */
@@ -175,9 +201,9 @@ export function ppc_hash64_handle_mmu_fault(
 
   // 1. Real mode: the VRMA pseudo-segment (LPCR.VPM0) built from LPCR.VRMASD, else the RMA.
   if (!reloc) {
-    if ((ctx.lpcrHi & LPCR_VPM0_HI) === 0) return rma_access(ctx, vcpu, ea_hi, ea_lo, rwx, cause);
+    if (!ctx.vpm0) return rma_access(ctx, vcpu, ea_hi, ea_lo, rwx, cause);
     slb_v_hi = VRMA_SLB_V_HI;
-    slb_v_lo = (VRMA_SLB_V_LO | (((ctx.lpcrHi & LPCR_VRMASD_HI) >>> 11) & (SLB_VSID_L_LO | SLB_VSID_LP_LO))) >>> 0;
+    slb_v_lo = ctx.vrmaSlbLo;
   } else {
     // 2. Translation on: SLB lookup; a miss is a segment interrupt, which always goes to the guest.
     const s = vcpu.slb_lookup(ea_hi, ea_lo);
@@ -339,7 +365,7 @@ export function storage_interrupt(
 ): number {
   if (rwx === ACCESS_STORE) status |= DSISR_ISSTORE;
   status >>>= 0;
-  const vpm = reloc ? (ctx.lpcrHi & LPCR_VPM1_HI) !== 0 : (ctx.lpcrHi & LPCR_VPM0_HI) !== 0;
+  const vpm = reloc ? ctx.vpm1 : ctx.vpm0;
   const hv = (vcpu.msrHi & MSR_HV_HI) !== 0;
   const srr1_lo = (vcpu.msrLo & ~SRR1_CAUSE_MASK) >>> 0;
   if (vpm && !hv) {
@@ -403,12 +429,12 @@ function recordGuestFault(
 /**
  * Real-mode access with LPCR.VPM0 = 0 (an RMA): RA = (EA with the top 4 bits ignored) | RMOR if
  * below the RMLS size, else a storage interrupt (PROTFAULT). No HPTE, no TLB entry. Linux 3.4 POWER7
- * VMs always run with VPM0 = 1 (VRMA), so this is here for completeness only.
+ * VMs run with VPM0 = 1 (VRMA) unless given a preallocated RMA; PPC970 guests always use this.
  */
 // Mirrors the RMA branch of ppc_hash64_handle_mmu_fault() step 1 (target/ppc/mmu-hash64.c, QEMU)
 function rma_access(ctx: MmuContext, vcpu: Vcpu, ea_hi: number, ea_lo: number, rwx: number, cause: number): number {
   const ra_hi = ea_hi & 0x0fffffff;
-  const limit = rmls_size(ctx.lpcrLo);
+  const limit = ctx.rmaSize;
   const ra = ra_hi * TWO32 + (ea_lo >>> 0);
   ctx.slbVHi = 0;
   ctx.slbVLo = 0;

@@ -171,7 +171,10 @@ export function kvmppc_book3s_hv_page_fault(
     return finish(kvm, vcpu, enter, snap[0], snap[1], snap[2], snap[3], ret, E.page_fault_outcome.mmio, index, -1);
   }
 
-  // 3.
+  // 3. Without MMU notifiers (PPC970) this path "should never get here".
+  if (!kvm.usingMmuNotifiers) {
+    return finish(kvm, vcpu, enter, snap[0], snap[1], snap[2], snap[3], EFAULT, E.page_fault_outcome.efault, index, gfn);
+  }
   const mmu_seq = kvm.mmu_notifier_seq;
 
   // 4.

@@ -2,10 +2,11 @@
 // go with it (vrma_slb_v, the LPCR with VRMASD, rma_setup_done), plus kvmppc_hv_setup_rma, which
 // the first KVM_RUN calls to create the VRMA HPTEs with H_ENTER (kernel-model §A.5, K34+).
 //
-// The Kvm class (kvm.ts) has no fields for these, so they live in a per-VM KvmHvArch object reached
-// through kvm_hv_arch(kvm) (a WeakMap: two VMs, or two replays, never share it). It is created with
-// the values kvmppc_core_init_vm() gives a POWER7 VM: vrma_slb_v = B_1T | VRMA_VSID << 24 (senc 0)
-// and lpcr = kvm's initial LPCR.
+// kvm->arch.lpcr is Kvm.lpcrHi/lpcrLo (kvm.ts); vrma_slb_v and rma_setup_done have no field there,
+// so they live in a per-VM KvmHvArch object reached through kvm_hv_arch(kvm) (a WeakMap: two VMs,
+// or two replays, never share it), created with the value kvmppc_core_init_vm() gives a POWER7 VM:
+// vrma_slb_v = B_1T | VRMA_VSID << 24 (senc 0). PPC970 guests use kvmppc_hv_setup_rma_970
+// (slot_phys.ts) instead: this file's set-up returns -EPERM for them, as K34 does without an RMA.
 
 import {
   H_EXACT,
@@ -36,9 +37,6 @@ export class KvmHvArch {
   /** kvm->arch.vrma_slb_v as (hi, lo). */
   vrma_slb_vHi: number;
   vrma_slb_vLo: number;
-  /** kvm->arch.lpcr as (hi, lo): the guest LPCR a partition switch loads (VRMASD after set-up). */
-  lpcrHi: number;
-  lpcrLo: number;
   /** kvm->arch.rma_setup_done. */
   rma_setup_done = false;
   /** Result of the set-up: VRMA HPTEs created, and the index at which H_ENTER failed (-1 none). */
@@ -50,8 +48,7 @@ export class KvmHvArch {
     // kvmppc_core_init_vm (POWER7): vrma_slb_v = SLB_VSID_B_1T | (VRMA_VSID << SLB_VSID_SHIFT_1T).
     this.vrma_slb_vHi = (SLB_VSID_B_1T_HI | (VRMA_VSID_LO >>> 8)) >>> 0;
     this.vrma_slb_vLo = ((VRMA_VSID_LO & 0xff) << 24) >>> 0;
-    this.lpcrHi = kvm.lpcrHi;
-    this.lpcrLo = kvm.lpcrLo;
+    void kvm;
   }
 }
 
@@ -128,7 +125,7 @@ export function vrma_hpte(i: number, porder: number, hashMask: number): VrmaHpte
  *    write-through bits) → else -EINVAL. psize = the VMA's page size.
  * 4. PPC970 without an RMA → -EPERM ("CPU requires an RMO"); psize not 4K/64K/16M → -EINVAL.
  * 5. senc = slb_pgsize_encoding(psize); vrma_slb_v = senc | B_1T | VRMA_VSID << 24;
- *    lpcr = (lpcr & ~VRMASD) | senc << (LPCR_VRMASD_SH - 4).
+ *    kvm.lpcr = (lpcr & ~VRMASD) | senc << (LPCR_VRMASD_SH - 4) (the machine loads it at entry).
  * 6. kvmppc_map_vrma: one H_ENTER(H_EXACT) per VRMA page at PTEG*8+7 (vrma_hpte); the first
  *    failure stops the loop (pr_err in the kernel), without failing the set-up.
  * 7. rma_setup_done = 1; return 0.
@@ -154,7 +151,7 @@ export function kvmppc_hv_setup_rma(kvm: Kvm, vcpu: KvmVcpuRef, cause: number = 
   // 5.
   const senc = slb_pgsize_encoding(psize);
   arch.vrma_slb_vLo = (((VRMA_VSID_LO & 0xff) << 24) | senc) >>> 0;
-  arch.lpcrHi = ((arch.lpcrHi & ~LPCR_VRMASD_HI) | (senc << 11)) >>> 0;
+  kvm.lpcrHi = ((kvm.lpcrHi & ~LPCR_VRMASD_HI) | (senc << 11)) >>> 0;
   // 6.
   const n = vrma_npages(slot.npages, porder, kvm.pageShift, kvm.geom.npteg);
   kvm.setCtx(vcpu.vcpu_id, vcpu.core, cause);

@@ -8,7 +8,6 @@ import { H_ENTER, MSR_DR_LO, MSR_IR_LO, MSR_ME_LO, MSR_SF_HI, SLB_ESID_V_LO } fr
 import { MmuContext } from '../../src/hw/mmu.js';
 import { Tlb, TlbKvmObserver, TlbShootdown } from '../../src/hw/tlb.js';
 import { Vcpu } from '../../src/hw/vcpu.js';
-import { kvm_hv_arch } from '../../src/kvm/vrma.js';
 import { makeWorld, UA, type World, type WorldOptions } from '../kvm/helpers.js';
 
 export { UA };
@@ -40,9 +39,8 @@ export function hwWorld(o: WorldOptions = {}): HwWorld {
   v.setMsr(MSR_SF_HI, MSR_ME_LO | MSR_IR_LO | MSR_DR_LO);
   v.setPc(0, 0x700000);
   v.slbmte(TV1_SLB_V_HI, TV1_SLB_V_LO, 0, (0x10000000 | SLB_ESID_V_LO | 0) >>> 0);
-  const a = kvm_hv_arch(w.kvm);
-  const ctx = new MmuContext(w.kvm, tlbs[0], 0, a.lpcrHi, a.lpcrLo);
-  const ctx1 = new MmuContext(w.kvm, tlbs[1], 1, a.lpcrHi, a.lpcrLo);
+  const ctx = new MmuContext(w.kvm, tlbs[0], 0);
+  const ctx1 = new MmuContext(w.kvm, tlbs[1], 1);
   return { ...w, tlbs, shoot, obs, v, ctx, ctx1 };
 }
 

@@ -16,7 +16,15 @@ import {
   MSR_ME_LO,
   MSR_SF_HI,
 } from '../../src/arch/index.js';
-import { ACCESS_IFETCH, ACCESS_LOAD, ACCESS_STORE, ppc_hash64_handle_mmu_fault } from '../../src/hw/mmu.js';
+import { ACCESS_IFETCH, ACCESS_LOAD, ACCESS_STORE, MmuContext, ppc_hash64_handle_mmu_fault } from '../../src/hw/mmu.js';
+import { Tlb } from '../../src/hw/tlb.js';
+import { Vcpu } from '../../src/hw/vcpu.js';
+import { HostMm } from '../../src/host/mm.js';
+import { PhysMem } from '../../src/host/physmem.js';
+import { Kvm } from '../../src/kvm/kvm.js';
+import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
+import { kvm_alloc_rma, kvmppc_hv_setup_rma_970 } from '../../src/kvm/slot_phys.js';
+import { Recorder } from '../../src/trace/recorder.js';
 import { checkInvariants } from '../../src/kvm/invariants.js';
 import { E } from '../../src/trace/kinds.js';
 import { w64, wnum } from '../kvm/helpers.js';
@@ -150,4 +158,33 @@ test('AMR class key: key 0 pair (AMR bits 63:62) denies stores → KEYFAULT', ()
   assert.equal(ppc_hash64_handle_mmu_fault(w.ctx, w.v, 0, TV1_EA, ACCESS_STORE), BOOK3S_INTERRUPT_H_DATA_STORAGE);
   // DSISR_AMR (0x00200000, same bit as KEYFAULT) | ISSTORE; PP 2 allows the store, so no PROTFAULT.
   assert.equal(w.v.hdsisr, 0x00200000 | DSISR_ISSTORE);
+});
+
+test('PPC970: no VPM — a miss is a DSI to the guest; real mode uses the RMA from HID4', () => {
+  const rec = Recorder.disabled();
+  const phys = new PhysMem({ pageShift: 12, npages: 0x100000, seed: 3 });
+  const mm = new HostMm({ phys, rec });
+  mm.mmap(0x3fff80000000, 0x8000000);
+  const kvm = new Kvm({ mm, rec, hptOrder: 18, cpu: 'ppc970' });
+  assert.equal(kvm_set_memory_region(kvm, { slot: 0, guest_phys_addr: 0, memory_size: 0x8000000, userspace_addr: 0x3fff80000000 }), 0);
+  const ri = kvm_alloc_rma(kvm, 0x4000000)!; // 64 MiB → RMLS 3
+  assert.equal(kvmppc_hv_setup_rma_970(kvm, ri), 0);
+  const ctx = new MmuContext(kvm, new Tlb(0), 0);
+  assert.equal(ctx.vpm0 || ctx.vpm1, false);
+  assert.equal(ctx.rmaSize, 0x4000000);
+  const v = new Vcpu(0, { rec, lpid: kvm.lpid, slb_nr: 64 });
+  v.setMsr(MSR_SF_HI, MSR_ME_LO); // real mode
+  // RA = EA | RMOR, RMOR = RMA base (base_pfn << 12, 64 MiB aligned).
+  assert.equal(ppc_hash64_handle_mmu_fault(ctx, v, 0, 0x1234, ACCESS_LOAD), 0);
+  assert.equal(ctx.raHi * 2 ** 32 + ctx.raLo, ri.base_pfn * 4096 + 0x1234);
+  // Beyond the RMA (80 MiB ≥ 64 MiB): storage interrupt straight to the guest (DSI PROTFAULT).
+  assert.equal(ppc_hash64_handle_mmu_fault(ctx, v, 0, 0x5000000, ACCESS_LOAD), BOOK3S_INTERRUPT_DATA_STORAGE);
+  assert.equal(v.dsisr, DSISR_PROTFAULT);
+  // Relocated miss (no HPTE): DSI NOHPTE to the guest, never HDSI (§J 13).
+  const v2 = new Vcpu(1, { rec, lpid: kvm.lpid, slb_nr: 64 });
+  v2.setMsr(MSR_SF_HI, MSR_ME_LO | 0x30);
+  v2.slbmte(1, 0x23456000, 0, 0x18000000);
+  assert.equal(ppc_hash64_handle_mmu_fault(ctx, v2, 0, TV1_EA, ACCESS_LOAD), BOOK3S_INTERRUPT_DATA_STORAGE);
+  assert.equal(v2.dsisr, DSISR_NOHPTE);
+  assert.equal(v2.pcLo, 0x300);
 });

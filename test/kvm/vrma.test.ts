@@ -85,12 +85,12 @@ test('16 MiB pages: 16 VRMA HPTEs at (mask − i)·8 + 7, VALID where the huge p
   }
   // vrma_slb_v = B_1T | VRMA_VSID << 24 | senc (0x100); LPCR VRMASD = 0x100 << 43 (high word 0x80000).
   assert.equal((BigInt(a.vrma_slb_vHi) << 32n) | BigInt(a.vrma_slb_vLo), 0x4001ffffff000100n);
-  assert.equal(a.lpcrHi & 0x000f8000, 0x00080000);
+  assert.equal(w.kvm.lpcrHi & 0x000f8000, 0x00080000);
   assert.equal(a.rma_setup_done, true);
   assert.equal(checkInvariants(w.kvm, w.audit, w.checker), null);
 
   // Guest real-mode access at EA 0xabcdef (VRMA page 0) translates through the VRMA HPTE.
-  const ctx = new MmuContext(w.kvm, new Tlb(0), 0, a.lpcrHi, a.lpcrLo);
+  const ctx = new MmuContext(w.kvm, new Tlb(0), 0);
   assert.equal(ppc_hash64_handle_mmu_fault(ctx, w.v, 0, 0xabcdef, ACCESS_LOAD), 0);
   assert.equal(ctx.index, 0x1ffff * 8 + 7);
   assert.equal(ctx.raLo, (pfn0 * 4096 + 0xabcdef) >>> 0);
@@ -117,9 +117,9 @@ test('4 KiB pages: one HPTE per page, no LARGE, senc 0', () => {
     assert.equal(w.kvm.guestRBig(index), RCM | (BigInt(i) << 12n));
   }
   assert.equal((BigInt(a.vrma_slb_vHi) << 32n) | BigInt(a.vrma_slb_vLo), 0x4001ffffff000000n);
-  assert.equal(a.lpcrHi & 0x000f8000, 0);
+  assert.equal(w.kvm.lpcrHi & 0x000f8000, 0);
   // Real mode EA 0x3abc → VRMA page 3.
-  const ctx = new MmuContext(w.kvm, new Tlb(0), 0, a.lpcrHi, a.lpcrLo);
+  const ctx = new MmuContext(w.kvm, new Tlb(0), 0);
   assert.equal(ppc_hash64_handle_mmu_fault(ctx, w.v, 0, 0x3abc, ACCESS_LOAD), 0);
   assert.equal(ctx.index, (0x1ffff - 3) * 8 + 7);
   assert.equal(ctx.raLo & 0xfff, 0xabc);
@@ -139,8 +139,8 @@ test('64 KiB pages: LARGE in dword 0, LP 0x1000 in dword 1, senc 0x110', () => {
   }
   assert.equal((BigInt(a.vrma_slb_vHi) << 32n) | BigInt(a.vrma_slb_vLo), 0x4001ffffff000110n);
   // VRMASD = 0x110 << 43: high word 0x110 << 11 = 0x88000.
-  assert.equal(a.lpcrHi & 0x000f8000, 0x00088000);
-  const ctx = new MmuContext(w.kvm, new Tlb(0), 0, a.lpcrHi, a.lpcrLo);
+  assert.equal(w.kvm.lpcrHi & 0x000f8000, 0x00088000);
+  const ctx = new MmuContext(w.kvm, new Tlb(0), 0);
   assert.equal(ppc_hash64_handle_mmu_fault(ctx, w.v, 0, 0x1abcd, ACCESS_LOAD), 0);
   assert.equal(ctx.index, (0x1ffff - 1) * 8 + 7);
   assert.equal(ctx.pshift, 16);
