@@ -12,6 +12,7 @@ import { PhysMem } from '../host/physmem.js';
 import { Kvm, LpidAllocator } from '../kvm/kvm.js';
 import { kvm_set_memory_region } from '../kvm/memslot.js';
 import { KvmMmuNotifier } from '../kvm/mmu_notifier.js';
+import { kvm_alloc_rma, kvmppc_hv_setup_rma_970 } from '../kvm/slot_phys.js';
 import type { MachineConfig } from '../guest/scenario.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
@@ -35,6 +36,8 @@ export const COST = {
 export const HDEC_TICKS = 512_000;
 /** POWER7 TLB congruence classes flushed by tlbiel IS=0b10 (§G.2 entry step 5). */
 export const POWER7_TLB_SETS = 128;
+/** Default RMA size (boot parameter kvm_rma_size, book3s_hv_builtin.c, Linux 3.4). */
+export const KVM_RMA_SIZE = 64 * 2 ** 20;
 /** PPC970 TLB sets flushed on every partition switch (256 × tlbiel, §G.2 PPC970 entry step 2). */
 export const PPC970_TLB_SETS = 256;
 
@@ -185,7 +188,8 @@ export class Machine {
     // 0. First KVM_RUN: kvmppc_hv_setup_rma (VRMA HPTEs) before anything runs.
     if (!this.rmaSetupDone) {
       this.rmaSetupDone = true;
-      this.hooks.setupRma?.();
+      if (kvm.arch206) this.hooks.setupRma?.();
+      else this.setupRma970();
     }
     const vc = this.vcoreOf(v);
     const core = vc.core;
@@ -278,6 +282,20 @@ export class Machine {
     rec.u(vc.state);
     rec.u(vc.vcpus.length);
     return mine;
+  }
+
+  /**
+   * PPC970 has no VRMA: guest real mode needs a physically contiguous RMA (kvm_rma_size, 64 MiB by
+   * default, capped at the memslot at gpa 0), whose RMLS/RMOR go into HID4.
+   */
+  // Mirrors the RMA branch of kvmppc_hv_setup_rma() (arch/powerpc/kvm/book3s_hv.c, Linux 3.4)
+  private setupRma970(): void {
+    const kvm = this.kvm;
+    const slot0 = kvm.gfn_to_memslot(0);
+    const bytes = Math.min(KVM_RMA_SIZE, slot0 ? slot0.npages * kvm.pageSize : KVM_RMA_SIZE);
+    const ri = kvm_alloc_rma(kvm, bytes);
+    const r = kvmppc_hv_setup_rma_970(kvm, ri);
+    if (r !== 0) throw new UserError(`PPC970 KVM_RUN failed (${r}): the CPU requires an RMA (real-mode area) of ≥ 64 MiB at gpa 0 in host memory`);
   }
 
   /** PPC970 partition switch: 256 × tlbiel over the untagged TLB (entry and exit, §G.2). */
