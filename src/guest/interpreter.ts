@@ -3,12 +3,11 @@
 // kernel path (real-mode hcall, full exit to the VMM, notifier callbacks, host page table changes).
 // `expect` clauses in hcall ops are checked and reported (a scenario doubles as a regression test).
 
-import { H_FUNCTION, H_RC_NAMES, H_TOO_HARD, HCALL_NAMES, KVM_EXIT_PAPR_HCALL, RESUME_HOST } from '../arch/hcall.js';
-import { BOOK3S_INTERRUPT_SYSCALL } from '../arch/reg.js';
-import { HCALL_REGS_WORDS, isVirtmodePending, kvmppc_hcall, kvmppc_hcall_virtmode, newHcallRegs } from '../kvm/hcall.js';
+import { H_RC_NAMES, HCALL_NAMES } from '../arch/hcall.js';
+import { GUEST_ACCESS_EMULATED, GUEST_ACCESS_ERROR, GUEST_ACCESS_GAVE_UP } from '../kvm/hv_fault.js';
+import { newHcallRegs } from '../kvm/hcall.js';
 import { COST, Machine } from '../machine/machine.js';
 import { UserError } from '../trace/errors.js';
-import { E, K } from '../trace/kinds.js';
 import type { Recorder } from '../trace/recorder.js';
 import type { Scenario, ScenarioOp } from './scenario.js';
 
@@ -17,11 +16,32 @@ export interface ExpectationFailure {
   message: string;
 }
 
-export interface GuestAccessHandler {
-  /** Execute a load/store/ifetch op (provided by the hardware MMU model). */
-  access(m: Machine, op: Extract<ScenarioOp, { op: 'load' | 'store' | 'ifetch' }>, index: number): void;
-  slbmte(m: Machine, vcpu: number, rs: bigint, rb: bigint): void;
-  slbia(m: Machine, vcpu: number): void;
+/** lwz r3,0(r4) and stw r3,0(r4): the instruction words KVM reads for an emulated MMIO access. */
+export const LWZ_R3_0_R4 = 0x80640000;
+export const STW_R3_0_R4 = 0x90640000;
+
+/** Names of guest_access outcomes (scenario `expect` of load/store/ifetch ops). */
+export function accessOutcomeName(r: number): string {
+  switch (r) {
+    case 0:
+      return 'ok';
+    case GUEST_ACCESS_EMULATED:
+      return 'mmio';
+    case GUEST_ACCESS_ERROR:
+      return 'error';
+    case GUEST_ACCESS_GAVE_UP:
+      return 'gave_up';
+    case 0x300:
+      return 'dsi';
+    case 0x400:
+      return 'isi';
+    case 0x380:
+      return 'data_segment';
+    case 0x480:
+      return 'inst_segment';
+    default:
+      return `0x${r.toString(16)}`;
+  }
 }
 
 const HCALL_BY_NAME = new Map([...HCALL_NAMES.entries()].map(([nr, n]) => [n, nr]));
@@ -33,7 +53,6 @@ export class ScenarioRunner {
   private readonly regs = newHcallRegs();
   /** Called after every op (e.g. the invariant checker in tests / --check). */
   afterOp: ((index: number) => void) | undefined;
-  guest: GuestAccessHandler | undefined;
 
   constructor(
     readonly scenario: Scenario,
@@ -75,16 +94,17 @@ export class ScenarioRunner {
         case 'run':
           return m.runSteps(m.vcpu(op.vcpu), op.steps);
         case 'slbmte':
+          m.tick(COST.step);
+          m.hw[m.vcpu(op.vcpu).id].slbmte(Number(op.vsid >> 32n), Number(op.vsid & 0xffffffffn), Number(op.esid >> 32n), Number(op.esid & 0xffffffffn));
+          return;
         case 'slbia':
+          m.tick(COST.step);
+          m.hw[m.vcpu(op.vcpu).id].slbia();
+          return;
         case 'load':
         case 'store':
-        case 'ifetch': {
-          if (!this.guest) throw new Error('guest memory accesses need the hardware MMU model, which is not wired in this build');
-          if (op.op === 'slbmte') this.guest.slbmte(m, op.vcpu, op.vsid, op.esid);
-          else if (op.op === 'slbia') this.guest.slbia(m, op.vcpu);
-          else this.guest.access(m, op, index);
-          return;
-        }
+        case 'ifetch':
+          return this.access(op, index);
         default: {
           const never: never = op;
           throw new Error(`unknown op ${(never as { op: string }).op}`);
@@ -121,16 +141,9 @@ export class ScenarioRunner {
     }
   }
 
-  /**
-   * A guest `sc 1` from supervisor state. Real-mode handlers complete in the guest (no switch);
-   * anything else is a full exit (trap 0xc00) to the host, and a call the kernel does not handle
-   * in virtual mode either reaches the VMM as KVM_EXIT_PAPR_HCALL, which answers H_FUNCTION (this
-   * model's VMM implements no hcalls).
-   */
-  // Mirrors the sc 1 path: hcall_real_table, kvmppc_handle_exit, kvmppc_pseries_do_hcall (Linux 3.4)
+  /** A guest `sc 1` through the machine's hcall path; `expect` is checked afterwards. */
   private hcall(op: Extract<ScenarioOp, { op: 'hcall' }>, index: number): void {
     const m = this.machine;
-    const v = m.vcpu(op.vcpu);
     const nr = typeof op.nr === 'string' ? HCALL_BY_NAME.get(op.nr)! : Number(op.nr);
     const regs = this.regs;
     regs.fill(0);
@@ -138,30 +151,25 @@ export class ScenarioRunner {
       regs[k * 2] = Number(a >> 32n);
       regs[k * 2 + 1] = Number(a & 0xffffffffn);
     });
-    m.enterGuest(v);
-    m.tick(COST.hcallReal);
-    const enterSeq = m.rec.eventCount;
-    const ref = { vcpu_id: v.id, core: m.coreOf(v) };
-    let ret = kvmppc_hcall(m.kvm, ref, nr, regs, -1);
-    if (ret === H_TOO_HARD && isVirtmodePending(m.kvm)) {
-      // PPC970 H_ENTER on a page not pinned yet: full exit, then virtual mode pins and retries.
-      m.fullExit(v, BOOK3S_INTERRUPT_SYSCALL, m.rec.enabled ? enterSeq : -1);
-      m.tick(COST.hcallVirt);
-      ret = kvmppc_hcall_virtmode(m.kvm, ref, nr, regs);
-    }
-    if (ret === H_TOO_HARD) {
-      const exit = v.inGuest ? m.fullExit(v, BOOK3S_INTERRUPT_SYSCALL, m.rec.enabled ? enterSeq : -1) : enterSeq;
-      // Not handled in virtual mode by this model either: KVM_EXIT_PAPR_HCALL to the VMM.
-      m.tick(COST.userspace);
-      m.counters.userspaceExits++;
-      m.rec.ev(K.vcpu_state, m.kvm.lpid, v.id, m.coreOf(v), exit);
-      m.rec.u(E.vcpu_state.busy_in_host);
-      m.rec.u(RESUME_HOST);
-      m.rec.u(KVM_EXIT_PAPR_HCALL);
-      ret = H_FUNCTION;
-      for (let k = 0; k < HCALL_REGS_WORDS; k++) regs[k] = 0;
-    }
+    const ret = m.hcall(m.vcpu(op.vcpu), nr, regs);
     if (op.expect) this.check(op, index, nr, ret);
+  }
+
+  /** Guest load/store/ifetch: the hardware MMU and KVM's fault paths; the outcome is checked. */
+  private access(op: Extract<ScenarioOp, { op: 'load' | 'store' | 'ifetch' }>, index: number): void {
+    const m = this.machine;
+    const rwx = op.op === 'load' ? 0 : op.op === 'store' ? 1 : 2;
+    const inst = op.inst !== undefined ? Number(op.inst) : op.op === 'store' ? STW_R3_0_R4 : LWZ_R3_0_R4;
+    const h = m.hw[m.vcpu(op.vcpu).id];
+    if (op.op === 'store' && op.value !== undefined) h.setGpr(3, Number(op.value >> 32n), Number(op.value & 0xffffffffn));
+    const r = m.access(m.vcpu(op.vcpu), Number(op.ea >> 32n), Number(op.ea & 0xffffffffn), rwx, op.msr.ir, op.msr.dr, op.msr.pr, inst);
+    const outcome = accessOutcomeName(r);
+    if (op.expect !== undefined && op.expect !== outcome)
+      this.failures.push({ op: index, message: `${op.op} 0x${op.ea.toString(16)}: expected ${op.expect}, got ${outcome}` });
+    if (op.op === 'load' && op.value !== undefined && outcome === 'mmio') {
+      const got = (BigInt(h.gprHi(3)) << 32n) | BigInt(h.gprLo(3));
+      if (got !== op.value) this.failures.push({ op: index, message: `load 0x${op.ea.toString(16)}: r3 expected 0x${op.value.toString(16)}, got 0x${got.toString(16)}` });
+    }
   }
 
   private check(op: Extract<ScenarioOp, { op: 'hcall' }>, index: number, nr: number, ret: number): void {

@@ -68,7 +68,17 @@ const op = z.discriminatedUnion('op', [
       expect: z.object({ ret: z.union([z.string(), z.number().int()]).optional(), out: z.array(u64).max(8).optional() }).strict().optional(),
     })
     .strict(),
-  z.object({ op: z.enum(['load', 'store', 'ifetch']), vcpu, ea: u64, msr, inst: u64.optional().describe('instruction word (for MMIO emulation)') }).strict(),
+  z
+    .object({
+      op: z.enum(['load', 'store', 'ifetch']),
+      vcpu,
+      ea: u64,
+      msr,
+      inst: u64.optional().describe('instruction word KVM reads for MMIO emulation (default lwz/stw r3,0(r4))'),
+      expect: z.enum(['ok', 'mmio', 'dsi', 'isi', 'data_segment', 'inst_segment', 'error', 'gave_up']).optional().describe('expected outcome'),
+      value: u64.optional().describe('store: the value in r3 that is stored; load: the value r3 must hold afterwards (checked for emulated MMIO loads)'),
+    })
+    .strict(),
   z
     .object({
       op: z.literal('notifier'),

@@ -6,7 +6,16 @@
 // every full exit and re-entry is recorded with its partition switch, while real-mode-handled
 // hcalls and reflected faults cause none (§J 23).
 
-import { BOOK3S_INTERRUPT_HV_DECREMENTER, LPID_RSVD } from '../arch/index.js';
+import { BOOK3S_INTERRUPT_HV_DECREMENTER, BOOK3S_INTERRUPT_SYSCALL, LPID_RSVD } from '../arch/index.js';
+import { H_FUNCTION, H_TOO_HARD, KVM_EXIT_PAPR_HCALL, RESUME_HOST } from '../arch/hcall.js';
+import { MSR_DR_LO, MSR_IR_LO, MSR_ME_LO, MSR_PR_LO, MSR_SF_HI } from '../arch/reg.js';
+import { ACCESS_IFETCH, MmuContext } from '../hw/mmu.js';
+import { Tlb, TlbKvmObserver, TlbShootdown } from '../hw/tlb.js';
+import { Vcpu } from '../hw/vcpu.js';
+import { GUEST_ACCESS_EMULATED, type GuestAccessHost, guest_access } from '../kvm/hv_fault.js';
+import { HCALL_REGS_WORDS, isVirtmodePending, kvmppc_hcall, kvmppc_hcall_virtmode } from '../kvm/hcall.js';
+import { MmioRegisterFile } from '../kvm/mmio.js';
+import { kvmppc_hv_setup_rma } from '../kvm/vrma.js';
 import { HostMm } from '../host/mm.js';
 import { PhysMem } from '../host/physmem.js';
 import { Kvm, LpidAllocator } from '../kvm/kvm.js';
@@ -109,7 +118,17 @@ export class Machine {
   /** kvm->arch.rma_setup_done. */
   rmaSetupDone = false;
   /** Counters for summaries. */
-  readonly counters = { entries: 0, exits: 0, tlbFlushes: 0, userspaceExits: 0 };
+  readonly counters = { entries: 0, exits: 0, tlbFlushes: 0, userspaceExits: 0, accesses: 0, mmioExits: 0 };
+  /** Hardware threads (MSR, PC, SLB, fault registers), one per vcpu. */
+  readonly hw: Vcpu[] = [];
+  /** Per-core TLB (tagged by LPID on POWER7, untagged on PPC970) and MMU context. */
+  readonly tlbs: Tlb[] = [];
+  readonly mmus: MmuContext[] = [];
+  readonly shootdown: TlbShootdown;
+  readonly tlbObserver: TlbKvmObserver;
+  /** The VMM's device model for KVM_EXIT_MMIO. */
+  readonly mmio = new MmioRegisterFile();
+  private readonly accessHost: GuestAccessHost[] = [];
 
   constructor(cfg: MachineConfig, rec: Recorder, seed: number) {
     this.cfg = cfg;
@@ -151,6 +170,44 @@ export class Machine {
       this.vcores[Math.floor(v / this.threads)].vcpus.push(vc);
     }
     this.lastVcpu = new Int32Array(nvcores * this.threads).fill(-1);
+    // Hardware: one thread state per vcpu, one TLB + MMU context per core; KVM's tlbies reach the TLBs.
+    for (const c of this.cores) {
+      const tlb = new Tlb(c.id, kvm.arch206 ? POWER7_TLB_SETS : PPC970_TLB_SETS);
+      this.tlbs.push(tlb);
+      this.mmus.push(new MmuContext(kvm, tlb, c.id));
+    }
+    for (const v of this.vcpus) {
+      const h = new Vcpu(v.id, { rec, lpid: kvm.lpid, slb_nr: kvm.arch206 ? 32 : 64 });
+      h.core = this.coreOf(v);
+      h.setPc(v.pcHi, v.pcLo);
+      this.hw.push(h);
+      this.accessHost.push({
+        fullExit: (_h, trap, cause) => this.fullExit(v, trap, cause),
+        enterGuest: (_h, cause) => this.enterGuest(v, cause),
+        mmio: this.mmio,
+      });
+    }
+    this.shootdown = new TlbShootdown(this.tlbs);
+    this.tlbObserver = new TlbKvmObserver(this.shootdown).attach(kvm);
+    this.hooks = {
+      flushTlbLpid: (core, lpid) => void this.tlbs[core].flush_lpid(lpid),
+      flushTlbAll: (core) => void this.tlbs[core].flush_all(),
+      setupRma: () => {
+        const v = this.vcpus[0];
+        const r = kvmppc_hv_setup_rma(kvm, { vcpu_id: v.id, core: this.coreOf(v) });
+        if (r !== 0) throw new UserError(`KVM_RUN failed (${r}): guest real mode (VRMA) cannot be set up for the memslot at gpa 0`);
+      },
+    };
+  }
+
+  /** Keep the TLB model fed when another observer (the invariant audit) is attached afterwards. */
+  rewrapObserver(): void {
+    this.tlbObserver.attach(this.kvm);
+  }
+
+  /** Stale-TLB uses counted by the TLB model (each one is a missing tlbie: kernel-model §J 17, 26). */
+  get staleTlb(): number {
+    return this.tlbs.reduce((n, t) => n + t.counters.stale_tlb, 0);
   }
 
   get now(): number {
@@ -210,6 +267,7 @@ export class Machine {
     rec.w(kvm.sdr1Hi, kvm.sdr1Lo);
     rec.w(kvm.lpcrHi, kvm.lpcrLo);
     void LPID_RSVD;
+    this.mmus[core.id].loadLpcr(kvm.lpcrHi, kvm.lpcrLo);
     core.lpid = kvm.lpid;
     core.sdr1Hi = kvm.sdr1Hi;
     core.sdr1Lo = kvm.sdr1Lo;
@@ -307,6 +365,58 @@ export class Machine {
     rec.u(PPC970_TLB_SETS);
     this.counters.tlbFlushes++;
     this.hooks.flushTlbAll?.(core.id);
+  }
+
+  /**
+   * A guest `sc 1` from supervisor state on vcpu v: real-mode handlers complete in the guest (no
+   * switch); a PPC970 H_ENTER on an unpinned page exits fully and completes in virtual mode; any
+   * other call exits to the VMM as KVM_EXIT_PAPR_HCALL, and this model's VMM answers H_FUNCTION.
+   * regs: r4..r11 as (hi, lo) pairs, outputs in place. Returns r3.
+   */
+  // Mirrors the sc 1 path: hcall_real_table, kvmppc_handle_exit, kvmppc_pseries_do_hcall (Linux 3.4)
+  hcall(v: VcpuRun, nr: number, regs: Uint32Array, cause = NO_CAUSE): number {
+    this.enterGuest(v, cause);
+    this.tick(COST.hcallReal);
+    const ref = { vcpu_id: v.id, core: this.coreOf(v) };
+    const enterSeq = this.rec.enabled ? this.rec.eventCount : NO_CAUSE;
+    let ret = kvmppc_hcall(this.kvm, ref, nr, regs, cause);
+    if (ret === H_TOO_HARD && isVirtmodePending(this.kvm)) {
+      this.fullExit(v, BOOK3S_INTERRUPT_SYSCALL, enterSeq);
+      this.tick(COST.hcallVirt);
+      ret = kvmppc_hcall_virtmode(this.kvm, ref, nr, regs);
+    }
+    if (ret === H_TOO_HARD) {
+      const exit = v.inGuest ? this.fullExit(v, BOOK3S_INTERRUPT_SYSCALL, enterSeq) : enterSeq;
+      this.tick(COST.userspace);
+      this.counters.userspaceExits++;
+      this.rec.ev(K.vcpu_state, this.kvm.lpid, v.id, this.coreOf(v), exit);
+      this.rec.u(E.vcpu_state.busy_in_host);
+      this.rec.u(RESUME_HOST);
+      this.rec.u(KVM_EXIT_PAPR_HCALL);
+      ret = H_FUNCTION;
+      for (let k = 0; k < HCALL_REGS_WORDS; k++) regs[k] = 0;
+    }
+    return ret;
+  }
+
+  /**
+   * One guest data/instruction access on vcpu v with the given relocation and privilege, through
+   * the hardware MMU (TLB, HPT search, R/C), the real-mode triage, and if needed a full exit to the
+   * virtual-mode fault handler or MMIO emulation (guest_access). Returns guest_access's result:
+   * 0 translated, an interrupt vector delivered to the guest, or a GUEST_ACCESS_* code.
+   */
+  access(v: VcpuRun, ea_hi: number, ea_lo: number, rwx: number, ir: boolean, dr: boolean, pr: boolean, inst: number, cause = NO_CAUSE): number {
+    this.enterGuest(v, cause);
+    this.tick(COST.access);
+    this.counters.accesses++;
+    const h = this.hw[v.id];
+    h.setMsr(MSR_SF_HI, (MSR_ME_LO | (ir ? MSR_IR_LO : 0) | (dr ? MSR_DR_LO : 0) | (pr ? MSR_PR_LO : 0)) >>> 0);
+    if (rwx === ACCESS_IFETCH) h.setPc(ea_hi, ea_lo);
+    else h.setPc(v.pcHi, v.pcLo);
+    h.cur_inst = inst >>> 0;
+    const r = guest_access(this.mmus[this.coreOf(v)], h, ea_hi, ea_lo, rwx, this.accessHost[v.id], cause);
+    if (r === GUEST_ACCESS_EMULATED) this.counters.mmioExits++;
+    return r;
   }
 
   /** Guest time passes on v; an HDEC expiry forces a full exit (trap 0x980) and re-entry. */

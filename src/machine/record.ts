@@ -31,10 +31,13 @@ export function recordScenarioRun(
   if (opts.check) {
     const kvm = runner.machine.kvm;
     const audit = new HvAudit().attach(kvm);
+    runner.machine.rewrapObserver();
     const checker = new KvmInvariantChecker(kvm);
     runner.afterOp = (i) => {
       if (violation) return;
-      const v = audit.violation ?? checker.check();
+      const stale = runner.machine.staleTlb;
+      const v = audit.violation ?? checker.check() ??
+        (stale > 0 ? { code: 'J26_TLB_FRESHNESS', message: `${stale} use(s) of a TLB entry whose HPTE changed without a tlbie`, detail: {} } : null);
       if (!v) return;
       violation = { seq: rec.eventCount - 1, op: i, code: v.code, message: v.message };
       // The anomaly event marks the trace itself: code = §J item number, severity 2 (error).

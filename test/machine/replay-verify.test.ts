@@ -37,11 +37,12 @@ test('replay --verify and --reexec: identical on the recorded trace; altered cop
     assert.match(v.stdout, /verified \d+ events against \d+ checkpoints: identical/);
     assert.match(v.stdout, /re-executed: \d+ events identical/);
   }
-  // Alter the hardware dword 1 (w4 = new_r) of the last hpte_write of the first H_ENTER.
+  // Alter the hardware dword 1 (w4 = new_r) of the HPTE write of the scenario's first H_ENTER
+  // (index 0x100; the VRMA set-up writes come first).
   const bad = join(dir, 'bad.sqlite');
   copyFileSync(sq, bad);
   const db = new Database(bad);
-  const seq = db.prepare('SELECT min(seq) FROM ev_hpte_write').pluck().get() as number;
+  const seq = db.prepare('SELECT min(h.seq) FROM ev_hpte_write h JOIN ev_hcall_enter e ON h.cause = e.seq WHERE e.r5 = 256').pluck().get() as number;
   db.prepare('UPDATE events SET w4 = (w4 | 2) - (w4 & 2) WHERE seq = ?').run(seq);
   db.close();
   const v = hv('replay', bad, '--verify', '--json', '-q');

@@ -22,7 +22,7 @@ const tv11 = {
   seed: 3,
   machine: {
     profile: 'power7', kernel: '3.4', host_page_shift: 12, hpt_order: 24, vcpus: 1,
-    memslots: [{ slot: 0, base_gfn: 0, npages: 262144, userspace_addr: '0x3fff80000000', populate: false }],
+    memslots: [{ slot: 0, base_gfn: 0, npages: 8192, userspace_addr: '0x3fff80000000', populate: false }],
   },
   ops: [
     { op: 'host_map', hva: '0x3fff81234000' },
@@ -52,9 +52,12 @@ test('TV11 scenario: H_ENTER result, guest view, rmap chain; state rebuilt from 
     const st = JSON.parse(hv('state', p, '--at', 'end', '--hpte', String(0x1a298), '--json').stdout);
     assert.deepEqual(st, { index: 0x1a298, v: '0x123456001', r: `0x${want_r.toString(16)}`, guest_r: '0x1234192' });
     const rm = JSON.parse(hv('state', p, '--rmap', String(0x1234), '--json').stdout);
-    // rmap = index | REFERENCED (1<<40) | PRESENT (1<<32) = 0x1010001a298; chain {0x1a298}.
-    assert.equal(rm.rmap, '0x1010001a298');
-    assert.deepEqual(rm.chain, [0x1a298]);
+    // At first KVM_RUN, kvmppc_map_vrma H_ENTERs VRMA page i = 0x1234 (4K host pages) at
+    // PTEG = mask - i = 0x1ffff - 0x1234 = 0x1edcb, slot 7: index 0x1edcb * 8 + 7 = 0xf6e5f. Its host
+    // page is present, so it is VALID and heads the chain; TV11's entry is linked behind it.
+    // rmap = head | REFERENCED (1<<40) | PRESENT (1<<32) = 0x101000f6e5f; chain {0xf6e5f, 0x1a298}.
+    assert.equal(rm.rmap, '0x101000f6e5f');
+    assert.deepEqual(rm.chain, [0xf6e5f, 0x1a298]);
   }
   // Real-mode hcalls switch no partition; H_CEDE's full exit does (entry once, exit once).
   const { events } = await readAll(sq);
