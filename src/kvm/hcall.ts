@@ -8,7 +8,8 @@
 // Where a call ends (kernel-model §D.2, Linux 3.4): H_ENTER, H_REMOVE, H_READ, H_PROTECT and
 // H_BULK_REMOVE are completed by their real-mode handlers (path 'real'; no partition switch).
 // H_CLEAR_REF / H_CLEAR_MOD are real-mode handlers only with kernel '4.20'; with '3.4' their table
-// slot is empty. Every call this model does not complete returns H_TOO_HARD with path 'user':
+// slot is empty. Kernel '3.3' (seed 1) has the same five real-mode MMU calls with the seed-1
+// handlers of seed1.ts, and none of them ever leaves real mode. Every call this model does not complete returns H_TOO_HARD with path 'user':
 // the caller turns it into a full exit (trap 0xc00) and KVM_EXIT_PAPR_HCALL for the VMM, or hands
 // it to its own model (H_CEDE, H_PROD, ... are not MMU calls and are not modelled here).
 //
@@ -46,6 +47,13 @@ import {
   HPTE_V_VALID_LO,
 } from '../arch/index.js';
 import { type Kvm, KVM_MEMSLOT_INVALID, type KvmVcpuRef } from './kvm.js';
+import {
+  kvmppc_h_bulk_remove_33,
+  kvmppc_h_enter_33,
+  kvmppc_h_protect_33,
+  kvmppc_h_read_33,
+  kvmppc_h_remove_33,
+} from './seed1.js';
 import { kvmppc_get_guest_page } from './slot_phys.js';
 import {
   kvmppc_h_bulk_remove,
@@ -76,8 +84,24 @@ export function setRegNum(regs: Uint32Array, k: number, x: number): void {
  * The handler that completes `nr` in the kernel without leaving real mode, or null if the call
  * leaves to virtual mode / userspace in this kernel version.
  */
-// Mirrors hcall_real_table (arch/powerpc/kvm/book3s_hv_rmhandlers.S, Linux 3.4 / 4.20 for CLEAR_*)
+// Mirrors hcall_real_table (arch/powerpc/kvm/book3s_hv_rmhandlers.S, Linux 3.3 / 3.4 / 4.20 for CLEAR_*)
 export function realModeHandler(kvm: Kvm, nr: number): ((kvm: Kvm, regs: Uint32Array) => number) | null {
+  if (kvm.kernel === '3.3') {
+    switch (nr) {
+      case H_ENTER:
+        return kvmppc_h_enter_33;
+      case H_REMOVE:
+        return kvmppc_h_remove_33;
+      case H_READ:
+        return kvmppc_h_read_33;
+      case H_PROTECT:
+        return kvmppc_h_protect_33;
+      case H_BULK_REMOVE:
+        return kvmppc_h_bulk_remove_33;
+      default:
+        return null;
+    }
+  }
   switch (nr) {
     case H_ENTER:
       return kvmppc_h_enter;
@@ -151,9 +175,10 @@ export function kvmppc_hcall(kvm: Kvm, vcpu: KvmVcpuRef, nr: number, regs: Uint3
 /** Does host virtual mode (kvmppc_pseries_do_hcall, K34) complete `nr` after a real-mode H_TOO_HARD? */
 // Mirrors the case list of kvmppc_pseries_do_hcall() (arch/powerpc/kvm/book3s_hv.c, Linux 3.4), MMU part
 export function virtualModeHandles(kvm: Kvm, nr: number): boolean {
-  // H_ENTER reaches virtual mode only without notifiers (real mode never says H_TOO_HARD otherwise).
-  // H_CEDE, H_PROD, H_CONFER and H_REGISTER_VPA are handled there too but are not MMU calls.
-  return nr === H_ENTER && !kvm.usingMmuNotifiers;
+  // H_ENTER reaches virtual mode only without notifiers (real mode never says H_TOO_HARD otherwise),
+  // and never in seed 1 (3.3 has no virtual-mode H_ENTER). H_CEDE, H_PROD, H_CONFER and
+  // H_REGISTER_VPA are handled there too but are not MMU calls.
+  return nr === H_ENTER && !kvm.usingMmuNotifiers && kvm.kernel !== '3.3';
 }
 
 /** Did the last kvmppc_hcall leave a call for kvmppc_hcall_virtmode? */
@@ -246,9 +271,11 @@ export function hcallBig(kvm: Kvm, vcpu: KvmVcpuRef, nr: number, args: readonly 
  * Then kvmppc_h_enter runs again; an H_TOO_HARD from it "can't happen" and becomes H_RESOURCE.
  * No memslot (MMIO) goes straight to kvmppc_h_enter, which says H_PARAMETER on PPC970.
  * Events are recorded with the current kvm context (cause).
+ * Seed 1 ('3.3') has no virtual-mode H_ENTER: its one H_ENTER (kvmppc_h_enter_33) runs instead.
  */
 // Mirrors kvmppc_virtmode_h_enter() (arch/powerpc/kvm/book3s_64_mmu_hv.c, Linux 3.4)
 export function kvmppc_virtmode_do_h_enter(kvm: Kvm, regs: Uint32Array): number {
+  if (kvm.kernel === '3.3') return kvmppc_h_enter_33(kvm, regs);
   if (!kvm.usingMmuNotifiers) {
     const pteh_lo = (regs[5] & ~(HPTE_V_HVLOCK_LO | HPTE_V_ABSENT_LO | HPTE_V_VALID_LO)) >>> 0;
     const ptel_hi = regs[6];

@@ -16,6 +16,18 @@
 //                                J22 H_REMOVE effect.
 //   checkLpids(kvms)             J24 across VMs: distinct LPIDs, none reserved.
 //
+// Seed 1 (kernel '3.3', kernel-model §C.5) has no ABSENT bit, revmap, rmap chain or notifier, so
+// the checker replaces J3/J4/J5/J6/J7/J8/J12/J16 by the seed-1 invariants (codes S1_*):
+//   S1_NO_ABSENT   no HPTE is ever ABSENT (state, and every hpte_write)
+//   S1_PINNED      every VALID HPTE's RPN lies in a ram_pginfo page that still holds a pin
+//                  reference; ram_pginfo entries are never cleared and refcnt never drops before
+//                  destroy; ram_npages ≤ 4096
+//   S1_NO_RMAP     no rmap word, revmap guest_rpte or chain link is ever nonzero
+//   S1_NO_NOTIFIER no notifier callback reaches the VM
+//   S1_GUEST_VIEW  H_REMOVE returns the hardware dword 1, H_READ the raw hardware words (RPN
+//                  field reverse-translated with H_R_XLATE)
+// and keeps J1, J2, J10, J11 (WIMG M or W|I|M), J14, J17, J21, J22, J24.
+//
 // checkInvariants(kvm, audit?) returns the first violation of either, or null. Not hot code: it
 // allocates freely and walks the whole HPT.
 
@@ -28,6 +40,7 @@ import {
   H_PTEG_FULL,
   H_READ,
   H_READ_4_HI,
+  H_R_XLATE_HI,
   H_REMOVE,
   H_SUCCESS,
   HPTE_R_C_LO,
@@ -55,6 +68,7 @@ import {
 import { PTE_PRESENT } from '../host/mm.js';
 import type { Kvm, KvmObserver, Memslot } from './kvm.js';
 import { slot_is_aligned } from './rm_mmu.js';
+import { KVMPPC_RAM_PGINFO_ENTRIES } from './seed1.js';
 
 /** The first broken invariant. `code` is 'J<n>_<NAME>' after kernel-model §J item n. */
 export interface Violation {
@@ -104,6 +118,9 @@ export class KvmInvariantChecker {
   private readonly visited: Uint8Array;
   /** J12: per slot id, which slot_phys entries were nonzero at the last check. */
   private readonly physSeen: (Uint8Array | null)[] = [];
+  /** S1_PINNED: ram_pginfo pfn / refcnt at the last check (seed 1 only). */
+  private pginfoSeen: Uint32Array | null = null;
+  private refcntSeen: Uint32Array | null = null;
 
   constructor(kvm: Kvm) {
     this.kvm = kvm;
@@ -112,6 +129,7 @@ export class KvmInvariantChecker {
 
   /** First violated state invariant, or null. */
   check(): Violation | null {
+    if (this.kvm.kernel === '3.3') return this.geometry() ?? this.lpidRange() ?? this.seed1PerHpte() ?? this.seed1NoRmap() ?? this.seed1Pginfo();
     return this.geometry() ?? this.lpidRange() ?? this.perHpte() ?? this.chains() ?? this.rmapLocks() ?? this.slotPhysKept();
   }
 
@@ -144,6 +162,78 @@ export class KvmInvariantChecker {
         if (m[j] === 1 && !has) return v('J12_PINNED', 'slot_phys entry cleared before VM destroy', { slot: id, index: j });
         m[j] = has ? 1 : 0;
       }
+    }
+    return null;
+  }
+
+  // Seed 1: J2 (HPTE half), S1_NO_ABSENT, S1_PINNED, J10, J11.
+  private seed1PerHpte(): Violation | null {
+    const kvm = this.kvm;
+    const pg = kvm.ram_pginfo!;
+    const hpt = kvm.hpt;
+    const phys = kvm.mm.phys;
+    const chunkFrames = pg.ram_psize / kvm.pageSize;
+    const lpnOf = new Map<number, number>();
+    for (let lpn = 0; lpn < pg.ram_npages; lpn++) if (pg.pfn[lpn] !== 0 && !lpnOf.has(pg.pfn[lpn])) lpnOf.set(pg.pfn[lpn], lpn);
+    for (let i = 0; i < kvm.npte; i++) {
+      const p = i * 4;
+      const v_lo = hpt[p + 1];
+      if ((v_lo & HPTE_V_HVLOCK_LO) !== 0) return v('J2_LOCK', 'HPTE left with HVLOCK', { index: i });
+      if ((v_lo & HPTE_V_ABSENT_LO) !== 0) return v('S1_NO_ABSENT', 'ABSENT HPTE in a seed-1 (3.3) VM', { index: i, v: hex64(hpt[p], v_lo) });
+      if ((v_lo & HPTE_V_VALID_LO) === 0) continue;
+      const r_hi = hpt[p + 2];
+      const r_lo = hpt[p + 3];
+      // J10: a page size H_ENTER accepts (≤ 16 MiB = ram_psize).
+      const psize = hpte_page_size(v_lo, r_lo, kvm.arch206);
+      if (psize === 0 || psize > pg.ram_psize) return v('J10_SIZE', 'VALID HPTE with a page size seed 1 does not allow', { index: i, psize });
+      // S1_PINNED: the 16 MiB frame block containing the RPN is a ram_pginfo page still pinned.
+      const pa = (r_hi & HPTE_R_RPN_HI) * TWO32 + ((r_lo & HPTE_R_RPN_LO) >>> 0);
+      const head = Math.floor(pa / pg.ram_psize) * chunkFrames;
+      const lpn = lpnOf.get(head);
+      if (lpn === undefined) return v('S1_PINNED', 'VALID HPTE whose RPN is in no ram_pginfo page', { index: i, pa: hex(pa) });
+      if (phys.pinCount(head) === 0) return v('S1_PINNED', 'VALID HPTE maps a ram_pginfo page that holds no pin reference', { index: i, lpn, pfn: hex(head) });
+      // J11: hardware WIMG is M or the POWER7 SAO value W|I|M (H_ENTER accepts nothing else).
+      const wimg = r_lo & HPTE_R_WIMG_LO;
+      if (wimg !== HPTE_R_M_LO && wimg !== (HPTE_R_W_LO | HPTE_R_I_LO | HPTE_R_M_LO)) {
+        return v('J11_WIMG', 'VALID HPTE whose hardware WIMG is neither M nor W|I|M', { index: i, wimg: hex(wimg) });
+      }
+    }
+    return null;
+  }
+
+  // Seed 1: S1_NO_RMAP — no rmap word, revmap entry or chain link was ever written.
+  private seed1NoRmap(): Violation | null {
+    const kvm = this.kvm;
+    for (const s of kvm.memslots) {
+      for (let k = 0; k < s.rmap.length; k++) {
+        if (s.rmap[k] !== 0) return v('S1_NO_RMAP', 'rmap word changed in a seed-1 (3.3) VM', { gfn: s.base_gfn + (k >> 1) });
+      }
+    }
+    const gr = kvm.revGuestR;
+    for (let k = 0; k < gr.length; k++) if (gr[k] !== 0) return v('S1_NO_RMAP', 'revmap guest_rpte written in a seed-1 (3.3) VM', { index: k >> 1 });
+    for (let i = 0; i < kvm.npte; i++) {
+      if (kvm.revForw[i] !== 0 || kvm.revBack[i] !== 0) return v('S1_NO_RMAP', 'revmap chain link written in a seed-1 (3.3) VM', { index: i });
+    }
+    return null;
+  }
+
+  // Seed 1: S1_PINNED — ram_pginfo entries are never cleared, refcnt never drops, ram_npages ≤ 4096.
+  private seed1Pginfo(): Violation | null {
+    const kvm = this.kvm;
+    const pg = kvm.ram_pginfo!;
+    if (pg.ram_npages > KVMPPC_RAM_PGINFO_ENTRIES) return v('S1_PINNED', 'ram_npages beyond MAX_MEM_ORDER', { ram_npages: pg.ram_npages });
+    if (kvm.destroyed) return null;
+    if (this.pginfoSeen === null || this.refcntSeen === null) {
+      this.pginfoSeen = new Uint32Array(KVMPPC_RAM_PGINFO_ENTRIES);
+      this.refcntSeen = new Uint32Array(KVMPPC_RAM_PGINFO_ENTRIES);
+    }
+    const ps = this.pginfoSeen;
+    const rs = this.refcntSeen;
+    for (let lpn = 0; lpn < KVMPPC_RAM_PGINFO_ENTRIES; lpn++) {
+      if (ps[lpn] !== 0 && pg.pfn[lpn] === 0) return v('S1_PINNED', 'ram_pginfo entry cleared before VM destroy', { lpn });
+      if (pg.refcnt[lpn] < rs[lpn]) return v('S1_PINNED', 'ram_pginfo refcnt decreased', { lpn, before: rs[lpn], after: pg.refcnt[lpn] });
+      ps[lpn] = pg.pfn[lpn];
+      rs[lpn] = pg.refcnt[lpn];
     }
     return null;
   }
@@ -379,6 +469,9 @@ export class HvAudit implements KvmObserver {
     else this.inRegs.fill(0);
     this.pending.length = 0;
     this.untouchable = -1;
+    if (nr < 0 && kvm.kernel === '3.3') {
+      this.fail(v('S1_NO_NOTIFIER', 'an MMU-notifier callback reached a seed-1 (3.3) VM, which has no notifier', { op: nr }));
+    }
     this.notifierDigest = nr < 0 && !kvm.usingMmuNotifiers && this.digestNotifiers ? mmuStateDigest(kvm) : -1;
   }
 
@@ -407,6 +500,10 @@ export class HvAudit implements KvmObserver {
     const nr_lo = kvm.hpt[p + 3];
     if (i === this.untouchable) {
       this.fail(v('J20_FAULT_REVALIDATE', 'page fault wrote an HPTE after deciding not to commit', { index: i }));
+    }
+    // S1_NO_ABSENT: seed 1 never writes an ABSENT HPTE, on any path.
+    if (kvm.kernel === '3.3' && (nv_lo & HPTE_V_ABSENT_LO) !== 0) {
+      this.fail(v('S1_NO_ABSENT', 'ABSENT HPTE written in a seed-1 (3.3) VM', { index: i, v: hex64(nv_hi, nv_lo), op: this.op }));
     }
     // J12: in pinned mode notifier callbacks write no HPTE, and H_ENTER never writes ABSENT.
     if (!kvm.usingMmuNotifiers) {
@@ -467,13 +564,59 @@ export class HvAudit implements KvmObserver {
     pd.length = 0;
     if (regs === null) return;
     const inr = this.inRegs;
+    if (kvm.kernel === '3.3') {
+      this.checkSeed1(kvm, nr, ret, inr, regs);
+      return;
+    }
     if (nr === H_ENTER) this.checkEnter(kvm, ret, inr, regs);
     else if (nr === H_REMOVE && ret === H_SUCCESS) this.checkRemove(kvm, inr, regs);
     else if (nr === H_READ && ret === H_SUCCESS) this.checkRead(kvm, inr, regs);
   }
 
+  // Seed 1: J21 (placement), J22 and S1_GUEST_VIEW (H_REMOVE / H_READ return hardware words).
+  private checkSeed1(kvm: Kvm, nr: number, ret: number, inr: Uint32Array, regs: Uint32Array): void {
+    if (nr === H_ENTER) {
+      this.checkEnter(kvm, ret, inr, regs, false);
+      return;
+    }
+    if (ret !== H_SUCCESS) return;
+    if (nr === H_REMOVE) {
+      const i = inr[3];
+      const p = i * 4;
+      if (kvm.hpt[p] !== 0 || kvm.hpt[p + 1] !== 0) {
+        this.fail(v('J22_H_REMOVE_EFFECT', 'dword 0 not zero after H_REMOVE', { index: i }));
+      } else if ((regs[1] & HPTE_V_VALID_LO) === 0) {
+        this.fail(v('S1_GUEST_VIEW', 'seed-1 H_REMOVE removed an entry that was not VALID', { index: i }));
+      } else if (regs[2] !== kvm.hpt[p + 2] || regs[3] !== kvm.hpt[p + 3]) {
+        this.fail(v('S1_GUEST_VIEW', 'seed-1 H_REMOVE r5 is not the hardware dword 1', { index: i, r5: hex64(regs[2], regs[3]) }));
+      }
+      return;
+    }
+    if (nr === H_READ) {
+      let idx = inr[3];
+      let n = 1;
+      if ((inr[0] & H_READ_4_HI) !== 0) {
+        idx &= ~3;
+        n = 4;
+      }
+      const xlate = (inr[0] & H_R_XLATE_HI) !== 0;
+      for (let k = 0; k < n; k++, idx++) {
+        const p = idx * 4;
+        const h = kvm.hpt;
+        const vOk = regs[k * 4] === h[p] && regs[k * 4 + 1] === h[p + 1];
+        const rawR = regs[k * 4 + 2] === h[p + 2] && regs[k * 4 + 3] === h[p + 3];
+        const xl = xlate && (h[p + 1] & HPTE_V_VALID_LO) !== 0;
+        const nonRpnOk = ((regs[k * 4 + 2] ^ h[p + 2]) & ~HPTE_R_RPN_HI) === 0 && ((regs[k * 4 + 3] ^ h[p + 3]) & ~HPTE_R_RPN_LO) === 0;
+        if (!vOk || (xl ? !nonRpnOk : !rawR)) {
+          this.fail(v('S1_GUEST_VIEW', 'seed-1 H_READ did not return the hardware words', { index: idx, xlate }));
+          return;
+        }
+      }
+    }
+  }
+
   // J16, J21
-  private checkEnter(kvm: Kvm, ret: number, inr: Uint32Array, regs: Uint32Array): void {
+  private checkEnter(kvm: Kvm, ret: number, inr: Uint32Array, regs: Uint32Array, rmapRc = true): void {
     const req = inr[3];
     const exact = (inr[0] & H_EXACT_HI) !== 0;
     if (ret === H_SUCCESS) {
@@ -483,7 +626,7 @@ export class HvAudit implements KvmObserver {
         return;
       }
       const p = idx * 4;
-      if ((kvm.hpt[p + 1] & HPTE_V_VALID_LO) !== 0) {
+      if (rmapRc && (kvm.hpt[p + 1] & HPTE_V_VALID_LO) !== 0) {
         const gfn = guestGfn(kvm, idx);
         const s = kvm.valid_memslot(gfn);
         if (s !== null) {

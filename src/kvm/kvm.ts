@@ -14,7 +14,9 @@
 // lock the kernel takes is released before the modelled function returns (kernel-model §J.2).
 //
 // Versions and CPUs: `kernel` selects Linux 3.4 or 4.20 behaviour where this model implements the
-// difference (today: H_CLEAR_REF / H_CLEAR_MOD, see rm_mmu.ts); `cpu` selects POWER7 (ARCH_206,
+// difference (today: H_CLEAR_REF / H_CLEAR_MOD, see rm_mmu.ts), or the Linux 3.1–3.3 "seed 1"
+// memory model ('3.3', POWER7 only: 16 MiB chunks pinned into ram_pginfo at region registration,
+// no ABSENT, no revmap/rmap, no notifiers; see seed1.ts); `cpu` selects POWER7 (ARCH_206,
 // using_mmu_notifiers = 1) or PPC970 (ARCH_201, using_mmu_notifiers = 0: 6-bit LPIDs, HID4 instead
 // of the LPCR, guest pages pinned through slot_phys, see slot_phys.ts; kernel-model §G.5).
 
@@ -28,6 +30,7 @@ import {
   LPCR_PECE_LO,
   LPCR_VPM0_HI,
   LPCR_VPM1_HI,
+  LPCR_VRMA_L_HI,
   LPCR_DPFD_SH,
   hid4_set_lpid,
   LPID_RSVD,
@@ -38,6 +41,7 @@ import {
 import type { HostMm } from '../host/mm.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
+import { KvmppcPginfo, kvmppc_core_destroy_vm_33 } from './seed1.js';
 import { type SlotPhys, unpin_slot } from './slot_phys.js';
 
 /** Largest HPT order this model allocates: 2^28 bytes of HPT plus as much again of revmap. */
@@ -51,7 +55,8 @@ export const KVM_MEMSLOT_INVALID = 1 << 16;
 /** KVM_MEM_SLOTS_NUM as kvm->arch.slot_phys[] is sized (= KVM_MEMORY_SLOTS in memslot.ts; no private slots on ppc). */
 export const KVM_MEM_SLOTS_NUM = 32;
 
-export type KernelVersion = '3.4' | '4.20';
+/** '3.3' = the seed-1 model (Linux 3.1–3.3, kernel-model §C.5); '3.4' and '4.20' as documented there. */
+export type KernelVersion = '3.3' | '3.4' | '4.20';
 export type CpuModel = 'power7' | 'ppc970';
 
 /** What hcalls and notifiers record as the vcpu/core of their events. */
@@ -66,7 +71,10 @@ export interface KvmVcpuRef {
  * use this; a TLB model could too). All values are 32-bit halves; nothing is allocated per call.
  */
 export interface KvmObserver {
-  /** An hcall (nr > 0) or notifier callback (nr = -1 - notifier_kind) begins; regs = r4..r11 in. */
+  /**
+   * An hcall (nr > 0), a notifier callback (nr = -1 - notifier_kind) or a KVM-internal HPT update
+   * that is neither (nr = 0: kvmppc_map_vrma of seed 1) begins; regs = r4..r11 in (null if none).
+   */
   opBegin(kvm: Kvm, nr: number, regs: Uint32Array | null): void;
   /** HPTE i changed from (ov, or) to the values now in kvm.hpt; guest_rpte is already final. */
   hpteWrite(kvm: Kvm, i: number, ov_hi: number, ov_lo: number, or_hi: number, or_lo: number): void;
@@ -181,8 +189,12 @@ export class Kvm {
   readonly cpu: CpuModel;
   /** cpu_has_feature(CPU_FTR_ARCH_206). */
   readonly arch206: boolean;
-  /** kvm->arch.using_mmu_notifiers. */
+  /** kvm->arch.using_mmu_notifiers (false for '3.3', which has no MMU-notifier support at all). */
   readonly usingMmuNotifiers: boolean;
+  /**
+   * Seed 1 ('3.3') only: kvm->arch.ram_pginfo[] with ram_npages etc. (seed1.ts); null otherwise.
+   */
+  readonly ram_pginfo: KvmppcPginfo | null;
   /** Host PAGE_SHIFT (rmap and memslots are in these units; HPTE RPNs are always 4K units). */
   readonly pageShift: number;
   readonly lpid: number;
@@ -257,10 +269,16 @@ export class Kvm {
     this.cpu = opts.cpu ?? 'power7';
     if (this.cpu !== 'power7' && this.cpu !== 'ppc970') throw new Error(`cpu '${String(this.cpu)}' is not modelled`);
     this.kernel = opts.kernel ?? '3.4';
-    if (this.cpu === 'ppc970' && this.kernel !== '3.4') throw new Error('PPC970 support was removed before Linux 4.20: use kernel 3.4');
-    // kvm->arch.using_mmu_notifiers = !!cpu_has_feature(CPU_FTR_ARCH_206)
+    if (this.kernel !== '3.3' && this.kernel !== '3.4' && this.kernel !== '4.20') throw new Error(`kernel '${String(this.kernel)}' is not modelled`);
+    if (this.cpu === 'ppc970' && this.kernel === '4.20') throw new Error('PPC970 support was removed before Linux 4.20: use kernel 3.4');
+    if (this.cpu === 'ppc970' && this.kernel === '3.3') {
+      throw new Error('PPC970 under Linux 3.3 (RMA from a kvm_rma_fops mapping at region registration) is not modelled: use kernel 3.4');
+    }
+    // kvm->arch.using_mmu_notifiers = !!cpu_has_feature(CPU_FTR_ARCH_206) (K34); seed 1 has none.
     this.arch206 = this.cpu === 'power7';
-    this.usingMmuNotifiers = this.arch206;
+    this.usingMmuNotifiers = this.arch206 && this.kernel !== '3.3';
+    // Seed 1: kvmppc_core_init_vm kzalloc's ram_pginfo[1 << (MAX_MEM_ORDER - LARGE_PAGE_ORDER)].
+    this.ram_pginfo = this.kernel === '3.3' ? new KvmppcPginfo() : null;
     this.mm = opts.mm;
     this.rec = opts.rec;
     this.pageShift = opts.mm.pageShift;
@@ -282,7 +300,13 @@ export class Kvm {
     this.sdr1Lo = ((base >>> 0) | this.geom.htabsize) >>> 0;
     // 5. kvm->arch.lpcr (kvmppc_core_init_vm, K34): POWER7 guest LPCR; PPC970 host HID4 with the
     //    guest LPID in its split field (lpid >> 4 at LPID1, lpid & 0xf at LPID5).
-    if (this.arch206) {
+    if (this.arch206 && this.kernel === '3.3') {
+      // Seed 1 (kvmppc_core_init_vm, Linux 3.3): VRMA with 16 MiB pages (VRMA_L), no VPM1, so
+      // guest storage faults go to the guest (all its pages are pinned).
+      const host = opts.hostLpcrLo ?? 0;
+      this.lpcrHi = (LPCR_VPM0_HI | LPCR_VRMA_L_HI | (4 << (LPCR_DPFD_SH - 32))) >>> 0;
+      this.lpcrLo = ((host & (LPCR_PECE_LO | LPCR_LPES_LO)) | LPCR_HDICE_LO) >>> 0;
+    } else if (this.arch206) {
       const host = opts.hostLpcrLo ?? 0;
       this.lpcrHi = (LPCR_VPM0_HI | LPCR_VPM1_HI | (4 << (LPCR_DPFD_SH - 32))) >>> 0;
       this.lpcrLo = ((host & (LPCR_PECE_LO | LPCR_LPES_LO)) | LPCR_HDICE_LO) >>> 0;
@@ -302,14 +326,16 @@ export class Kvm {
 
   /**
    * VM destroy: without notifiers, unpin_slot() for every slot (SetPageDirty + put_page of each
-   * GOT_PAGE entry, recorded as host_page unpin), then kvmppc_free_hpt() releases the LPID.
+   * GOT_PAGE entry, recorded as host_page unpin); seed 1 ('3.3') instead puts every ram_pginfo
+   * page (kvmppc_core_destroy_vm_33). Then kvmppc_free_hpt() releases the LPID.
    * A second call does nothing.
    */
   // Mirrors kvmppc_core_destroy_vm() (arch/powerpc/kvm/book3s_hv.c, Linux 3.4)
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    if (!this.usingMmuNotifiers) for (let i = 0; i < KVM_MEM_SLOTS_NUM; i++) unpin_slot(this, i);
+    if (this.kernel === '3.3') kvmppc_core_destroy_vm_33(this);
+    else if (!this.usingMmuNotifiers) for (let i = 0; i < KVM_MEM_SLOTS_NUM; i++) unpin_slot(this, i);
     this.lpids.free(this.lpid);
   }
 

@@ -4,6 +4,7 @@
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
 import { type Kvm, KVM_MEMSLOT_INVALID, Memslot } from './kvm.js';
+import { kvmppc_core_commit_memory_region_33, kvmppc_core_prepare_memory_region_33 } from './seed1.js';
 import { kvmppc_core_prepare_memory_region } from './slot_phys.js';
 
 export interface UserspaceMemoryRegion {
@@ -22,6 +23,12 @@ export const KVM_MEMORY_SLOTS = 32;
 /**
  * Create (memory_size > 0) or delete (memory_size = 0) a memslot. Returns 0 or -EINVAL / -EEXIST
  * (as negative numbers, like the kernel).
+ *
+ * Seed 1 (kernel '3.3'): the arch hooks are Linux 3.3's — prepare checks 16 MiB alignment and the
+ * 64 GiB limit and pins every 16 MiB chunk into ram_pginfo (host_page pin events), commit writes
+ * the VRMA HPTEs for a region at gpa 0 (kvmppc_map_vrma, hpte_write events caused by the memslot
+ * event). Deleting a region leaves its ram_pginfo entries, pins and HPTEs in place (3.3 has no
+ * teardown path; H_ENTER does not look at memslots at all).
  *
  * Deletion follows K34: the slot is marked KVM_MEMSLOT_INVALID and dropped, and
  * kvm_arch_flush_shadow() is an empty function on powerpc, so HPTEs and rmap chains that pointed
@@ -54,24 +61,28 @@ export function kvm_set_memory_region(kvm: Kvm, mem: UserspaceMemoryRegion): num
   for (const s of kvm.memslots) {
     if (!(base_gfn + npages <= s.base_gfn || base_gfn >= s.base_gfn + s.npages)) return EEXIST;
   }
-  // 5. kvm_arch_prepare_memory_region(): slot_phys when notifiers are off (PPC970).
-  const r = kvmppc_core_prepare_memory_region(kvm, mem.slot, npages);
+  // 5. kvm_arch_prepare_memory_region(): slot_phys when notifiers are off (PPC970); seed 1 pins
+  //    the region's 16 MiB pages into ram_pginfo.
+  const r = kvm.kernel === '3.3' ? kvmppc_core_prepare_memory_region_33(kvm, mem) : kvmppc_core_prepare_memory_region(kvm, mem.slot, npages);
   if (r !== 0) return r;
   const slot = new Memslot(mem.slot, base_gfn, npages, (mem.flags ?? 0) & ~KVM_MEMSLOT_INVALID, mem.userspace_addr);
   // sort_memslots(): larger slots first, for better lookup hit rates.
   kvm.memslots.push(slot);
   kvm.memslots.sort((a, b) => b.npages - a.npages);
-  recMemslot(kvm, E.memslot_op.create, slot);
+  const seq = recMemslot(kvm, E.memslot_op.create, slot);
+  // 6. kvm_arch_commit_memory_region(): seed 1 maps the VRMA for a region at gpa 0.
+  if (kvm.kernel === '3.3') kvmppc_core_commit_memory_region_33(kvm, mem, seq);
   return 0;
 }
 
-function recMemslot(kvm: Kvm, op: number, s: Memslot): void {
+function recMemslot(kvm: Kvm, op: number, s: Memslot): number {
   const rec = kvm.rec;
-  rec.ev(K.memslot, kvm.lpid, -1, -1, NO_CAUSE);
+  const seq = rec.ev(K.memslot, kvm.lpid, -1, -1, NO_CAUSE);
   rec.u(op);
   rec.u(s.id);
   rec.u(s.base_gfn);
   rec.u(s.npages);
   rec.u(s.userspace_addr);
   rec.u(s.flags & ~KVM_MEMSLOT_INVALID);
+  return seq;
 }

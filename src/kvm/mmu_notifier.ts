@@ -226,16 +226,26 @@ const NE = E.notifier_effect;
  */
 export class KvmMmuNotifier implements MmuNotifier {
   readonly kvm: Kvm;
+  /** On kvm.mm's notifier chain? (false for a seed-1 '3.3' VM, see register). */
+  registered = false;
   private readonly pre = new Prepass();
 
   constructor(kvm: Kvm) {
     this.kvm = kvm;
   }
 
-  /** kvm_init_mmu_notifier(): register on kvm.mm. */
+  /**
+   * kvm_init_mmu_notifier(): register on kvm.mm. Seed 1 ('3.3'): powerpc does not define
+   * KVM_ARCH_WANT_MMU_NOTIFIER before 3.4, so no notifier is registered and the VMM's page-table
+   * changes never reach KVM (its pages are pinned instead); the object is returned unregistered
+   * (`registered` false) so callers need no special case. Calling its callbacks directly on a 3.3
+   * VM models something that kernel cannot do (the invariant audit reports it).
+   */
   static register(kvm: Kvm): KvmMmuNotifier {
     const n = new KvmMmuNotifier(kvm);
+    if (kvm.kernel === '3.3') return n;
     kvm.mm.register(n);
+    n.registered = true;
     return n;
   }
 
