@@ -445,3 +445,25 @@ test('seed-1 invariants: ABSENT, an RPN outside ram_pginfo, or rmap activity are
   w.kvm.ram_pginfo!.refcnt[0] = 0; // refcnt dropped from 1
   assert.equal(w.checker.check()?.code, 'S1_PINNED');
 });
+
+test('deleting a region tears nothing down: ram_pginfo, pins and HPTEs stay, and H_ENTER still maps the chunk', () => {
+  const w = s1World(18);
+  const k = w.kvm;
+  hc(w, H_ENTER, [H_EXACT, 0x100n, 0x123456001n, 0xabc192n]);
+  assert.equal(kvm_set_memory_region(k, { slot: 0, guest_phys_addr: 0, memory_size: 0, userspace_addr: UA }), 0);
+  assert.equal(k.memslots.length, 0);
+  // 3.3 H_ENTER never looks at memslots: lpn 0 < ram_npages 2 and pfn PFN0 → 0x3abc192 again.
+  assert.equal(k.ram_pginfo!.pfn[0], PFN0);
+  assert.equal(w.phys.pinCount(PFN0), 1);
+  assert.deepEqual(k.hpteBig(0x100), [0x123456001n, 0x3abc192n]);
+  assert.equal(hc(w, H_ENTER, [H_EXACT, 0x101n, 0x123456001n, 0xabc192n]).ret, H_SUCCESS);
+  assert.deepEqual(k.hpteBig(0x101), [0x123456001n, 0x3abc192n]);
+  // Re-registering pins the same huge pages again (pin count 2) and rewrites the same VRMA words;
+  // destroy puts one reference per ram_pginfo entry, so one stays (as in the kernel).
+  assert.equal(kvm_set_memory_region(k, { slot: 0, guest_phys_addr: 0, memory_size: 2 * M16, userspace_addr: UA }), 0);
+  assert.equal(w.phys.pinCount(PFN0), 2);
+  ok(w);
+  k.destroy();
+  assert.equal(w.phys.pinCount(PFN0), 1);
+  assert.equal(w.phys.pinCount(PFN1), 1);
+});
