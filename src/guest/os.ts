@@ -37,6 +37,8 @@ export const ACCESS_OK = 0;
 export const ACCESS_STORAGE = 1;
 /** The guest took a segment interrupt (no SLB entry). */
 export const ACCESS_SEGMENT = 2;
+/** The access could not complete (KVM_RUN failed or the fault never resolved). */
+export const ACCESS_FAILED = 3;
 
 // arch/powerpc/include/asm/mmu-hash64.h (Linux 3.4): VSID scrambling for 256M segments.
 const VSID_MULTIPLIER_256M = 200730139n;
@@ -192,6 +194,7 @@ export class GuestOs {
     for (let attempt = 0; attempt < 8; attempt++) {
       const r = this.port.access(vcpu, 0, ea >>> 0, kind, true, this.opId);
       if (r === ACCESS_OK) return true;
+      if (r === ACCESS_FAILED) return false;
       if (r === ACCESS_SEGMENT) {
         this.counters.segmentMisses++;
         this.loadUserSlb(vcpu, p, ea);

@@ -1,0 +1,123 @@
+// Recording a workload: one host (with memory pressure from other processes and reclaim), one VM
+// of the chosen profile, the guest OS booted on it, and the workload's operation stream driven
+// through the OS. The same seed gives the same operation stream on every profile.
+
+import { type GuestCounters, GuestOs } from '../guest/os.js';
+import { type DriverCounters, WorkloadDriver } from '../guest/driver.js';
+import type { MachineConfig } from '../guest/scenario.js';
+import type { Workload } from '../guest/workloads.js';
+import { Reclaim, type ReclaimCounters } from '../host/reclaim.js';
+import { HvAudit, KvmInvariantChecker } from '../kvm/invariants.js';
+import { K } from '../trace/kinds.js';
+import type { Recorder } from '../trace/recorder.js';
+import { Checkpointer, DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
+import { MachinePort } from './guest-port.js';
+import { Machine } from './machine.js';
+import type { RunViolation } from './record.js';
+
+export type Profile = 'power7' | 'ppc970';
+
+/** Guest-physical pages the guest kernel keeps for itself (bolted linear mapping, text, data). */
+const KERNEL_PAGES = 256;
+const GUEST_UA = 0x3fff80000000;
+
+export function workloadMachineConfig(wl: Workload, profile: Profile): MachineConfig {
+  return {
+    profile,
+    kernel: '3.4',
+    host_page_shift: 12,
+    host_memory_mb: wl.host_mb,
+    hpt_order: wl.hpt_order,
+    vcpus: wl.vcpus,
+    threads_per_core: 4,
+    memslots: [{ slot: 0, base_gfn: 0n, npages: wl.guest_mb * 256, userspace_addr: BigInt(GUEST_UA), populate: false }],
+  };
+}
+
+export interface WorkloadResult {
+  machine: Machine;
+  os: GuestOs;
+  driver: DriverCounters;
+  guest: GuestCounters;
+  reclaim: ReclaimCounters;
+  violation: RunViolation | null;
+}
+
+export interface WorkloadRunOptions {
+  check?: boolean;
+  checkpointEvery?: number;
+  onProgress?: (accesses: number) => void;
+}
+
+export function recordWorkloadRun(wl: Workload, profile: Profile, rec: Recorder, opts: WorkloadRunOptions = {}): WorkloadResult {
+  const cfg = workloadMachineConfig(wl, profile);
+  const m = new Machine(cfg, rec, wl.seed);
+  const kvm = m.kvm;
+  const hostPages = m.phys.npages;
+  const reclaim = new Reclaim({
+    mm: m.mm,
+    phys: m.phys,
+    rng: m.rng.fork(),
+    lowWatermarkPages: Math.ceil(hostPages * 0.02),
+    highWatermarkPages: Math.ceil(hostPages * 0.04),
+    otherMaxPages: Math.floor(hostPages * wl.pressure),
+    otherAllocPerStep: Math.ceil((hostPages * wl.pressure) / 8),
+    otherFreePerStep: Math.ceil((hostPages * wl.pressure) / 64),
+  });
+  const guestPages = wl.guest_mb * 256;
+  const os = new GuestOs(new MachinePort(m), m.rng.fork(), {
+    firstFreeGfn: KERNEL_PAGES,
+    frames: guestPages - KERNEL_PAGES,
+    hashMask: kvm.geom.hashMask,
+    boltedPages: Math.min(KERNEL_PAGES, 64),
+    mmioGpa: guestPages * 4096 + 0x10000000,
+  }, wl.vcpus);
+
+  let violation: RunViolation | null = null;
+  let check: ((final?: boolean) => void) | undefined;
+  if (opts.check) {
+    const audit = new HvAudit().attach(kvm);
+    m.rewrapObserver();
+    const checker = new KvmInvariantChecker(kvm);
+    let op = 0;
+    // Operation-level checks (the audit: tlbie discipline, R/C, placement...) after every op; the
+    // state invariants walk the whole HPT, so they run every CHECK_STATE_EVERY ops and at the end.
+    check = (final = false) => {
+      op++;
+      if (violation) return;
+      const stale = m.staleTlb;
+      const v = audit.violation ?? (final || op % CHECK_STATE_EVERY === 0 ? checker.check() : null) ??
+        (stale > 0 ? { code: 'J26_TLB_FRESHNESS', message: `${stale} use(s) of a TLB entry whose HPTE changed without a tlbie`, detail: {} } : null);
+      if (!v) return;
+      violation = { seq: rec.eventCount - 1, op, code: v.code, message: v.message };
+      rec.ev(K.anomaly, kvm.lpid, -1, -1, violation.seq);
+      rec.u(Number(/^J(\d+)/.exec(v.code)?.[1] ?? 0));
+      rec.u(2);
+      throw new StopRun();
+    };
+  }
+  const ckpt = new Checkpointer(rec, kvm, opts.checkpointEvery ?? DEFAULT_CHECKPOINT_INTERVAL);
+  let step = 0;
+  const driver = new WorkloadDriver(wl, os, rec, {
+    tick: () => reclaim.pressure(step++),
+    afterOp: () => {
+      check?.();
+      ckpt.maybe();
+    },
+  });
+  try {
+    os.boot();
+    driver.run(opts.onProgress);
+    check?.(true);
+  } catch (e) {
+    if (!(e instanceof StopRun)) throw e;
+  }
+  if (rec.enabled) ckpt.write();
+  rec.close(true);
+  return { machine: m, os, driver: driver.counters, guest: os.counters, reclaim: reclaim.counters, violation };
+}
+
+class StopRun extends Error {}
+
+/** Ops between two full state-invariant walks in a checked workload run. */
+export const CHECK_STATE_EVERY = 1024;
