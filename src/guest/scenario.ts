@@ -38,7 +38,7 @@ const memslot = z
 export const machineSchema = z
   .object({
     profile: z.enum(['power7', 'ppc970']).default('power7'),
-    kernel: z.enum(['3.4', '4.20']).default('3.4').describe('kernel semantics (4.20 adds in-kernel H_CLEAR_REF/H_CLEAR_MOD)'),
+    kernel: z.enum(['3.3', '3.4', '4.20']).default('3.4').describe('kernel semantics: 3.3 = seed-1 pinned 16 MiB pages (power7 only), 3.4, 4.20 (adds in-kernel H_CLEAR_REF/H_CLEAR_MOD)'),
     host_page_shift: z.union([z.literal(12), z.literal(16)]).default(12),
     host_memory_mb: z.number().int().min(16).max(65536).default(256),
     hpt_order: z.number().int().min(18).max(28).default(24).describe('log2 HPT bytes (the kernel allows up to 46; the emulator keeps the HPT in memory)'),

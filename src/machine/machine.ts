@@ -152,7 +152,8 @@ export class Machine {
       const ua = Number(s.userspace_addr);
       const gpa = Number(s.base_gfn) * pageSize;
       if (!Number.isSafeInteger(ua) || !Number.isSafeInteger(gpa)) throw new UserError(`memslot ${s.slot}: addresses beyond 2^53 are not supported`);
-      this.mm.mmap(ua, s.npages * pageSize);
+      // Linux 3.3 requires guest RAM in 16 MiB hugetlbfs pages (kernel-model §C.5).
+      this.mm.mmap(ua, s.npages * pageSize, cfg.kernel === '3.3' ? { pageShift: 24 } : {});
       const r = kvm_set_memory_region(kvm, { slot: s.slot, guest_phys_addr: gpa, memory_size: s.npages * pageSize, userspace_addr: ua });
       if (r !== 0) throw new UserError(`memslot ${s.slot}: KVM_SET_USER_MEMORY_REGION failed (${r})`);
       if (s.populate) for (let p = 0; p < s.npages; p++) this.mm.map(ua + p * pageSize);
@@ -245,8 +246,9 @@ export class Machine {
     // 0. First KVM_RUN: kvmppc_hv_setup_rma (VRMA HPTEs) before anything runs.
     if (!this.rmaSetupDone) {
       this.rmaSetupDone = true;
-      if (kvm.arch206) this.hooks.setupRma?.();
-      else this.setupRma970();
+      // Linux 3.3 maps the VRMA at memory registration (kvmppc_map_vrma); 3.4 at first KVM_RUN.
+      if (!kvm.arch206) this.setupRma970();
+      else if (kvm.kernel !== '3.3') this.hooks.setupRma?.();
     }
     const vc = this.vcoreOf(v);
     const core = vc.core;
