@@ -20,3 +20,11 @@ export function bigArg(name: string) {
     }
   };
 }
+
+export function floatArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^[0-9.]+$/.test(v) || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
+    return n;
+  };
+}

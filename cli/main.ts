@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../src/trace/errors.js';
 import { TOOL_VERSION } from '../src/trace/run-info.js';
-import { intArg } from './args.js';
+import { floatArg, intArg } from './args.js';
 
 const program = new Command();
 program
@@ -26,15 +26,38 @@ program
   .option('-o, --output <file.sqlite>', 'SQLite trace to write')
   .option('--arrow <file.arrow>', 'Arrow IPC stream to write')
   .addOption(new Option('--compress <codec>', 'Arrow body compression').choices(['zstd']))
+  .option('-w, --workload <name|file.json>', `run a seeded guest workload (${['boot', 'random-ws', 'stream', 'fork-exec', 'mmio-driver', 'mix'].join(', ')}) or a workload JSON file`)
+  .addOption(new Option('--profile <profile>', 'machine profile for --workload').choices(['power7', 'ppc970']).default('power7'))
+  .addOption(new Option('--kernel <version>', 'kernel semantics for --workload (3.3 = seed-1 pinned 16 MiB pages, power7 only)').choices(['3.3', '3.4', '4.20']))
+  .option('--vcpus <n>', 'workload: vcpus', intArg('--vcpus', 1))
+  .option('--guest-mb <mb>', 'workload: guest RAM', intArg('--guest-mb', 1))
+  .option('--host-mb <mb>', 'workload: host physical memory', intArg('--host-mb', 1))
+  .option('--pressure <fraction>', 'workload: share of host memory other processes try to take (0..1)', floatArg('--pressure', 0, 1))
+  .option('--accesses <n>', 'workload: guest memory accesses', intArg('--accesses', 1))
   .option('-s, --scenario <file.json>', 'run a scenario file (see schemas/scenario.schema.json)')
   .option('--check', 'check the KVM invariants after every operation; exit 4 at the first violation')
   .option('--checkpoint-every <events>', 'write a state checkpoint every N events (0 = only at the end)', intArg('--checkpoint-every'))
   .option('--synthetic <events>', 'record N synthetic events of the real schema (benchmarks, format tests)', intArg('--synthetic', 1))
-  .option('--seed <n>', 'PRNG seed', intArg('--seed'), 1)
+  .option('--seed <n>', 'PRNG seed (default 1, or the workload file\'s)', intArg('--seed'))
   .option('-f, --force', 'overwrite existing output files')
   .option('-q, --quiet', 'no progress or summary on stderr')
   .option('--json', 'print a JSON summary on stdout')
   .action(run(async (opts: never) => (await import('./commands/record.js')).recordCommand(opts)));
+
+program
+  .command('demo')
+  .description('record one workload on power7 (MMU notifiers), ppc970 (pinned) and power7 with Linux 3.3 (seed 1) with the same seed, and compare them')
+  .argument('[dir]', 'where to write the traces', 'hvtrace-demo')
+  .option('-w, --workload <name>', 'workload', 'mix')
+  .option('--seed <n>', 'PRNG seed', intArg('--seed'), 1)
+  .option('--accesses <n>', 'guest memory accesses', intArg('--accesses', 1), 50000)
+  .option('--pressure <fraction>', 'host memory pressure (0..1)', floatArg('--pressure', 0, 1), 0.85)
+  .option('--guest-mb <mb>', 'guest RAM', intArg('--guest-mb', 1), 96)
+  .option('--host-mb <mb>', 'host memory', intArg('--host-mb', 1), 128)
+  .option('-f, --force', 'overwrite traces left by an earlier demo in <dir>')
+  .option('-q, --quiet', 'no progress on stderr')
+  .option('--json', 'the summaries as JSON')
+  .action(run(async (d: never, o: never) => (await import('./commands/demo.js')).demoCommand(d, o)));
 
 program
   .command('info')

@@ -6,6 +6,8 @@ import { writeSyntheticEvents } from '../../src/trace/synthetic.js';
 import { progress } from '../progress.js';
 import { loadScenario, scenarioToJson } from '../../src/guest/scenario.js';
 import { recordScenarioRun } from '../../src/machine/record.js';
+import { WORKLOAD_NAMES, loadWorkload, parseWorkload, type Workload } from '../../src/guest/workloads.js';
+import { recordWorkloadRun } from '../../src/machine/workload-run.js';
 import { sinkFor } from './convert.js';
 
 export interface RecordOptions {
@@ -14,9 +16,17 @@ export interface RecordOptions {
   compress?: 'zstd';
   synthetic?: number;
   scenario?: string;
+  workload?: string;
+  profile?: 'power7' | 'ppc970';
+  kernel?: '3.3' | '3.4' | '4.20';
+  vcpus?: number;
+  guestMb?: number;
+  hostMb?: number;
+  pressure?: number;
+  accesses?: number;
   check?: boolean;
   checkpointEvery?: number;
-  seed: number;
+  seed?: number;
   force?: boolean;
   quiet?: boolean;
   json?: boolean;
@@ -34,14 +44,17 @@ export function openSinks(opts: RecordOptions): EventSink[] {
 }
 
 export async function recordCommand(opts: RecordOptions): Promise<number> {
-  if (opts.scenario !== undefined && opts.synthetic !== undefined) throw new UserError('choose one of --scenario and --synthetic');
+  const sources = [opts.scenario, opts.synthetic, opts.workload].filter((x) => x !== undefined).length;
+  if (sources > 1) throw new UserError('choose one of --scenario, --workload and --synthetic');
   if (opts.scenario !== undefined) return recordScenario(opts, opts.scenario);
-  if (opts.synthetic === undefined) throw new UserError('record needs --scenario FILE or --synthetic N');
+  if (opts.workload !== undefined) return recordWorkload(opts, opts.workload);
+  if (opts.synthetic === undefined) throw new UserError('record needs --workload NAME|FILE, --scenario FILE or --synthetic N');
+  const seed = opts.seed ?? 1;
   const sinks = openSinks(opts);
-  const rec = new Recorder(sinks, runInfo('synthetic', opts.seed, { synthetic: opts.synthetic, seed: opts.seed }));
+  const rec = new Recorder(sinks, runInfo('synthetic', seed, { synthetic: opts.synthetic, seed }));
   const bar = progress('record', opts.synthetic, opts.quiet);
   rec.onFlush = (n) => bar.update(n);
-  writeSyntheticEvents(rec, opts.synthetic, opts.seed);
+  writeSyntheticEvents(rec, opts.synthetic, seed);
   rec.close(true);
   bar.stop();
   const summary = { events: rec.eventCount, outputs: [opts.output, opts.arrow].filter(Boolean) };
@@ -81,6 +94,45 @@ async function recordScenario(opts: RecordOptions, path: string): Promise<number
   if (result.failures.length) {
     for (const f of result.failures) process.stderr.write(`hvtrace: ops[${f.op}]: expectation failed: ${f.message}\n`);
     return 5;
+  }
+  return 0;
+}
+
+/** A named workload (or a workload JSON file) with CLI overrides, validated by the schema. */
+export function resolveWorkload(spec: string, opts: Pick<RecordOptions, 'seed' | 'vcpus' | 'guestMb' | 'hostMb' | 'pressure' | 'accesses'>): Workload {
+  const base: Record<string, unknown> = /\.json$/i.test(spec)
+    ? { ...loadWorkload(spec) }
+    : (WORKLOAD_NAMES as readonly string[]).includes(spec)
+      ? { name: spec }
+      : (() => {
+          throw new UserError(`unknown workload '${spec}' (choose ${WORKLOAD_NAMES.join(', ')}, or give a .json file)`);
+        })();
+  const over: Record<string, unknown> = { seed: opts.seed, vcpus: opts.vcpus, guest_mb: opts.guestMb, host_mb: opts.hostMb, pressure: opts.pressure, accesses: opts.accesses };
+  for (const [k, v] of Object.entries(over)) if (v !== undefined) base[k] = v;
+  return parseWorkload(base, spec);
+}
+
+async function recordWorkload(opts: RecordOptions, spec: string): Promise<number> {
+  const wl = resolveWorkload(spec, opts);
+  const profile = opts.profile ?? 'power7';
+  const sinks = openSinks(opts);
+  const rec = new Recorder(sinks, runInfo(profile, wl.seed, { workload: wl, kernel: opts.kernel ?? '3.4', checkpointEvery: opts.checkpointEvery }));
+  const bar = progress(`record ${wl.name} on ${profile}`, wl.accesses, opts.quiet);
+  let r;
+  try {
+    r = recordWorkloadRun(wl, profile, rec, { check: opts.check, checkpointEvery: opts.checkpointEvery, kernel: opts.kernel, onProgress: (n) => bar.update(n) });
+  } catch (e) {
+    rec.close(false);
+    bar.stop();
+    throw e;
+  }
+  bar.stop();
+  const summary = { events: rec.eventCount, outputs: [opts.output, opts.arrow].filter(Boolean), workload: wl.name, profile, ...r.driver, violation: r.violation };
+  if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else if (!opts.quiet) process.stderr.write(`recorded ${summary.events} events (${r.driver.accesses} guest accesses, ${wl.name} on ${profile}) to ${summary.outputs.join(' and ')}\n`);
+  if (r.violation) {
+    process.stderr.write(`hvtrace: invariant violated at seq ${r.violation.seq}: ${r.violation.code}: ${r.violation.message}\n`);
+    return 4;
   }
   return 0;
 }

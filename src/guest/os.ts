@@ -128,7 +128,14 @@ export class GuestOs {
     readonly opts: GuestOsOptions,
     readonly vcpus: number,
   ) {
+    // The buddy allocator does not hand out frames in address order: shuffle them (seeded).
     for (let g = opts.firstFreeGfn + opts.frames - 1; g >= opts.firstFreeGfn; g--) this.freeFrames.push(g);
+    for (let i = this.freeFrames.length - 1; i > 0; i--) {
+      const j = rng.below(i + 1);
+      const t = this.freeFrames[i];
+      this.freeFrames[i] = this.freeFrames[j];
+      this.freeFrames[j] = t;
+    }
     for (let v = 0; v < vcpus; v++) {
       this.current.push(-1);
       this.slbNext.push(1);

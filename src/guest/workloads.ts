@@ -68,6 +68,8 @@ export interface GuestOp {
 }
 
 const USER_BASE = 0x10000000;
+/** A host tick (memory pressure, reclaim) every this many guest accesses. */
+export const TICK_ACCESSES = 1024;
 const PAGE = 4096;
 /** EA of the device mapping in the driver process. */
 export const MMIO_EA = 0x7f000000;
@@ -124,10 +126,10 @@ export function* workloadOps(wl: Workload): Generator<GuestOp> {
       }
       case 'mix': {
         const r = rng.below(1000);
-        if (r < 2) {
+        if (r < 2 && rng.below(10) === 0) {
           yield op(OP.exit, vcpu, proc);
           yield op(OP.spawn, vcpu, proc);
-        } else if (r < 4) {
+        } else if (r < 3) {
           const start = USER_BASE + rng.below(perProc) * PAGE;
           yield op(OP.munmap, vcpu, proc, start, start + 16 * PAGE);
         } else if (r < 6) {
@@ -140,7 +142,7 @@ export function* workloadOps(wl: Workload): Generator<GuestOp> {
         break;
       }
     }
-    if (accesses % 4096 === 0) yield op(OP.tick, vcpu, proc);
+    if (accesses % TICK_ACCESSES === 0) yield op(OP.tick, vcpu, proc);
   }
 }
 

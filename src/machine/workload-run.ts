@@ -8,6 +8,7 @@ import type { MachineConfig } from '../guest/scenario.js';
 import type { Workload } from '../guest/workloads.js';
 import { Reclaim, type ReclaimCounters } from '../host/reclaim.js';
 import { HvAudit, KvmInvariantChecker } from '../kvm/invariants.js';
+import { UserError } from '../trace/errors.js';
 import { K } from '../trace/kinds.js';
 import type { Recorder } from '../trace/recorder.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
@@ -21,10 +22,12 @@ export type Profile = 'power7' | 'ppc970';
 const KERNEL_PAGES = 256;
 const GUEST_UA = 0x3fff80000000;
 
-export function workloadMachineConfig(wl: Workload, profile: Profile): MachineConfig {
+export type WorkloadKernel = '3.3' | '3.4' | '4.20';
+
+export function workloadMachineConfig(wl: Workload, profile: Profile, kernel: WorkloadKernel = '3.4'): MachineConfig {
   return {
     profile,
-    kernel: '3.4',
+    kernel,
     host_page_shift: 12,
     host_memory_mb: wl.host_mb,
     hpt_order: wl.hpt_order,
@@ -47,10 +50,13 @@ export interface WorkloadRunOptions {
   check?: boolean;
   checkpointEvery?: number;
   onProgress?: (accesses: number) => void;
+  kernel?: WorkloadKernel;
 }
 
 export function recordWorkloadRun(wl: Workload, profile: Profile, rec: Recorder, opts: WorkloadRunOptions = {}): WorkloadResult {
-  const cfg = workloadMachineConfig(wl, profile);
+  if (opts.kernel === '3.3' && profile !== 'power7') throw new UserError('kernel 3.3 (seed 1) is modelled on power7 only');
+  if (opts.kernel === '3.3' && wl.guest_mb % 16 !== 0) throw new UserError('kernel 3.3 needs guest RAM in 16 MiB multiples (--guest-mb)');
+  const cfg = workloadMachineConfig(wl, profile, opts.kernel);
   const m = new Machine(cfg, rec, wl.seed);
   const kvm = m.kvm;
   const hostPages = m.phys.npages;
