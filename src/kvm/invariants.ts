@@ -446,6 +446,9 @@ export class HvAudit implements KvmObserver {
    * very large HPTs if the hpte_write check alone is enough).
    */
   digestNotifiers = true;
+  /** Digest one notifier op in this many (1 = every op). */
+  digestEvery = 1;
+  private notifierOps = 0;
 
   attach(kvm: Kvm): this {
     kvm.observer = this;
@@ -472,7 +475,12 @@ export class HvAudit implements KvmObserver {
     if (nr < 0 && kvm.kernel === '3.3') {
       this.fail(v('S1_NO_NOTIFIER', 'an MMU-notifier callback reached a seed-1 (3.3) VM, which has no notifier', { op: nr }));
     }
-    this.notifierDigest = nr < 0 && !kvm.usingMmuNotifiers && this.digestNotifiers ? mmuStateDigest(kvm) : -1;
+    // J12 (pinned mode): a digest of the HPT/rmap before and after a notifier op. It walks the whole
+    // HPT, so long runs may sample it (digestEvery); the ops between samples are still checked by
+    // the hpteWrite/tlbie observer paths.
+    this.notifierOps += nr < 0 ? 1 : 0;
+    this.notifierDigest =
+      nr < 0 && !kvm.usingMmuNotifiers && this.digestNotifiers && this.notifierOps % this.digestEvery === 0 ? mmuStateDigest(kvm) : -1;
   }
 
   // J20: the fault path commits only on an unchanged snapshot, and otherwise leaves the HPTE alone.
@@ -498,6 +506,8 @@ export class HvAudit implements KvmObserver {
     const nv_lo = kvm.hpt[p + 1];
     const nr_hi = kvm.hpt[p + 2];
     const nr_lo = kvm.hpt[p + 3];
+    // J12: in pinned mode a notifier callback (op < 0) never writes an HPTE.
+    if (this.op < 0 && !kvm.usingMmuNotifiers) this.fail(v('J12_PINNED', 'HPTE written by an MMU-notifier callback in pinned mode', { index: i, op: this.op }));
     if (i === this.untouchable) {
       this.fail(v('J20_FAULT_REVALIDATE', 'page fault wrote an HPTE after deciding not to commit', { index: i }));
     }

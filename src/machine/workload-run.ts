@@ -51,6 +51,8 @@ export interface WorkloadRunOptions {
   checkpointEvery?: number;
   onProgress?: (accesses: number) => void;
   kernel?: WorkloadKernel;
+  /** Called after every guest operation at the quiescent point (tests snapshot the emulator state here). */
+  afterOp?: (machine: Machine) => void;
 }
 
 export function recordWorkloadRun(wl: Workload, profile: Profile, rec: Recorder, opts: WorkloadRunOptions = {}): WorkloadResult {
@@ -83,6 +85,7 @@ export function recordWorkloadRun(wl: Workload, profile: Profile, rec: Recorder,
   let check: ((final?: boolean) => void) | undefined;
   if (opts.check) {
     const audit = new HvAudit().attach(kvm);
+    audit.digestEvery = 64;
     m.rewrapObserver();
     const checker = new KvmInvariantChecker(kvm);
     let op = 0;
@@ -108,6 +111,7 @@ export function recordWorkloadRun(wl: Workload, profile: Profile, rec: Recorder,
     tick: () => reclaim.pressure(step++),
     afterOp: () => {
       check?.();
+      opts.afterOp?.(m);
       ckpt.maybe();
     },
   });
