@@ -107,6 +107,8 @@ export class Reclaim {
   private readonly oPfn: Int32Array;
   private readonly oYoung: Uint8Array;
   private oCount = 0;
+  private readonly oFree: Int32Array;
+  private oFreeTop = 0;
   /** Clock hand (index into VMM slots then other slots). */
   private hand = 0;
   private inShrink = false;
@@ -127,6 +129,10 @@ export class Reclaim {
     this.oState = new Uint8Array(max);
     this.oPfn = new Int32Array(max);
     this.oYoung = new Uint8Array(max);
+    // Unused slots as a stack (lowest index on top), so an allocation takes O(1), not a scan.
+    this.oFree = new Int32Array(max);
+    for (let k = 0; k < max; k++) this.oFree[k] = max - 1 - k;
+    this.oFreeTop = max;
     if (opts.directReclaim !== false) {
       this.mm.directReclaim = (pages: number) => {
         this.counters.directReclaims++;
@@ -157,12 +163,16 @@ export class Reclaim {
     c.steps++;
     this.lastStep = step;
     const rng = this.rng;
-    // 1. Touch: resident pages become young; swapped ones are swapped in.
-    for (let i = 0; i < this.oState.length; i++) {
+    // 1. Touch: each used page with probability touchP, sampled as touchP × used random slot
+    //    picks (a Bernoulli trial per slot cost a full scan per step); resident pages become
+    //    young, swapped ones are swapped in.
+    const n = this.oState.length;
+    const touches = Math.round(this.oCount * this.touchP);
+    for (let k = 0; k < touches && n > 0; k++) {
+      const i = rng.below(n);
       const st = this.oState[i];
-      if (st === SLOT_UNUSED || !rng.chance(this.touchP)) continue;
       if (st === SLOT_RESIDENT) this.oYoung[i] = 1;
-      else this.swapInOther(i);
+      else if (st === SLOT_SWAPPED) this.swapInOther(i);
     }
     // 2. Free some pages (resident or swapped) of the other processes.
     const nfree = this.freePerStep > 0 ? rng.below(this.freePerStep + 1) : 0;
@@ -258,16 +268,11 @@ export class Reclaim {
   }
 
   private allocOther(): void {
-    let i = -1;
-    for (let k = 0; k < this.oState.length; k++) {
-      if (this.oState[k] === SLOT_UNUSED) {
-        i = k;
-        break;
-      }
-    }
-    if (i < 0) return;
+    if (this.oFreeTop === 0) return;
+    const i = this.oFree[this.oFreeTop - 1];
     const pfn = this.allocFrame();
     if (pfn < 0) return;
+    this.oFreeTop--;
     this.oState[i] = SLOT_RESIDENT;
     this.oPfn[i] = pfn;
     this.oYoung[i] = 1;
@@ -286,6 +291,7 @@ export class Reclaim {
     this.oState[i] = SLOT_UNUSED;
     this.oPfn[i] = 0;
     this.oYoung[i] = 0;
+    this.oFree[this.oFreeTop++] = i;
     this.oCount--;
     this.counters.otherFrees++;
   }
