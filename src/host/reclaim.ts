@@ -164,10 +164,11 @@ export class Reclaim {
     this.lastStep = step;
     const rng = this.rng;
     // 1. Touch: each used page with probability touchP, sampled as touchP × used random slot
-    //    picks (a Bernoulli trial per slot cost a full scan per step); resident pages become
+    //    picks over all slots (unused ones are skipped; a Bernoulli trial per slot cost a full
+    //    scan per step); resident pages become
     //    young, swapped ones are swapped in.
     const n = this.oState.length;
-    const touches = Math.round(this.oCount * this.touchP);
+    const touches = Math.round(n * this.touchP);
     for (let k = 0; k < touches && n > 0; k++) {
       const i = rng.below(n);
       const st = this.oState[i];
