@@ -163,10 +163,9 @@ export class Reclaim {
     c.steps++;
     this.lastStep = step;
     const rng = this.rng;
-    // 1. Touch: each used page with probability touchP, sampled as touchP × used random slot
-    //    picks over all slots (unused ones are skipped; a Bernoulli trial per slot cost a full
-    //    scan per step); resident pages become
-    //    young, swapped ones are swapped in.
+    // 1. Touch: touchP × (all slots) random slot picks, so each used page is touched with about
+    //    probability touchP (unused picks are skipped; a Bernoulli trial per slot cost a full scan
+    //    per step). Resident pages become young, swapped ones are swapped in.
     const n = this.oState.length;
     const touches = Math.round(n * this.touchP);
     for (let k = 0; k < touches && n > 0; k++) {
