@@ -2,15 +2,20 @@
 import { benchRead, readChild } from './read.js';
 import { benchSinks } from './sinks.js';
 import { benchEmulator } from './emulator.js';
+import { benchWorkloads } from './workloads.js';
+import { benchReplay, replayChild } from './replay.js';
 
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
   sinks: benchSinks,
   read: benchRead,
   emulator: benchEmulator,
+  workloads: benchWorkloads,
+  replay: benchReplay,
 };
 
 const [name, ...rest] = process.argv.slice(2);
 if (name === 'read-child') await readChild(rest[0]);
+else if (name === 'replay-child') await replayChild(rest[0], Number(rest[1]), Number(rest[2]), Number(rest[3]));
 else if (!name || !(name in benches)) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--events N] [--runs R] [--json]\n`);
   process.exit(2);
