@@ -59,6 +59,8 @@ test('bad input: one line on stderr, non-zero exit, no stack, recorded files unt
     hv('query', sq, 'DELETE FROM events'),
     hv('query', sq, 'SELEC nonsense'),
     hv('events', sq, '-k', 'no_such_kind'),
+    hv('record', '--workload', 'stream', '--profile', 'ppc970', '--kernel', '3.3', '-o', join(d, 'never.sqlite')),
+    hv('record', '--workload', 'nope', '-o', join(d, 'never2.sqlite')),
   ];
   for (const c of cases) {
     assert.notEqual(c.code, 0, c.err);
@@ -67,4 +69,5 @@ test('bad input: one line on stderr, non-zero exit, no stack, recorded files unt
     assert.doesNotMatch(c.err, /\n\s+at /);
   }
   assert.equal(sha256(sq), before);
+  assert.throws(() => sha256(join(d, 'never.sqlite')), /ENOENT/, 'a run refused for bad input leaves no file');
 });

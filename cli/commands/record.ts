@@ -1,4 +1,5 @@
 // hvtrace record: run the emulator (or the synthetic generator) and record to SQLite and/or Arrow.
+import { rmSync } from 'node:fs';
 import { UserError } from '../../src/trace/errors.js';
 import { Recorder, type EventSink } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
@@ -30,6 +31,22 @@ export interface RecordOptions {
   force?: boolean;
   quiet?: boolean;
   json?: boolean;
+}
+
+/**
+ * A run that fails on bad input (a UserError, e.g. a machine the model cannot build) leaves no
+ * half-written trace behind: the outputs were created by this run (existing files are refused
+ * without --force), so they are removed. Other failures keep the partial trace for a post-mortem.
+ */
+export function abandon(rec: Recorder, opts: RecordOptions, e: unknown): never {
+  rec.close(false);
+  if (e instanceof UserError) {
+    for (const p of [opts.output, opts.arrow]) {
+      if (!p) continue;
+      for (const f of [p, `${p}-wal`, `${p}-shm`]) rmSync(f, { force: true });
+    }
+  }
+  throw e;
 }
 
 export function openSinks(opts: RecordOptions): EventSink[] {
@@ -73,9 +90,8 @@ async function recordScenario(opts: RecordOptions, path: string): Promise<number
   try {
     result = recordScenarioRun(scenario, rec, { check: opts.check === true, checkpointEvery: opts.checkpointEvery, onProgress: (d) => bar.update(d) });
   } catch (e) {
-    rec.close(false);
     bar.stop();
-    throw e;
+    abandon(rec, opts, e);
   }
   bar.stop();
   const summary = {
@@ -122,9 +138,8 @@ async function recordWorkload(opts: RecordOptions, spec: string): Promise<number
   try {
     r = recordWorkloadRun(wl, profile, rec, { check: opts.check, checkpointEvery: opts.checkpointEvery, kernel: opts.kernel, onProgress: (n) => bar.update(n) });
   } catch (e) {
-    rec.close(false);
     bar.stop();
-    throw e;
+    abandon(rec, opts, e);
   }
   bar.stop();
   const summary = { events: rec.eventCount, outputs: [opts.output, opts.arrow].filter(Boolean), workload: wl.name, profile, ...r.driver, violation: r.violation };
