@@ -97,14 +97,18 @@ program
 
 program
   .command('state')
-  .description('machine state at an event, rebuilt from the trace (HPTE, PTEG, rmap chain, summary)')
+  .description('machine state at an event, rebuilt from the trace (HPTE, PTEG, rmap chain, guest frame, EA translation, summary)')
   .argument('<trace>', 'SQLite or Arrow trace')
-  .option('--at <seq|end>', "event seq (state after it) or 'end'", 'end')
+  .option('--at <seq|end|time:T>', "event seq (state after it), 'end', or time:T (after the last event at or before tick T)", 'end')
   .option('--hpte <index>', 'one HPTE: hardware v/r and guest view', intArg('--hpte'))
   .option('--pteg <group>', 'the 8 HPTEs of a PTEG', intArg('--pteg'))
   .option('--rmap <gfn>', 'rmap word and revmap chain of a guest frame', intArg('--rmap'))
-  .option('--summary', 'per-VM counts (default)')
+  .option('--gfn <gfn>', 'a guest frame: memslot, hva, host page state, rmap chain and the HPTEs mapping it', intArg('--gfn'))
+  .option('--ea <ea>', 'translate an effective address on --vcpu (SLB, VA, hash, PTEG, HPTE, real address)')
+  .option('--vcpu <id>', 'vcpu for --ea', intArg('--vcpu'))
+  .option('--summary', 'per-VM, per-core, host and counter summary (default)')
   .option('--lpid <lpid>', 'which VM when the trace has several', intArg('--lpid'))
+  .option('--reindex', 'rebuild the checkpoint index (<trace>.hvidx) instead of reusing it')
   .option('--json', 'JSON output (64-bit words as 0x… strings)')
   .action(run(async (t: never, o: never) => (await import('./commands/state.js')).stateCommand(t, o)));
 

@@ -24,7 +24,13 @@ export interface ScenarioResult {
 export function recordScenarioRun(
   scenario: Scenario,
   rec: Recorder,
-  opts: { check?: boolean; checkpointEvery?: number; onProgress?: (done: number, total: number) => void } = {},
+  opts: {
+    check?: boolean;
+    checkpointEvery?: number;
+    onProgress?: (done: number, total: number) => void;
+    /** Called after every op at the quiescent point (tests snapshot the emulator state here). */
+    afterOp?: (runner: ScenarioRunner, op: number) => void;
+  } = {},
 ): ScenarioResult {
   const runner = new ScenarioRunner(scenario, rec);
   let violation: RunViolation | null = null;
@@ -51,6 +57,7 @@ export function recordScenarioRun(
   for (let i = 0; i < ops.length; i++) {
     runner.exec(ops[i], i);
     runner.afterOp?.(i);
+    opts.afterOp?.(runner, i);
     ckpt.maybe();
     opts.onProgress?.(i + 1, ops.length);
     if (violation) break;

@@ -98,22 +98,9 @@ export function foldDigest(vm: {
   hpt: Uint32Array;
   guestR: Uint32Array;
   npte: number;
-  rmap: Map<number, [number, number]>;
+  rmapEntries(): Iterable<[number, number, number]>;
   mmuSeq: number;
   mmuCount: number;
 }): DigestParts {
-  return stateDigest({
-    hpt: vm.hpt,
-    guestR: vm.guestR,
-    npte: vm.npte,
-    mmuSeq: vm.mmuSeq,
-    mmuCount: vm.mmuCount,
-    *rmapEntries() {
-      const keys = [...vm.rmap.keys()].sort((a, b) => a - b);
-      for (const g of keys) {
-        const [hi, lo] = vm.rmap.get(g)!;
-        yield [g, hi, lo] as [number, number, number];
-      }
-    },
-  });
+  return stateDigest({ hpt: vm.hpt, guestR: vm.guestR, npte: vm.npte, mmuSeq: vm.mmuSeq, mmuCount: vm.mmuCount, rmapEntries: () => vm.rmapEntries() });
 }

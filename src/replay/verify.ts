@@ -113,7 +113,7 @@ function diffVm(a: VmState, b: VmState, out: string[]): void {
       out.push(`lpid ${a.lpid} HPTE ${i}: recorded v=${hex(x.v)} r=${hex(x.r)} guest_r=${hex(x.guest_r)}; re-executed v=${hex(y.v)} r=${hex(y.r)} guest_r=${hex(y.guest_r)}`);
     }
   }
-  const gfns = new Set([...a.rmap.keys(), ...b.rmap.keys()]);
+  const gfns = new Set([...a.rmapEntries(), ...b.rmapEntries()].map(([g]) => g));
   for (const g of [...gfns].sort((x, y) => x - y)) {
     if (out.length >= 10) break;
     const x = rmapState(a, g);
