@@ -23,8 +23,8 @@ import { Recorder } from '../src/trace/recorder.js';
 import { runInfo } from '../src/trace/run-info.js';
 import { median, parseBenchArgs, printFigures } from './util.js';
 
-/** Accesses of the 'mix' workload giving ≈ N events (≈ 13 events per access measured). */
-const EVENTS_PER_ACCESS = 13;
+/** Accesses of the 'mix' workload giving ≈ N events (≈ 13 events per access measured on a 5M-event run of this configuration). */
+const EVENTS_PER_ACCESS = 12;
 
 function workloadFor(events: number) {
   return parseWorkload({ name: 'mix', seed: 7, accesses: Math.ceil(events / EVENTS_PER_ACCESS), guest_mb: 512, host_mb: 640, pressure: 0.5, hpt_order: 22, vcpus: 4 });

@@ -143,7 +143,8 @@ export class ArrowEventSource implements EventSource {
     const [first, rows, off, len] = this.layout.batches[k];
     const bytes = Buffer.concat([this.schemaBytes, this.read(off, len), Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])]);
     const reader = RecordBatchReader.from(bytes);
-    let out: EventBatch | undefined;
+    // Reuse the buffers of the batch about to be evicted (64K-event batches are ~7 MB each).
+    let out: EventBatch | undefined = this.cache.length >= 2 ? this.cache.pop()!.b : undefined;
     for (const rb of reader) out = decodeArrowBatch(this.path, rb, first, out);
     if (!out || out.length !== rows) throw new TraceFormatError(`${this.path}: batch ${k} does not decode to ${rows} events`);
     this.cache.unshift({ k, b: out });

@@ -37,6 +37,7 @@ export interface SeekerOptions extends BuildOptions {
 /** Seeks in one trace. Each seek returns a fresh StateFold the caller owns. */
 export class Seeker {
   private cached: { k: number; fold: StateFold } | null = null;
+  private lastRestored = -2;
   /** The index was built by this open (not loaded from the cache). */
   built = false;
 
@@ -53,6 +54,8 @@ export class Seeker {
     const reader = await openTrace(path);
     const indexPath = opts.indexPath ?? defaultIndexPath(path);
     let index = opts.rebuild ? null : loadIndex(indexPath, path, reader.format);
+    // An explicitly requested layout that differs from the cached one is a rebuild too.
+    if (index && ((opts.interval && opts.interval !== index.header.interval) || (opts.fullEvery && opts.fullEvery !== index.header.fullEvery))) index = null;
     let built = false;
     if (!index) {
       index = await buildIndex(reader, indexPath, opts);
@@ -117,24 +120,28 @@ export class Seeker {
     return f;
   }
 
-  /** A fresh fold at checkpoint k (-1: the empty state before seq 0). */
+  /**
+   * A fresh fold at checkpoint k (-1: the empty state before seq 0). A restored checkpoint is kept
+   * (as a clone) once it is asked for twice in a row, so stepping through nearby events copies it
+   * instead of restoring it again; random seeks do not pay for the extra copy.
+   */
   private base(k: number): StateFold {
     if (k < 0) return new StateFold();
-    if (this.cached?.k !== k) {
-      const cps = this.index.header.checkpoints;
-      let full = k;
-      while (full > 0 && !cps[full].full) full--;
-      if (!cps[full].full) throw new CorruptIndexError(`${this.index.path}: no full checkpoint before ${k}`);
-      const f = new StateFold();
-      try {
-        for (let j = full; j <= k; j++) applySnapshot(f, this.index.snapshot(j));
-      } catch (e) {
-        throw e instanceof CorruptIndexError ? e : new CorruptIndexError((e as Error).message);
-      }
-      if (f.lastSeq !== cps[k].seq) throw new CorruptIndexError(`${this.index.path}: checkpoint ${k} restores seq ${f.lastSeq}, expected ${cps[k].seq}`);
-      this.cached = { k, fold: f };
+    if (this.cached?.k === k) return cloneFold(this.cached.fold);
+    const cps = this.index.header.checkpoints;
+    let full = k;
+    while (full > 0 && !cps[full].full) full--;
+    if (!cps[full].full) throw new CorruptIndexError(`${this.index.path}: no full checkpoint before ${k}`);
+    const f = new StateFold();
+    try {
+      for (let j = full; j <= k; j++) applySnapshot(f, this.index.snapshot(j));
+    } catch (e) {
+      throw e instanceof CorruptIndexError ? e : new CorruptIndexError((e as Error).message);
     }
-    return cloneFold(this.cached.fold);
+    if (f.lastSeq !== cps[k].seq) throw new CorruptIndexError(`${this.index.path}: checkpoint ${k} restores seq ${f.lastSeq}, expected ${cps[k].seq}`);
+    if (this.lastRestored === k) this.cached = { k, fold: cloneFold(f) };
+    this.lastRestored = k;
+    return f;
   }
 
   close(): void {

@@ -199,13 +199,14 @@ export function applySnapshot(f: StateFold, bytes: Uint8Array): void {
   }
   const jl = raw.readUInt32LE(0);
   const s = JSON.parse(raw.subarray(4, 4 + jl).toString()) as SmallState;
+  // Host page rows are append-only and a row's hva never changes: only new rows need indexing.
+  const pagesBefore = f.host.pageRow.size === f.host.pages.rows ? f.host.pages.rows : 0;
   applySmall(f, s);
   const tables = f.tables();
   if (tables.length !== s.tables.length || tables.some(([k], j) => k !== s.tables[j])) throw new TraceFormatError('checkpoint snapshot tables do not match its state');
   const off = 4 + jl;
   const body = new Uint32Array(raw.buffer.slice(raw.byteOffset + off, raw.byteOffset + raw.byteLength));
   let p = 0;
-  let pagesTouched = false;
   for (const [key, t] of tables) {
     const n = body[p++];
     const w = t.width;
@@ -215,10 +216,9 @@ export function applySnapshot(f: StateFold, bytes: Uint8Array): void {
       if (r >= t.rows) throw new TraceFormatError(`checkpoint snapshot row ${r} out of range in ${key}`);
       for (let x = 0; x < w; x++) d[r * w + x] = body[p++];
     }
-    if (key === 'host.pages' && n > 0) pagesTouched = true;
   }
   if (p !== body.length) throw new TraceFormatError('checkpoint snapshot has trailing data');
-  if (pagesTouched || f.host.pageRow.size !== f.host.pages.rows) f.host.rebuildIndex();
+  f.host.indexRows(pagesBefore);
 }
 
 /** Deep copy of a fold (for seek caches and tests); change tracking starts empty. */
@@ -232,7 +232,7 @@ export function cloneFold(f: StateFold): StateFold {
     u.ensure(t.rows);
     u.data.set(t.data.subarray(0, t.rows * t.width));
   });
-  g.host.rebuildIndex();
+  for (const [k, r] of f.host.pageRow) g.host.pageRow.set(k, r);
   g.verify = f.verify;
   g.checkpoints = f.checkpoints;
   g.lastGoodCheckpoint = f.lastGoodCheckpoint;

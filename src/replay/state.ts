@@ -230,10 +230,11 @@ export class HostState {
     return r ?? -1;
   }
 
-  rebuildIndex(): void {
-    this.pageRow.clear();
+  /** Index rows [from, rows) by hva (after a checkpoint restore filled them). */
+  indexRows(from: number): void {
+    if (from === 0) this.pageRow.clear();
     const d = this.pages.data;
-    for (let r = 0; r < this.pages.rows; r++) this.pageRow.set((d[r * 5] * 4294967296 + d[r * 5 + 1]) / 4096, r);
+    for (let r = from; r < this.pages.rows; r++) this.pageRow.set((d[r * 5] * 4294967296 + d[r * 5 + 1]) / 4096, r);
   }
 
   pins(pfn: number): number {
