@@ -13,7 +13,7 @@ import { Recorder } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
 import { readAll, tmpDir } from '../helpers.js';
 
-const wl = parseWorkload({ name: 'mix', seed: 5, accesses: 20000, guest_mb: 128, host_mb: 160, pressure: 0.85, hpt_order: 20 });
+const wl = parseWorkload({ name: 'mix', seed: 5, accesses: 20000, guest_mb: 96, host_mb: 128, pressure: 0.85, hpt_order: 20 });
 
 async function run(profile: Profile) {
   const p = join(tmpDir(), `${profile}.arrow`);
@@ -86,7 +86,7 @@ test('ppc970: no HPTE change by notifiers, no HDSI/HISI, no ABSENT HPTE, pinned 
   for (const e of kindOf(events, 'hpte_write')) {
     if ((e.words[3] & 1n) === 0n) continue;
     const gfn = Number((e.words[5] & 0x0ffffffffffff000n) >> 12n);
-    if (gfn >= 0x4000 && gfn < 128 * 256) mapped.add(gfn);
+    if (gfn >= 0x4000 && gfn < wl.guest_mb * 256) mapped.add(gfn);
   }
   const pins = kindOf(events, 'host_page').filter((e) => Number(e.words[0]) === E.host_page_op.pin);
   assert.equal(pins.length, mapped.size);
