@@ -148,3 +148,8 @@ export function* workloadOps(wl: Workload): Generator<GuestOp> {
 
 // The guest_op enum in the trace format must list the same operations in the same order.
 if (ENUMS.guest_op_kind.join() !== GUEST_OPS.join()) throw new Error('GUEST_OPS and ENUMS.guest_op_kind disagree');
+
+export function workloadJsonSchema(): string {
+  const s = z.toJSONSchema(workloadSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return `${JSON.stringify({ $id: 'https://hvtrace.dev/schemas/workload.schema.json', title: 'hvtrace workload', ...s }, null, 2)}\n`;
+}

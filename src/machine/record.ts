@@ -5,6 +5,7 @@ import type { Scenario } from '../guest/scenario.js';
 import { ScenarioRunner, type ExpectationFailure } from '../guest/interpreter.js';
 import { HvAudit, KvmInvariantChecker } from '../kvm/invariants.js';
 import { K } from '../trace/kinds.js';
+import { checkMachineInvariants } from './invariants.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
 import type { Recorder } from '../trace/recorder.js';
 
@@ -41,9 +42,7 @@ export function recordScenarioRun(
     const checker = new KvmInvariantChecker(kvm);
     runner.afterOp = (i) => {
       if (violation) return;
-      const stale = runner.machine.staleTlb;
-      const v = audit.violation ?? checker.check() ??
-        (stale > 0 ? { code: 'J26_TLB_FRESHNESS', message: `${stale} use(s) of a TLB entry whose HPTE changed without a tlbie`, detail: {} } : null);
+      const v = audit.violation ?? checker.check() ?? checkMachineInvariants(runner.machine);
       if (!v) return;
       violation = { seq: rec.eventCount - 1, op: i, code: v.code, message: v.message };
       // The anomaly event marks the trace itself: code = §J item number, severity 2 (error).

@@ -10,6 +10,7 @@ import { Reclaim, type ReclaimCounters } from '../host/reclaim.js';
 import { HvAudit, KvmInvariantChecker } from '../kvm/invariants.js';
 import { UserError } from '../trace/errors.js';
 import { K } from '../trace/kinds.js';
+import { checkMachineInvariants } from './invariants.js';
 import type { Recorder } from '../trace/recorder.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
 import { MachinePort } from './guest-port.js';
@@ -53,6 +54,8 @@ export interface WorkloadRunOptions {
   kernel?: WorkloadKernel;
   /** Called after every guest operation at the quiescent point (tests snapshot the emulator state here). */
   afterOp?: (machine: Machine) => void;
+  /** With check: ops between two whole-HPT state walks (default CHECK_STATE_EVERY). */
+  checkStateEvery?: number;
 }
 
 export function recordWorkloadRun(wl: Workload, profile: Profile, rec: Recorder, opts: WorkloadRunOptions = {}): WorkloadResult {
@@ -89,14 +92,13 @@ export function recordWorkloadRun(wl: Workload, profile: Profile, rec: Recorder,
     m.rewrapObserver();
     const checker = new KvmInvariantChecker(kvm);
     let op = 0;
+    const checkStateEvery = opts.checkStateEvery ?? CHECK_STATE_EVERY;
     // Operation-level checks (the audit: tlbie discipline, R/C, placement...) after every op; the
     // state invariants walk the whole HPT, so they run every CHECK_STATE_EVERY ops and at the end.
     check = (final = false) => {
       op++;
       if (violation) return;
-      const stale = m.staleTlb;
-      const v = audit.violation ?? (final || op % CHECK_STATE_EVERY === 0 ? checker.check() : null) ??
-        (stale > 0 ? { code: 'J26_TLB_FRESHNESS', message: `${stale} use(s) of a TLB entry whose HPTE changed without a tlbie`, detail: {} } : null);
+      const v = audit.violation ?? (final || op % checkStateEvery === 0 ? checker.check() : null) ?? checkMachineInvariants(m);
       if (!v) return;
       violation = { seq: rec.eventCount - 1, op, code: v.code, message: v.message };
       rec.ev(K.anomaly, kvm.lpid, -1, -1, violation.seq);

@@ -5,6 +5,7 @@ import { arrowSchema, ARROW_COLUMNS } from './arrow-schema.js';
 import { ENUMS, type EnumName, KINDS, KIND_NAMES, MAX_FIELDS, SCHEMA_VERSION } from './kinds.js';
 import { runInfo } from './run-info.js';
 import { scenarioJsonSchema } from '../guest/scenario.js';
+import { workloadJsonSchema } from '../guest/workloads.js';
 import { COMMON_COLUMN_DOCS, CONTRACT_VIEWS, schemaSql } from './sqlite-schema.js';
 
 export function eventsMarkdown(): string {
@@ -62,5 +63,5 @@ export function arrowSchemaJson(): string {
 }
 
 export function schemaDocs(): Record<string, string> {
-  return { 'events.md': eventsMarkdown(), 'trace.sql': sqliteDdl(), 'arrow-schema.json': arrowSchemaJson(), VERSION: `${SCHEMA_VERSION}\n`, 'scenario.schema.json': scenarioJsonSchema() };
+  return { 'events.md': eventsMarkdown(), 'trace.sql': sqliteDdl(), 'arrow-schema.json': arrowSchemaJson(), VERSION: `${SCHEMA_VERSION}\n`, 'scenario.schema.json': scenarioJsonSchema(), 'workload.schema.json': workloadJsonSchema() };
 }

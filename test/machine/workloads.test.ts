@@ -18,7 +18,9 @@ const wl = parseWorkload({ name: 'mix', seed: 5, accesses: 20000, guest_mb: 96, 
 async function run(profile: Profile) {
   const p = join(tmpDir(), `${profile}.arrow`);
   const rec = new Recorder([new ArrowStreamSink(p)], runInfo(profile, wl.seed, { workload: wl }));
-  const r = recordWorkloadRun(wl, profile, rec, { check: true });
+  // State invariants (J8 no stale host page, chains, ...) every 32 ops; operation checks (J14 R/C
+  // monotonicity, J17 tlbie discipline, ...) and J23/J25/J26 after every op.
+  const r = recordWorkloadRun(wl, profile, rec, { check: true, checkStateEvery: 32 });
   const { events } = await readAll(p);
   return { r, events };
 }
