@@ -1,5 +1,7 @@
 // hvtrace record: run the emulator (or the synthetic generator) and record to SQLite and/or Arrow.
 import { rmSync } from 'node:fs';
+import { buildIndex, defaultIndexPath } from '../../src/replay/checkpoints.js';
+import { openTrace } from '../../src/trace/reader.js';
 import { UserError } from '../../src/trace/errors.js';
 import { Recorder, type EventSink } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
@@ -31,6 +33,8 @@ export interface RecordOptions {
   force?: boolean;
   quiet?: boolean;
   json?: boolean;
+  /** false with --no-index: do not write the checkpoint index after recording. */
+  index?: boolean;
 }
 
 /**
@@ -47,6 +51,23 @@ export function abandon(rec: Recorder, opts: RecordOptions, e: unknown): never {
     }
   }
   throw e;
+}
+
+/**
+ * Write the replay checkpoints (state snapshots for fast seek, see src/replay/checkpoints.ts)
+ * beside each finished trace, so `state`/`replay` start fast; skipped with --no-index.
+ */
+async function writeCheckpoints(opts: RecordOptions): Promise<void> {
+  if (opts.index === false) return;
+  for (const p of [opts.output, opts.arrow]) {
+    if (!p) continue;
+    const reader = await openTrace(p);
+    try {
+      await buildIndex(reader, defaultIndexPath(p));
+    } finally {
+      reader.close();
+    }
+  }
 }
 
 export function openSinks(opts: RecordOptions): EventSink[] {
@@ -94,6 +115,7 @@ async function recordScenario(opts: RecordOptions, path: string): Promise<number
     abandon(rec, opts, e);
   }
   bar.stop();
+  await writeCheckpoints(opts);
   const summary = {
     events: rec.eventCount,
     outputs: [opts.output, opts.arrow].filter(Boolean),
@@ -142,6 +164,7 @@ async function recordWorkload(opts: RecordOptions, spec: string): Promise<number
     abandon(rec, opts, e);
   }
   bar.stop();
+  await writeCheckpoints(opts);
   const summary = { events: rec.eventCount, outputs: [opts.output, opts.arrow].filter(Boolean), workload: wl.name, profile, ...r.driver, violation: r.violation };
   if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else if (!opts.quiet) process.stderr.write(`recorded ${summary.events} events (${r.driver.accesses} guest accesses, ${wl.name} on ${profile}) to ${summary.outputs.join(' and ')}\n`);
