@@ -11,10 +11,9 @@
 
 import { type RecordBatch, RecordBatchReader } from 'apache-arrow';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { EventBatch, NO_CAUSE } from '../trace/batch.js';
+import { EventBatch } from '../trace/batch.js';
 import { TraceFormatError } from '../trace/errors.js';
-import { KIND_BY_CODE, MAX_FIELDS } from '../trace/kinds.js';
-import { SqliteTraceReader } from '../trace/reader.js';
+import { decodeArrowBatch, SqliteTraceReader } from '../trace/reader.js';
 import { registerZstd } from '../trace/zstd.js';
 
 export interface EventSource {
@@ -91,11 +90,6 @@ export function scanArrowLayout(path: string): ArrowLayout {
   }
 }
 
-function popcount(m: number): number {
-  let c = 0;
-  for (; m !== 0; m = (m & (m - 1)) >>> 0) c++;
-  return c;
-}
 
 export class ArrowEventSource implements EventSource {
   private readonly fd: number;
@@ -165,50 +159,6 @@ export class ArrowEventSource implements EventSource {
   close(): void {
     closeSync(this.fd);
   }
-}
-
-function decodeArrowBatch(path: string, rb: RecordBatch, first: number, reuse: EventBatch | undefined): EventBatch {
-  const n = rb.numRows;
-  const col = (name: string) => rb.getChild(name)!.data[0];
-  const b = reuse && reuse.capacity >= n ? reuse : new EventBatch(n);
-  b.reset(first);
-  const time = col('time').values as BigUint64Array;
-  const t32 = new Uint32Array(time.buffer, time.byteOffset, n * 2);
-  for (let i = 0; i < n; i++) b.time[i] = t32[2 * i + 1] * 4294967296 + t32[2 * i];
-  b.kind.set((col('kind').values as Uint8Array).subarray(0, n));
-  b.lpid.set((col('lpid').values as Int16Array).subarray(0, n));
-  b.vcpu.set((col('vcpu').values as Int16Array).subarray(0, n));
-  b.core.set((col('core').values as Int16Array).subarray(0, n));
-  const cD = col('cause');
-  const c32 = new Uint32Array(cD.values.buffer, cD.values.byteOffset, n * 2);
-  const nb = cD.nullBitmap as Uint8Array | undefined;
-  const hasNulls = cD.nullCount > 0 && nb && nb.length > 0;
-  for (let i = 0; i < n; i++) {
-    const isNull = hasNulls && (nb![i >> 3] & (1 << (i & 7))) === 0;
-    b.cause[i] = isNull ? NO_CAUSE : c32[2 * i + 1] * 4294967296 + c32[2 * i];
-  }
-  const wD = col('w');
-  const wofs = wD.valueOffsets as Int32Array;
-  const src = wD.children[0].values as Uint32Array;
-  const wmask = col('wmask').values as Uint32Array;
-  const dst = b.words;
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    b.wofs[i] = k;
-    let m = wmask[i];
-    let p = wofs[i];
-    if (m >>> (2 * MAX_FIELDS) !== 0 || wofs[i + 1] - p !== popcount(m)) throw new TraceFormatError(`${path}: wmask does not match the words of seq ${first + i}`);
-    while (m !== 0) {
-      dst[2 * k] = m & 1 ? src[p++] : 0;
-      dst[2 * k + 1] = m & 2 ? src[p++] : 0;
-      k++;
-      m >>>= 2;
-    }
-  }
-  b.wofs[n] = k;
-  b.length = n;
-  for (let i = 0; i < n; i++) if (KIND_BY_CODE[b.kind[i]] === undefined) throw new TraceFormatError(`${path}: unknown event kind ${b.kind[i]} at seq ${first + i}`);
-  return b;
 }
 
 /**

@@ -2,7 +2,7 @@
 // `openTrace` sniffs the format, validates that the file is an hvtrace trace of a schema version
 // this build understands, and never writes to the file.
 
-import { RecordBatchReader } from 'apache-arrow';
+import { type RecordBatch, RecordBatchReader } from 'apache-arrow';
 import Database from 'better-sqlite3';
 import { createReadStream, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { EventBatch, NO_CAUSE } from './batch.js';
@@ -190,6 +190,56 @@ export class SqliteTraceReader implements TraceReader {
 
 const EXPECTED_ARROW = ['seq', 'time', 'kind', 'lpid', 'vcpu', 'core', 'cause', 'w', 'wmask'];
 
+/**
+ * Decode one Arrow record batch of the hvtrace schema into an EventBatch (reusing `reuse` when it
+ * is large enough): the inverse of ArrowStreamSink.writeBatch. Shared by the streaming reader and
+ * the replayer's random-access source, so the two cannot drift apart.
+ */
+export function decodeArrowBatch(path: string, rb: RecordBatch, first: number, reuse: EventBatch | undefined): EventBatch {
+  const n = rb.numRows;
+  const col = (name: string) => rb.getChild(name)!.data[0];
+  const b = reuse && reuse.capacity >= n ? reuse : new EventBatch(Math.max(n, 65536));
+  b.reset(first);
+  const time = col('time').values as BigUint64Array;
+  const t32 = new Uint32Array(time.buffer, time.byteOffset, n * 2);
+  for (let i = 0; i < n; i++) b.time[i] = t32[2 * i + 1] * 4294967296 + t32[2 * i];
+  b.kind.set((col('kind').values as Uint8Array).subarray(0, n));
+  b.lpid.set((col('lpid').values as Int16Array).subarray(0, n));
+  b.vcpu.set((col('vcpu').values as Int16Array).subarray(0, n));
+  b.core.set((col('core').values as Int16Array).subarray(0, n));
+  const cD = col('cause');
+  const c32 = new Uint32Array(cD.values.buffer, cD.values.byteOffset, n * 2);
+  const nb = cD.nullBitmap as Uint8Array | undefined;
+  const hasNulls = cD.nullCount > 0 && nb && nb.length > 0;
+  for (let i = 0; i < n; i++) {
+    const isNull = hasNulls && (nb![i >> 3] & (1 << (i & 7))) === 0;
+    b.cause[i] = isNull ? NO_CAUSE : c32[2 * i + 1] * 4294967296 + c32[2 * i];
+  }
+  // Expand zero-suppressed halves back to dense fields (trailing zero fields stay trimmed).
+  const wD = col('w');
+  const wofs = wD.valueOffsets as Int32Array;
+  const src = wD.children[0].values as Uint32Array;
+  const wmask = col('wmask').values as Uint32Array;
+  const dst = b.words;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    b.wofs[i] = k;
+    let m = wmask[i];
+    let p = wofs[i];
+    if (m >>> (2 * MAX_FIELDS) !== 0 || wofs[i + 1] - p !== popcount(m)) throw new TraceFormatError(`${path}: wmask does not match the words of seq ${first + i}`);
+    while (m !== 0) {
+      dst[2 * k] = m & 1 ? src[p++] : 0;
+      dst[2 * k + 1] = m & 2 ? src[p++] : 0;
+      k++;
+      m >>>= 2;
+    }
+  }
+  b.wofs[n] = k;
+  b.length = n;
+  for (let i = 0; i < n; i++) if (KIND_BY_CODE[b.kind[i]] === undefined) throw new TraceFormatError(`${path}: unknown event kind ${b.kind[i]} at seq ${first + i}`);
+  return b;
+}
+
 function popcount(m: number): number {
   let c = 0;
   for (; m !== 0; m = (m & (m - 1)) >>> 0) c++;
@@ -264,50 +314,8 @@ export class ArrowTraceReader implements TraceReader {
         if (first !== expected) throw new TraceFormatError(`${this.path}: seq gap: batch starts at ${first}, expected ${expected}`);
         expected = first + n;
         if (expected <= from) continue;
-        const wD = col('w')[0];
-        const wofs = wD.valueOffsets as Int32Array;
-        const wvals = wD.children[0].values as Uint32Array;
-        const wmask = col('wmask')[0].values as Uint32Array;
-        if (!out || out.capacity < n) out = new EventBatch(Math.max(n, 65536));
-        const b = out;
-        b.reset(first);
-        const time = col('time')[0].values as BigUint64Array;
-        const t32 = new Uint32Array(time.buffer, time.byteOffset, n * 2);
-        for (let i = 0; i < n; i++) b.time[i] = t32[2 * i + 1] * 4294967296 + t32[2 * i];
-        b.kind.set(col('kind')[0].values as Uint8Array);
-        b.lpid.set(col('lpid')[0].values as Int16Array);
-        b.vcpu.set(col('vcpu')[0].values as Int16Array);
-        b.core.set(col('core')[0].values as Int16Array);
-        const cD = col('cause')[0];
-        const c32 = new Uint32Array(cD.values.buffer, cD.values.byteOffset, n * 2);
-        const nb = cD.nullBitmap as Uint8Array | undefined;
-        const hasNulls = cD.nullCount > 0 && nb && nb.length > 0;
-        for (let i = 0; i < n; i++) {
-          const isNull = hasNulls && (nb![i >> 3] & (1 << (i & 7))) === 0;
-          b.cause[i] = isNull ? NO_CAUSE : c32[2 * i + 1] * 4294967296 + c32[2 * i];
-        }
-        // Expand zero-suppressed halves back to dense fields (trailing zero fields stay trimmed).
-        const src = wvals as unknown as Uint32Array;
-        const dst = b.words;
-        let k = 0;
-        for (let i = 0; i < n; i++) {
-          b.wofs[i] = k;
-          let m = wmask[i];
-          let p = wofs[i];
-          if (m >>> (2 * MAX_FIELDS) !== 0 || wofs[i + 1] - p !== popcount(m))
-            throw new TraceFormatError(`${this.path}: wmask does not match the words of seq ${first + i}`);
-          while (m !== 0) {
-            dst[2 * k] = m & 1 ? src[p++] : 0;
-            dst[2 * k + 1] = m & 2 ? src[p++] : 0;
-            k++;
-            m >>>= 2;
-          }
-        }
-        b.wofs[n] = k;
-        b.length = n;
-        for (let i = 0; i < n; i++) {
-          if (KIND_BY_CODE[b.kind[i]] === undefined) throw new TraceFormatError(`${this.path}: unknown event kind ${b.kind[i]} at seq ${first + i}`);
-        }
+        const b = decodeArrowBatch(this.path, rb, first, out);
+        out = b;
         if (b.kind[n - 1] === 2 /* run_end */) sawEnd = true;
         yield b;
       }
