@@ -8,8 +8,57 @@
 //       TLB model).
 
 import { LPID_RSVD } from '../arch/reg.js';
-import type { Violation } from '../kvm/invariants.js';
+import { HvAudit, KvmInvariantChecker, type Violation } from '../kvm/invariants.js';
+import { K } from '../trace/kinds.js';
+import type { Recorder } from '../trace/recorder.js';
 import type { Machine } from './machine.js';
+
+/** The first invariant violation of a checked run: where it was seen and what it was. */
+export interface RunViolation {
+  seq: number;
+  op: number;
+  code: string;
+  message: string;
+}
+
+/**
+ * `--check` for a run: the KVM audit (operation invariants, every op), the KVM state invariants
+ * (every `stateEvery` ops and on `final`) and the machine invariants (every op). The first
+ * violation is kept and marked in the trace by an `anomaly` event (code = §J item, severity 2).
+ */
+export class RunChecker {
+  violation: RunViolation | null = null;
+  private readonly audit: HvAudit;
+  private readonly checker: KvmInvariantChecker;
+  private ops = 0;
+
+  constructor(
+    readonly m: Machine,
+    readonly rec: Recorder,
+    readonly stateEvery = 1,
+    digestEvery = 1,
+  ) {
+    this.audit = new HvAudit().attach(m.kvm);
+    this.audit.digestEvery = digestEvery;
+    m.rewrapObserver();
+    this.checker = new KvmInvariantChecker(m.kvm);
+  }
+
+  /** After an operation; returns true when a (first) violation was found now. */
+  afterOp(op: number, final = false): boolean {
+    this.ops++;
+    if (this.violation) return false;
+    const state = final || this.ops % this.stateEvery === 0;
+    const v = this.audit.violation ?? (state ? this.checker.check() : null) ?? checkMachineInvariants(this.m);
+    if (!v) return false;
+    const rec = this.rec;
+    this.violation = { seq: rec.eventCount - 1, op, code: v.code, message: v.message };
+    rec.ev(K.anomaly, this.m.kvm.lpid, -1, -1, this.violation.seq);
+    rec.u(Number(/^J(\d+)/.exec(v.code)?.[1] ?? 0));
+    rec.u(2);
+    return true;
+  }
+}
 
 export function checkMachineInvariants(m: Machine): Violation | null {
   const kvm = m.kvm;

@@ -3,18 +3,11 @@
 
 import type { Scenario } from '../guest/scenario.js';
 import { ScenarioRunner, type ExpectationFailure } from '../guest/interpreter.js';
-import { HvAudit, KvmInvariantChecker } from '../kvm/invariants.js';
-import { K } from '../trace/kinds.js';
-import { checkMachineInvariants } from './invariants.js';
+import { RunChecker, type RunViolation } from './invariants.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
 import type { Recorder } from '../trace/recorder.js';
 
-export interface RunViolation {
-  seq: number;
-  op: number;
-  code: string;
-  message: string;
-}
+export type { RunViolation };
 
 export interface ScenarioResult {
   runner: ScenarioRunner;
@@ -34,23 +27,8 @@ export function recordScenarioRun(
   } = {},
 ): ScenarioResult {
   const runner = new ScenarioRunner(scenario, rec);
-  let violation: RunViolation | null = null;
-  if (opts.check) {
-    const kvm = runner.machine.kvm;
-    const audit = new HvAudit().attach(kvm);
-    runner.machine.rewrapObserver();
-    const checker = new KvmInvariantChecker(kvm);
-    runner.afterOp = (i) => {
-      if (violation) return;
-      const v = audit.violation ?? checker.check() ?? checkMachineInvariants(runner.machine);
-      if (!v) return;
-      violation = { seq: rec.eventCount - 1, op: i, code: v.code, message: v.message };
-      // The anomaly event marks the trace itself: code = §J item number, severity 2 (error).
-      rec.ev(K.anomaly, kvm.lpid, -1, -1, violation.seq);
-      rec.u(Number(/^J(\d+)/.exec(v.code)?.[1] ?? 0));
-      rec.u(2);
-    };
-  }
+  const checks = opts.check ? new RunChecker(runner.machine, rec) : null;
+  if (checks) runner.afterOp = (i) => void checks.afterOp(i);
   const ckpt = new Checkpointer(rec, runner.machine.kvm, opts.checkpointEvery ?? DEFAULT_CHECKPOINT_INTERVAL);
   const ops = scenario.ops;
   for (let i = 0; i < ops.length; i++) {
@@ -59,10 +37,10 @@ export function recordScenarioRun(
     opts.afterOp?.(runner, i);
     ckpt.maybe();
     opts.onProgress?.(i + 1, ops.length);
-    if (violation) break;
+    if (checks?.violation) break;
   }
   if (rec.enabled) ckpt.write();
   // The recording is complete either way: it holds everything that ran, up to the violation.
   rec.close(true);
-  return { runner, failures: runner.failures, violation };
+  return { runner, failures: runner.failures, violation: checks?.violation ?? null };
 }

@@ -7,15 +7,12 @@ import { type DriverCounters, WorkloadDriver } from '../guest/driver.js';
 import type { MachineConfig } from '../guest/scenario.js';
 import type { Workload } from '../guest/workloads.js';
 import { Reclaim, type ReclaimCounters } from '../host/reclaim.js';
-import { HvAudit, KvmInvariantChecker } from '../kvm/invariants.js';
 import { UserError } from '../trace/errors.js';
-import { K } from '../trace/kinds.js';
-import { checkMachineInvariants } from './invariants.js';
+import { RunChecker, type RunViolation } from './invariants.js';
 import type { Recorder } from '../trace/recorder.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
 import { MachinePort } from './guest-port.js';
 import { Machine } from './machine.js';
-import type { RunViolation } from './record.js';
 
 export type Profile = 'power7' | 'ppc970';
 
@@ -84,29 +81,16 @@ export function recordWorkloadRun(wl: Workload, profile: Profile, rec: Recorder,
     mmioGpa: guestPages * 4096 + 0x10000000,
   }, wl.vcpus);
 
-  let violation: RunViolation | null = null;
-  let check: ((final?: boolean) => void) | undefined;
-  if (opts.check) {
-    const audit = new HvAudit().attach(kvm);
-    audit.digestEvery = 64;
-    m.rewrapObserver();
-    const checker = new KvmInvariantChecker(kvm);
-    let op = 0;
-    const checkStateEvery = opts.checkStateEvery ?? CHECK_STATE_EVERY;
-    // Operation-level checks (the audit: tlbie discipline, R/C, placement...) after every op; the
-    // state invariants walk the whole HPT, so they run every CHECK_STATE_EVERY ops and at the end.
-    check = (final = false) => {
-      op++;
-      if (violation) return;
-      const v = audit.violation ?? (final || op % checkStateEvery === 0 ? checker.check() : null) ?? checkMachineInvariants(m);
-      if (!v) return;
-      violation = { seq: rec.eventCount - 1, op, code: v.code, message: v.message };
-      rec.ev(K.anomaly, kvm.lpid, -1, -1, violation.seq);
-      rec.u(Number(/^J(\d+)/.exec(v.code)?.[1] ?? 0));
-      rec.u(2);
-      throw new StopRun();
-    };
-  }
+  // Operation-level checks (the audit: tlbie discipline, R/C, placement...) after every op; the
+  // state invariants walk the whole HPT, so they run every CHECK_STATE_EVERY ops and at the end;
+  // the whole-HPT J12 digest of pinned-mode notifier callbacks is sampled 1 in 64.
+  const checks = opts.check ? new RunChecker(m, rec, opts.checkStateEvery ?? CHECK_STATE_EVERY, 64) : null;
+  let op = 0;
+  const check = checks
+    ? (final = false) => {
+        if (checks.afterOp(op++, final)) throw new StopRun();
+      }
+    : undefined;
   const ckpt = new Checkpointer(rec, kvm, opts.checkpointEvery ?? DEFAULT_CHECKPOINT_INTERVAL);
   let step = 0;
   const driver = new WorkloadDriver(wl, os, rec, {
@@ -126,7 +110,7 @@ export function recordWorkloadRun(wl: Workload, profile: Profile, rec: Recorder,
   }
   if (rec.enabled) ckpt.write();
   rec.close(true);
-  return { machine: m, os, driver: driver.counters, guest: os.counters, reclaim: reclaim.counters, violation };
+  return { machine: m, os, driver: driver.counters, guest: os.counters, reclaim: reclaim.counters, violation: checks?.violation ?? null };
 }
 
 class StopRun extends Error {}
