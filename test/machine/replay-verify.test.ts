@@ -58,3 +58,14 @@ test('replay --verify and --reexec: identical on the recorded trace; altered cop
   assert.equal(BigInt(d.recorded.new_r) ^ BigInt(d.reexecuted.new_r), 2n);
   assert.match(d.state[0], /^lpid 1 HPTE 256: recorded /);
 });
+
+test('replay --verify --reexec on a workload trace (re-executed from the recorded workload and seed)', () => {
+  const dir = tmpDir();
+  const t = join(dir, 'w.arrow');
+  const r = hv('record', '--workload', 'mix', '--accesses', '3000', '--guest-mb', '64', '--host-mb', '96', '--pressure', '0.85', '--arrow', t, '--checkpoint-every', '4096', '-q', '--no-index');
+  assert.equal(r.status, 0, r.stderr);
+  const v = hv('replay', t, '--verify', '--reexec', '-q');
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  assert.match(v.stdout, /verified \d+ events against \d+ checkpoints: identical/);
+  assert.match(v.stdout, /re-executed: \d+ events identical/);
+});
