@@ -1,11 +1,12 @@
 // Printing helpers shared by commands: tables (cli-table3), CSV, JSON with 64-bit words as 0x… strings.
 
 import Table from 'cli-table3';
+import { hex64 } from '../src/arch/word.js';
 
 export type Cell = string | number | bigint | null | undefined | boolean;
 
 export function jsonReplacer(_k: string, v: unknown): unknown {
-  return typeof v === 'bigint' ? `0x${BigInt.asUintN(64, v).toString(16)}` : v;
+  return typeof v === 'bigint' ? hex64(v) : v;
 }
 
 export function printJson(value: unknown): void {
@@ -14,7 +15,7 @@ export function printJson(value: unknown): void {
 
 function cellText(v: Cell): string {
   if (v === null || v === undefined) return '';
-  if (typeof v === 'bigint') return `0x${BigInt.asUintN(64, v).toString(16)}`;
+  if (typeof v === 'bigint') return hex64(v);
   return String(v);
 }
 

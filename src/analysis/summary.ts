@@ -2,7 +2,7 @@
 // configurations needs (demo, and later diff): faults by interrupt and decision, notifier work,
 // re-faults after invalidation, pinning, partition switches, TLB flushes, host swap traffic.
 
-import { E, K } from '../trace/kinds.js';
+import { E, ENUMS, K } from '../trace/kinds.js';
 import type { TraceReader } from '../trace/reader.js';
 import { hcallName } from '../trace/names.js';
 
@@ -96,15 +96,15 @@ export async function summarize(reader: TraceReader): Promise<RunSummary> {
           break;
         }
         case K.fault_triage:
-          bump(s.faults_by_interrupt, name(['hdsi', 'hisi', 'dsi', 'isi'] as const, b.wordNum(i, 0)));
-          bump(s.faults_by_decision, name(['reflect', 'retry', 'virtual', 'mmio', 'guest'] as const, b.wordNum(i, 5)));
+          bump(s.faults_by_interrupt, name(ENUMS.fault_kind, b.wordNum(i, 0)));
+          bump(s.faults_by_decision, name(ENUMS.fault_decision, b.wordNum(i, 5)));
           break;
         case K.page_fault_enter:
           s.page_faults++;
           break;
         case K.page_fault_exit: {
           const outcome = b.wordNum(i, 3);
-          bump(s.page_faults_by_outcome, name(['installed', 'upgraded', 'changed', 'notifier_retry', 'stale_addr', 'mmio', 'efault'] as const, outcome));
+          bump(s.page_faults_by_outcome, name(ENUMS.page_fault_outcome, outcome));
           const gfn = b.wordNum(i, 5);
           if (outcome === E.page_fault_outcome.installed && gfn >= 0 && invalidated.has(b.lpid[i] * 2 ** 40 + gfn)) s.refaults_after_invalidation++;
           break;

@@ -63,6 +63,15 @@ export function kernel_vsid(ea_hi: number, ea_lo: number): number {
   return vsid_scramble((BigInt(ea_hi) << 4n) | BigInt(ea_lo >>> 28));
 }
 
+/**
+ * hpte_encode_avpn for a 4K page in a 256M segment: (VA >> 23) << 7 with VA = VSID << 28 | EA
+ * offset, i.e. VSID << 12 | ((EA >> 23) & 0x1f) << 7 (B = 00). A number: VSIDs are ≤ 36 bits.
+ */
+// Mirrors hpte_encode_avpn() (arch/powerpc/platforms/pseries/lpar.c, Linux 3.4)
+export function hpte_avpn(vsid: number, ea_lo: number): number {
+  return vsid * 4096 + (((ea_lo >>> 23) & 0x1f) << 7);
+}
+
 /** A Linux PTE of the model: guest frame, protection and where its HPTE was put (hidx). */
 export interface GuestPte {
   gfn: number;
@@ -256,7 +265,7 @@ export class GuestOs {
     const primary = hash % (mask + 1);
     const secondary = primary ^ mask;
     // hpte_encode_v: AVPN = (va >> 23) << 7 for 4K pages in a 256M segment.
-    const v = vsid * 4096 + (((ea_lo >>> 23) & 0x1f) << 7);
+    const v = hpte_avpn(vsid, ea_lo);
     const wimg = io ? HPTE_R_I_LO | HPTE_R_G_LO : HPTE_R_M_LO;
     const r = gfn * 4096 + HPTE_R_R_LO + HPTE_R_C_LO + wimg + pp;
     for (let round = 0; round < 4; round++) {
@@ -334,7 +343,7 @@ export class GuestOs {
       const pte = p.ptes.get(epn)!;
       if (pte.slot >= 0) {
         const vsid = user_vsid(p.context, Math.floor((epn * 4096) / 2 ** 28));
-        const avpn = vsid * 4096 + ((((epn * 4096) >>> 23) & 0x1f) << 7);
+        const avpn = hpte_avpn(vsid, epn * 4096);
         // HBR_REQUEST | HBR_AVPN | slot, then the AVPN.
         regs[n * 4] = (0x40000000 | 0x02000000 | Math.floor(pte.slot / 2 ** 32)) >>> 0;
         regs[n * 4 + 1] = pte.slot >>> 0;
@@ -360,7 +369,7 @@ export class GuestOs {
       pte.writable = writable;
       if (pte.slot < 0) continue;
       const vsid = user_vsid(p.context, Math.floor((epn * 4096) / 2 ** 28));
-      const avpn = vsid * 4096 + ((((epn * 4096) >>> 23) & 0x1f) << 7);
+      const avpn = hpte_avpn(vsid, epn * 4096);
       const regs = this.regs;
       regs.fill(0);
       regs[1] = (H_AVPN_LO | (writable ? PP_RWRW_LO : PP_RXRX_LO)) >>> 0;

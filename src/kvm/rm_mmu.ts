@@ -71,7 +71,7 @@ const PROT_MASK_HI = (HPTE_R_PP0_HI | HPTE_R_KEY_HI_HI) >>> 0;
 const PROT_MASK_LO = HPTE_R_PP_LO | HPTE_R_N_LO | HPTE_R_KEY_LO_LO;
 
 /** pte_index (a 64-bit register) ≥ NPTE? Unsigned, as the kernel compares it. */
-function badIndex(kvm: Kvm, idx_hi: number, idx_lo: number): boolean {
+export function badIndex(kvm: Kvm, idx_hi: number, idx_lo: number): boolean {
   return idx_hi !== 0 || idx_lo >= kvm.npte;
 }
 
@@ -258,6 +258,19 @@ export function kvmppc_h_enter(kvm: Kvm, regs: Uint32Array): number {
  * dword 0 (ABSENT entries keep ABSENT in K34), r5 = guest view of dword 1 (guest_rpte, with
  * harvested R/C for a VALID entry).
  */
+/**
+ * The H_REMOVE match conditions shared by 3.3 and 3.4: with H_AVPN, dword 0 without its low 7 bits
+ * must equal avpn; with H_ANDCOND, (dword 0 & avpn) must be 0. The kernel tests dword 0 while
+ * holding HVLOCK, so a mask containing 0x40 always hits the lock bit (modelled). v_lo is given
+ * without HVLOCK.
+ */
+export function h_remove_mismatch(flags_lo: number, v_hi: number, v_lo: number, a_hi: number, a_lo: number): boolean {
+  return (
+    ((flags_lo & H_AVPN_LO) !== 0 && (v_hi !== a_hi || ((v_lo & ~0x7f) >>> 0) !== a_lo)) ||
+    ((flags_lo & H_ANDCOND_LO) !== 0 && ((v_hi & a_hi) | ((v_lo | HPTE_V_HVLOCK_LO) & a_lo)) !== 0)
+  );
+}
+
 // Mirrors kvmppc_h_remove() (arch/powerpc/kvm/book3s_hv_rm_mmu.c, Linux 3.4)
 export function kvmppc_h_remove(kvm: Kvm, regs: Uint32Array): number {
   const flags_lo = regs[1];
@@ -274,13 +287,7 @@ export function kvmppc_h_remove(kvm: Kvm, regs: Uint32Array): number {
   const a_lo = regs[5];
   // 2. Not there, AVPN mismatch, or ANDCOND hit. The kernel tests hpte[0] while holding HVLOCK,
   //    so an ANDCOND mask containing 0x40 always matches the lock bit: modelled.
-  if (
-    (v_lo & VALID_OR_ABSENT) === 0 ||
-    ((flags_lo & H_AVPN_LO) !== 0 && (v_hi !== a_hi || ((v_lo & ~0x7f) >>> 0) !== a_lo)) ||
-    ((flags_lo & H_ANDCOND_LO) !== 0 && ((v_hi & a_hi) | ((v_lo | HPTE_V_HVLOCK_LO) & a_lo)) !== 0)
-  ) {
-    return H_NOT_FOUND;
-  }
+  if ((v_lo & VALID_OR_ABSENT) === 0 || h_remove_mismatch(flags_lo, v_hi, v_lo, a_hi, a_lo)) return H_NOT_FOUND;
   // 3./4. VALID: clear, tlbie (global unless H_LOCAL or a single online vcpu), unlink with the
   //       post-tlbie R/C. dword 0 = 0; dword 1 is left as it was.
   if ((v_lo & HPTE_V_VALID_LO) !== 0) {

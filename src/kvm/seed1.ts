@@ -20,7 +20,6 @@
 //   - hot paths (the hcalls) allocate nothing and use no BigInt.
 
 import {
-  H_ANDCOND_LO,
   H_AVPN_LO,
   H_BULK_REMOVE_RESP_DONE,
   H_BULK_REMOVE_RESP_NOT_FOUND,
@@ -63,6 +62,7 @@ import { E } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
 import type { Kvm } from './kvm.js';
 import type { UserspaceMemoryRegion } from './memslot.js';
+import { badIndex, h_remove_mismatch } from './rm_mmu.js';
 
 const EINVAL = -22;
 const TWO32 = 0x1_0000_0000;
@@ -243,11 +243,6 @@ export function kvmppc_core_destroy_vm_33(kvm: Kvm): void {
 // The real-mode MMU hcalls (register convention as in rm_mmu.ts: r(4+k) = regs[2k], regs[2k+1])
 // ---------------------------------------------------------------------------------------------
 
-/** pte_index (a 64-bit register) ≥ NPTE? Unsigned, as the kernel compares it. */
-function badIndex(kvm: Kvm, idx_hi: number, idx_lo: number): boolean {
-  return idx_hi !== 0 || idx_lo >= kvm.npte;
-}
-
 /**
  * H_ENTER: r4 = flags (H_EXACT), r5 = pte_index, r6 = pteh, r7 = ptel; on success r4 = index.
  * Translates the guest RPN through ram_pginfo and writes pteh (less HVLOCK|ABSENT) as given: the
@@ -339,13 +334,7 @@ export function kvmppc_h_remove_33(kvm: Kvm, regs: Uint32Array): number {
   const a_hi = regs[4];
   const a_lo = regs[5];
   // 2. Not VALID, AVPN mismatch, or ANDCOND hit (tested on the locked word: 0x40 in the mask hits).
-  if (
-    (v_lo & HPTE_V_VALID_LO) === 0 ||
-    ((flags_lo & H_AVPN_LO) !== 0 && (v_hi !== a_hi || ((v_lo & ~0x7f) >>> 0) !== a_lo)) ||
-    ((flags_lo & H_ANDCOND_LO) !== 0 && ((v_hi & a_hi) | ((v_lo | HPTE_V_HVLOCK_LO) & a_lo)) !== 0)
-  ) {
-    return H_NOT_FOUND;
-  }
+  if ((v_lo & HPTE_V_VALID_LO) === 0 || h_remove_mismatch(flags_lo, v_hi, v_lo, a_hi, a_lo)) return H_NOT_FOUND;
   // 3. One online vcpu → local; r4/r5 = the hardware words; dword 0 = 0; tlbie(l).
   if (kvm.online_vcpus === 1) flags_lo |= H_LOCAL_LO;
   kvm.setHpte(i, 0, 0, r_hi, r_lo);

@@ -6,7 +6,7 @@
 // every full exit and re-entry is recorded with its partition switch, while real-mode-handled
 // hcalls and reflected faults cause none (§J 23).
 
-import { BOOK3S_INTERRUPT_HV_DECREMENTER, BOOK3S_INTERRUPT_SYSCALL, LPID_RSVD } from '../arch/index.js';
+import { BOOK3S_INTERRUPT_HV_DECREMENTER, BOOK3S_INTERRUPT_SYSCALL } from '../arch/index.js';
 import { H_FUNCTION, H_TOO_HARD, KVM_EXIT_PAPR_HCALL, RESUME_HOST } from '../arch/hcall.js';
 import { MSR_DR_LO, MSR_IR_LO, MSR_ME_LO, MSR_PR_LO, MSR_SF_HI } from '../arch/reg.js';
 import { ACCESS_IFETCH, MmuContext } from '../hw/mmu.js';
@@ -91,15 +91,6 @@ export class Vcore {
   }
 }
 
-export interface MachineHooks {
-  /** Called when a core's TLB entries of `lpid` are flushed (tlbiel IS=0b10 over all sets). */
-  flushTlbLpid?(core: number, lpid: number): void;
-  /** A core's whole TLB is flushed (PPC970 partition switch). */
-  flushTlbAll?(core: number): void;
-  /** First KVM_RUN of the VM (kvmppc_hv_setup_rma: VRMA). */
-  setupRma?(): void;
-}
-
 export class Machine {
   readonly cfg: MachineConfig;
   readonly rec: Recorder;
@@ -114,7 +105,6 @@ export class Machine {
   /** kvm->arch.last_vcpu[pcpu]: which vcpu of this VM last ran on each hardware thread. */
   readonly lastVcpu: Int32Array;
   readonly threads: number;
-  hooks: MachineHooks = {};
   /** kvm->arch.rma_setup_done. */
   rmaSetupDone = false;
   /** Counters for summaries. */
@@ -190,15 +180,13 @@ export class Machine {
     }
     this.shootdown = new TlbShootdown(this.tlbs);
     this.tlbObserver = new TlbKvmObserver(this.shootdown).attach(kvm);
-    this.hooks = {
-      flushTlbLpid: (core, lpid) => void this.tlbs[core].flush_lpid(lpid),
-      flushTlbAll: (core) => void this.tlbs[core].flush_all(),
-      setupRma: () => {
-        const v = this.vcpus[0];
-        const r = kvmppc_hv_setup_rma(kvm, { vcpu_id: v.id, core: this.coreOf(v) });
-        if (r !== 0) throw new UserError(`KVM_RUN failed (${r}): guest real mode (VRMA) cannot be set up for the memslot at gpa 0`);
-      },
-    };
+  }
+
+  /** POWER7 first KVM_RUN: the VRMA HPTEs (kvmppc_hv_setup_rma, see src/kvm/vrma.ts). */
+  private setupVrma(): void {
+    const v = this.vcpus[0];
+    const r = kvmppc_hv_setup_rma(this.kvm, { vcpu_id: v.id, core: this.coreOf(v) });
+    if (r !== 0) throw new UserError(`KVM_RUN failed (${r}): guest real mode (VRMA) cannot be set up for the memslot at gpa 0`);
   }
 
   /** Keep the TLB model fed when another observer (the invariant audit) is attached afterwards. */
@@ -248,7 +236,7 @@ export class Machine {
       this.rmaSetupDone = true;
       // Linux 3.3 maps the VRMA at memory registration (kvmppc_map_vrma); 3.4 at first KVM_RUN.
       if (!kvm.arch206) this.setupRma970();
-      else if (kvm.kernel !== '3.3') this.hooks.setupRma?.();
+      else if (kvm.kernel !== '3.3') this.setupVrma();
     }
     const vc = this.vcoreOf(v);
     const core = vc.core;
@@ -268,7 +256,6 @@ export class Machine {
     rec.u(0);
     rec.w(kvm.sdr1Hi, kvm.sdr1Lo);
     rec.w(kvm.lpcrHi, kvm.lpcrLo);
-    void LPID_RSVD;
     this.mmus[core.id].loadLpcr(kvm.lpcrHi, kvm.lpcrLo);
     core.lpid = kvm.lpid;
     core.sdr1Hi = kvm.sdr1Hi;
@@ -287,7 +274,7 @@ export class Machine {
         rec.u(E.tlb_scope.lpid_sets);
         rec.u(POWER7_TLB_SETS);
         this.counters.tlbFlushes++;
-        this.hooks.flushTlbLpid?.(core.id, kvm.lpid);
+        this.tlbs[core.id].flush_lpid(kvm.lpid);
       }
       t.inGuest = true;
       t.enteredAt = this.now;
@@ -366,7 +353,7 @@ export class Machine {
     rec.u(E.tlb_scope.all_sets);
     rec.u(PPC970_TLB_SETS);
     this.counters.tlbFlushes++;
-    this.hooks.flushTlbAll?.(core.id);
+    this.tlbs[core.id].flush_all();
   }
 
   /**

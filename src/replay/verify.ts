@@ -1,7 +1,7 @@
 // Verification of a trace: fold it and check every checkpoint digest (verify), or compare it event
 // by event with a re-execution of the emulator (reexec). Both report the first divergence.
 
-import { type TraceEvent, eventAt, eventToJson } from '../trace/event.js';
+import { type TraceEvent, eventAt, eventToJson, hex } from '../trace/event.js';
 import type { EventBatch } from '../trace/batch.js';
 import type { TraceReader } from '../trace/reader.js';
 import { hpteState, rmapState } from './seek.js';
@@ -103,7 +103,6 @@ export function stateDiff(a: StateFold, b: StateFold): string[] {
 }
 
 function diffVm(a: VmState, b: VmState, out: string[]): void {
-  const hex = (x: bigint) => `0x${x.toString(16)}`;
   for (let i = 0; i < Math.min(a.npte, b.npte) && out.length < 10; i++) {
     const p = i * 4;
     if (a.hpt[p] !== b.hpt[p] || a.hpt[p + 1] !== b.hpt[p + 1] || a.hpt[p + 2] !== b.hpt[p + 2] || a.hpt[p + 3] !== b.hpt[p + 3] ||

@@ -1,5 +1,6 @@
 // Decoded events: the slow, friendly form for printing, JSON and tests. Hot paths use EventBatch.
 
+import { hex64 } from '../arch/word.js';
 import { EventBatch, NO_CAUSE, splitBig } from './batch.js';
 import { ENUMS, type EnumName, type EventKind, type FieldDef, KINDS, KIND_BY_CODE, MAX_FIELDS } from './kinds.js';
 
@@ -70,9 +71,8 @@ export function batchOf(events: readonly TraceEvent[], firstSeq = events[0]?.seq
   return b;
 }
 
-export function hex(x: bigint): string {
-  return `0x${BigInt.asUintN(64, x).toString(16)}`;
-}
+/** 64-bit word as JSON and tables print it (`0x…`, unsigned): the arch formatter. */
+export const hex = (x: bigint): string => hex64(x);
 
 /** A field value as JSON shows it: hex string, number, or enum name. */
 export function fieldValue(def: FieldDef, w: bigint): string | number {
