@@ -3,6 +3,8 @@ import { benchRead, readChild } from './read.js';
 import { benchSinks } from './sinks.js';
 import { benchEmulator } from './emulator.js';
 import { benchWorkloads } from './workloads.js';
+import { benchColumns } from './columns.js';
+import { benchCheckpointInterval } from './checkpoint-interval.js';
 import { benchReplay, replayChild } from './replay.js';
 
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
@@ -10,6 +12,8 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   read: benchRead,
   emulator: benchEmulator,
   workloads: benchWorkloads,
+  'sqlite-columns': benchColumns,
+  'checkpoint-interval': benchCheckpointInterval,
   replay: benchReplay,
 };
 

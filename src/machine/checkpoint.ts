@@ -7,7 +7,7 @@ import { stateDigest, type DigestParts } from '../replay/digest.js';
 import { K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
 
-/** Default checkpoint interval in events: ~1% of recording time with an order-22 HPT (measured, bench/README.md). */
+/** Default checkpoint interval in events: no measurable recording cost with an order-22 HPT (`npm run bench -- checkpoint-interval`). */
 export const DEFAULT_CHECKPOINT_INTERVAL = 65536;
 
 export function kvmDigest(kvm: Kvm): DigestParts {
