@@ -2,7 +2,8 @@
 // Generates N synthetic events of the real schema once (in memory), then times writing them
 // through each sink (encode + write + close, excluding event generation) and prints events/s and
 // bytes/event next to raw baselines measured in the same run:
-//  - sqlite_raw: better-sqlite3 multi-row INSERT of the same column values, pre-computed;
+//  - sqlite_raw: better-sqlite3 multi-row INSERT of the same column values, pre-computed, bound the
+//    same way (spread arguments) into a file with the same page size;
 //  - arrow_raw: fs.writeSync of the Arrow stream's own bytes, pre-read into memory.
 // Then reads every trace back (events/s). Medians over R runs (default 3), interleaved.
 
@@ -15,7 +16,7 @@ import { EventBatch, wordToSqlite } from '../src/trace/batch.js';
 import { Recorder, type EventSink } from '../src/trace/recorder.js';
 import { openTrace } from '../src/trace/reader.js';
 import { runInfo } from '../src/trace/run-info.js';
-import { SqliteSink } from '../src/trace/sqlite-sink.js';
+import { SqliteSink, TRACE_PAGE_SIZE } from '../src/trace/sqlite-sink.js';
 import { EVENT_COLUMNS } from '../src/trace/sqlite-schema.js';
 import { writeSyntheticEvents } from '../src/trace/synthetic.js';
 import { median, parseBenchArgs, printFigures } from './util.js';
@@ -87,6 +88,7 @@ function sqliteRaw(path: string, flat: (number | bigint | null)[]): { seconds: n
   const ROWS = 128;
   const t0 = performance.now();
   const db = new Database(path);
+  db.pragma(`page_size = ${TRACE_PAGE_SIZE}`);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(`CREATE TABLE events (${EVENT_COLUMNS.map((c) => `${c} INTEGER${c === 'seq' ? ' PRIMARY KEY' : ''}`).join(', ')}) STRICT`);
@@ -99,8 +101,8 @@ function sqliteRaw(path: string, flat: (number | bigint | null)[]): { seconds: n
     const e = Math.min(nrows, s + BATCH);
     db.exec('BEGIN');
     let i = s;
-    for (; i + ROWS <= e; i += ROWS) many.run(flat.slice(i * NC, (i + ROWS) * NC));
-    for (; i < e; i++) one.run(flat.slice(i * NC, (i + 1) * NC));
+    for (; i + ROWS <= e; i += ROWS) many.run(...flat.slice(i * NC, (i + ROWS) * NC));
+    for (; i < e; i++) one.run(...flat.slice(i * NC, (i + 1) * NC));
     db.exec('COMMIT');
   }
   db.close();
