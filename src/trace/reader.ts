@@ -200,6 +200,15 @@ export function decodeArrowBatch(path: string, rb: RecordBatch, first: number, r
   const col = (name: string) => rb.getChild(name)!.data[0];
   const b = reuse && reuse.capacity >= n ? reuse : new EventBatch(Math.max(n, 65536));
   b.reset(first);
+  // Only the first seq of a batch is checked by the stream reader; the rest must follow densely.
+  const seqValues = col('seq').values as BigUint64Array;
+  const s32 = new Uint32Array(seqValues.buffer, seqValues.byteOffset, n * 2);
+  for (let i = 0; i < n; i++) {
+    const s = first + i;
+    if (s32[2 * i] !== s >>> 0 || s32[2 * i + 1] !== Math.floor(s / 4294967296)) {
+      throw new TraceFormatError(`${path}: seq not dense: row ${i} of the batch from seq ${first} holds ${(BigInt(s32[2 * i + 1]) << 32n) | BigInt(s32[2 * i])}`);
+    }
+  }
   const time = col('time').values as BigUint64Array;
   const t32 = new Uint32Array(time.buffer, time.byteOffset, n * 2);
   for (let i = 0; i < n; i++) b.time[i] = t32[2 * i + 1] * 4294967296 + t32[2 * i];

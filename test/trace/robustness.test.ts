@@ -172,3 +172,24 @@ test('a recorder killed with SIGKILL leaves readable traces holding every commit
   assert.equal(sqEvents[0].kind, 'run_start');
   assert.ok(!sqEvents.some((e) => e.kind === 'run_end'));
 });
+
+test('an Arrow batch whose seq column is not dense is refused, naming the row', async () => {
+  const dir = tmpDir();
+  const good = join(dir, 'good.arrow');
+  record({ arrow: good }, 200, 100);
+  const bytes = readFileSync(good);
+  // The seq column holds consecutive little-endian u64s: find 36, 37, 38 and make 37 into 99.
+  const le = (v: number) => Buffer.from(new BigUint64Array([BigInt(v)]).buffer);
+  const at = bytes.indexOf(Buffer.concat([le(36), le(37), le(38)]));
+  assert.ok(at > 0, 'seq column found');
+  const bad = join(dir, 'bad.arrow');
+  const patched = Buffer.from(bytes);
+  le(99).copy(patched, at + 8);
+  writeFileSync(bad, patched);
+  const before = sha256(bad);
+  await assert.rejects(async () => {
+    const r = await openTrace(bad);
+    for await (const _ of r.batches()) void _;
+  }, /seq not dense: row 37 of the batch from seq 0 holds 99/);
+  assert.equal(sha256(bad), before);
+});
