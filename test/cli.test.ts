@@ -1,7 +1,7 @@
 // The CLI as a user meets it: built binary, exit codes, one-line errors, JSON conventions.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sha256, tmpDir } from './helpers.js';
@@ -70,4 +70,46 @@ test('bad input: one line on stderr, non-zero exit, no stack, recorded files unt
   }
   assert.equal(sha256(sq), before);
   assert.throws(() => sha256(join(d, 'never.sqlite')), /ENOENT/, 'a run refused for bad input leaves no file');
+});
+
+test('--force replaces an existing trace (and its index) instead of writing into it; without it the old trace is kept', () => {
+  const d = tmpDir();
+  const sq = join(d, 'run.sqlite');
+  const ar = join(d, 'run.arrow');
+  const scenario = join(import.meta.dirname, '../traces/tv11-h-enter.scenario.json');
+  const other = join(import.meta.dirname, '../traces/mmio-roundtrip.scenario.json');
+  assert.equal(hv('record', '--scenario', other, '-o', sq, '--arrow', ar, '-q').code, 0);
+  assert.ok(existsSync(`${sq}.hvidx`));
+  const before = [sha256(sq), sha256(ar)];
+  const refused = hv('record', '--scenario', scenario, '-o', sq, '-q');
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.err, /exists; refusing to overwrite a recorded trace \(use --force\)/);
+  assert.deepEqual([sha256(sq), sha256(ar)], before, 'refused: the old trace is untouched');
+
+  // Overwrite with a different run: the result is that run alone, complete, as if freshly recorded.
+  const r = hv('record', '--scenario', scenario, '-o', sq, '--arrow', ar, '-q', '--force');
+  assert.equal(r.code, 0, r.err);
+  const fresh = join(d, 'fresh.sqlite');
+  assert.equal(hv('record', '--scenario', scenario, '-o', fresh, '-q').code, 0);
+  const count = (p: string) => hv('query', p, 'SELECT count(*) AS n, max(seq) AS last FROM events', '--json').out;
+  assert.equal(count(sq), count(fresh));
+  for (const p of [sq, ar]) {
+    const info = JSON.parse(hv('info', p, '--json').out);
+    assert.equal(info.complete, true, p);
+    assert.equal(info.profile, 'power7');
+  }
+  assert.equal(hv('state', sq, '--at', 'end', '--summary', '--json').code, 0, 'the index was rebuilt for the new trace');
+
+  // convert onto its own input is refused even with --force, and the input survives.
+  const keep = sha256(sq);
+  const self = hv('convert', sq, '-o', sq, '--force');
+  assert.notEqual(self.code, 0);
+  assert.match(self.err, /is the input trace/);
+  assert.equal(sha256(sq), keep);
+  // demo --force twice (what `npm run demo` does on a second run).
+  const dd = join(d, 'demo');
+  for (let i = 0; i < 2; i++) {
+    const dm = hv('demo', dd, '--accesses', '1500', '--force', '--quiet', '--json');
+    assert.equal(dm.code, 0, dm.err);
+  }
 });

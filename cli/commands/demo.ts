@@ -5,14 +5,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarize, type RunSummary } from '../../src/analysis/summary.js';
 import { recordWorkloadRun, type Profile, type WorkloadKernel } from '../../src/machine/workload-run.js';
-import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
 import { UserError } from '../../src/trace/errors.js';
 import { openTrace } from '../../src/trace/reader.js';
 import { Recorder } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
-import { SqliteSink } from '../../src/trace/sqlite-sink.js';
 import { printJson, printTable } from '../output.js';
 import { progress } from '../progress.js';
+import { sinkFor } from './convert.js';
 import { resolveWorkload } from './record.js';
 
 export interface DemoOptions {
@@ -43,7 +42,7 @@ export async function demoCommand(dir: string, opts: DemoOptions): Promise<numbe
   for (const r of RUNS) {
     const sq = join(dir, `${r.file}.sqlite`);
     const ar = join(dir, `${r.file}.arrow`);
-    const sinks = [new SqliteSink(sq), new ArrowStreamSink(ar)];
+    const sinks = [sinkFor(sq, opts), sinkFor(ar, opts)];
     const rec = new Recorder(sinks, runInfo(r.profile, wl.seed, { workload: wl, kernel: r.kernel }));
     const bar = progress(r.label.padEnd(26), wl.accesses, opts.quiet);
     recordWorkloadRun(wl, r.profile, rec, { kernel: r.kernel, onProgress: (n) => bar.update(n) });

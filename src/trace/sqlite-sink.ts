@@ -3,7 +3,9 @@
 // leaves a readable file that says it is incomplete.
 
 import Database from 'better-sqlite3';
+import { existsSync, statSync } from 'node:fs';
 import type { EventBatch } from './batch.js';
+import { UserError } from './errors.js';
 import { wordToSqlite } from './batch.js';
 import { MAX_FIELDS } from './kinds.js';
 import type { EventSink } from './recorder.js';
@@ -46,6 +48,9 @@ export class SqliteSink implements EventSink {
   ) {}
 
   open(info: RunInfo): void {
+    // A sink only creates traces: writing into an existing database would mix two runs (and rewrite
+    // the old one's meta). Callers that overwrite remove the old file first (cli sinkFor --force).
+    if (existsSync(this.path) && statSync(this.path).size > 0) throw new UserError(`${this.path} exists; a SQLite trace is only written to a new file`);
     const db = new Database(this.path);
     this.db = db;
     // page_size only takes effect before the first write, so it is set before WAL is switched on.

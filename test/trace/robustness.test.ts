@@ -193,3 +193,12 @@ test('an Arrow batch whose seq column is not dense is refused, naming the row', 
   }, /seq not dense: row 37 of the batch from seq 0 holds 99/);
   assert.equal(sha256(bad), before);
 });
+
+test('a SQLite sink never writes into an existing trace', () => {
+  const dir = tmpDir();
+  const p = join(dir, 'old.sqlite');
+  record({ sqlite: p }, 300, 100);
+  const before = sha256(p);
+  assert.throws(() => new Recorder([new SqliteSink(p)], runInfo('synthetic', 12, {})), /old\.sqlite exists; a SQLite trace is only written to a new file/);
+  assert.equal(sha256(p), before);
+});
