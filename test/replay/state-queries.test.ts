@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { tmpDir } from '../helpers.js';
+import { readAll, tmpDir } from '../helpers.js';
 
 const BIN = join(import.meta.dirname, '../../bin/hvtrace.js');
 const hv = (...a: string[]) => spawnSync(process.execPath, [BIN, ...a], { encoding: 'utf8' });
@@ -34,4 +34,25 @@ test('state --ea walks SLB → VA → hash → PTEG → HPTE as TV1/TV2 say; --g
   assert.equal(g.host_page.state, 'present');
   assert.deepEqual(g.rmap.chain, [0xf6e5f, 0x1a298]);
   assert.deepEqual(g.hptes.map((h: { index: number }) => h.index).sort((a: number, b: number) => a - b), [0x1a298, 0xf6e5f]);
+});
+
+test('state --at time:T is the state after the last event at or before T', async () => {
+  const dir = tmpDir();
+  const t = join(dir, 'tv11.sqlite');
+  assert.equal(hv('record', '-s', join(import.meta.dirname, '../../traces/tv11-h-enter.scenario.json'), '-o', t, '-q').status, 0);
+  const { events } = await readAll(t);
+  const lastAtOrBefore = (T: number) => events.filter((e) => e.time <= T).at(-1)!.seq;
+  const times = [...new Set(events.map((e) => e.time))];
+  assert.ok(times.length >= 4, 'the sample spans several timestamps');
+  // Each distinct time (many events share one), the tick before it, and far past the end.
+  const targets = [...times.slice(1, 4).flatMap((x) => [x - 1, x]), times.at(-1)! + 10 ** 9];
+  for (const T of targets) {
+    const byTime = hv('state', t, '--at', `time:${T}`, '--summary', '--json');
+    assert.equal(byTime.status, 0, byTime.stderr);
+    const want = lastAtOrBefore(T);
+    const s = JSON.parse(byTime.stdout);
+    assert.equal(s.seq, want, `time:${T}`);
+    assert.deepEqual(s, JSON.parse(hv('state', t, '--at', String(want), '--summary', '--json').stdout), `time:${T} = seq ${want}`);
+  }
+  assert.notEqual(hv('state', t, '--at', 'time:soon').status, 0);
 });
