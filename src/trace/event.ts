@@ -23,6 +23,7 @@ export function kindOfCode(code: number): EventKind {
 }
 
 export function eventAt(b: EventBatch, i: number): TraceEvent {
+  b.toDense();
   const kind = kindOfCode(b.kind[i]);
   const nf = KINDS[kind].fields.length;
   const words: bigint[] = [];

@@ -5,7 +5,7 @@
 import { type RecordBatch, RecordBatchReader } from 'apache-arrow';
 import Database from 'better-sqlite3';
 import { createReadStream, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
-import { EventBatch, NO_CAUSE } from './batch.js';
+import { EventBatch, NO_CAUSE, WireColumns } from './batch.js';
 import { TraceFormatError, UserError } from './errors.js';
 import { KIND_BY_CODE, MAX_FIELDS, SCHEMA_VERSION } from './kinds.js';
 import type { RunInfo } from './run-info.js';
@@ -210,43 +210,37 @@ export function decodeArrowBatch(path: string, rb: RecordBatch, first: number, r
     }
   }
   const time = col('time').values as BigUint64Array;
-  const t32 = new Uint32Array(time.buffer, time.byteOffset, n * 2);
-  for (let i = 0; i < n; i++) b.time[i] = t32[2 * i + 1] * 4294967296 + t32[2 * i];
   b.kind.set((col('kind').values as Uint8Array).subarray(0, n));
   b.lpid.set((col('lpid').values as Int16Array).subarray(0, n));
   b.vcpu.set((col('vcpu').values as Int16Array).subarray(0, n));
   b.core.set((col('core').values as Int16Array).subarray(0, n));
+  for (let i = 0; i < n; i++) if (KIND_BY_CODE[b.kind[i]] === undefined) throw new TraceFormatError(`${path}: unknown event kind ${b.kind[i]} at seq ${first + i}`);
   const cD = col('cause');
-  const c32 = new Uint32Array(cD.values.buffer, cD.values.byteOffset, n * 2);
   const nb = cD.nullBitmap as Uint8Array | undefined;
-  const hasNulls = cD.nullCount > 0 && nb && nb.length > 0;
-  for (let i = 0; i < n; i++) {
-    const isNull = hasNulls && (nb![i >> 3] & (1 << (i & 7))) === 0;
-    b.cause[i] = isNull ? NO_CAUSE : c32[2 * i + 1] * 4294967296 + c32[2 * i];
-  }
-  // Expand zero-suppressed halves back to dense fields (trailing zero fields stay trimmed).
+  const hasNulls = cD.nullCount > 0 && nb !== undefined && nb.length > 0;
   const wD = col('w');
   const wofs = wD.valueOffsets as Int32Array;
   const src = wD.children[0].values as Uint32Array;
   const wmask = col('wmask').values as Uint32Array;
-  const dst = b.words;
-  let k = 0;
   for (let i = 0; i < n; i++) {
-    b.wofs[i] = k;
-    let m = wmask[i];
-    let p = wofs[i];
-    if (m >>> (2 * MAX_FIELDS) !== 0 || wofs[i + 1] - p !== popcount(m)) throw new TraceFormatError(`${path}: wmask does not match the words of seq ${first + i}`);
-    while (m !== 0) {
-      dst[2 * k] = m & 1 ? src[p++] : 0;
-      dst[2 * k + 1] = m & 2 ? src[p++] : 0;
-      k++;
-      m >>>= 2;
-    }
+    const m = wmask[i];
+    if (m >>> (2 * MAX_FIELDS) !== 0 || wofs[i + 1] - wofs[i] !== popcount(m)) throw new TraceFormatError(`${path}: wmask does not match the words of seq ${first + i}`);
   }
-  b.wofs[n] = k;
+  // The file's columns are the batch's wire form (so re-encoding it, e.g. convert, is free); the
+  // dense form is expanded from them.
+  const w = (b.wire ??= new WireColumns(0));
+  w.seq = s32;
+  w.time = new Uint32Array(time.buffer, time.byteOffset, n * 2);
+  w.cause = new Uint32Array(cD.values.buffer, cD.values.byteOffset, n * 2);
+  w.causeNulls = hasNulls ? cD.nullCount : 0;
+  w.causeValid = hasNulls ? nb : new Uint8Array(0);
+  w.words = src;
+  w.wofs = wofs;
+  w.wmask = wmask;
   b.length = n;
-  for (let i = 0; i < n; i++) if (KIND_BY_CODE[b.kind[i]] === undefined) throw new TraceFormatError(`${path}: unknown event kind ${b.kind[i]} at seq ${first + i}`);
-  return b;
+  b.wireValid = true;
+  b.denseValid = false;
+  return b.toDense();
 }
 
 function popcount(m: number): number {

@@ -4,11 +4,13 @@
 //   const seq = rec.ev(K.hpte_write, lpid, vcpu, core, cause);
 //   rec.u(index); rec.w(oldVhi, oldVlo); ...
 //
-// Trailing zero words are trimmed when the next event starts (readers restore them as zeros).
+// Events are written in the batch's wire form (the Arrow encoding, see batch.ts): 64-bit halves and
+// zero-suppressed payload words with their presence mask, so trailing zero words are never stored
+// (readers restore them as zeros). Sinks wanting numbers call batch.toDense().
 // `enabled = false` turns every call into a cheap no-op so the model can run unrecorded.
 
-import { EventBatch, NO_CAUSE } from './batch.js';
-import { K } from './kinds.js';
+import { EventBatch, NO_CAUSE, WireColumns, wordToNumber } from './batch.js';
+import { K, MAX_FIELDS } from './kinds.js';
 import type { RunInfo } from './run-info.js';
 
 export interface EventSink {
@@ -25,9 +27,15 @@ export const DEFAULT_BATCH = 65536;
 export class Recorder {
   readonly enabled: boolean;
   private readonly batch: EventBatch;
+  /** The batch's wire form: what ev/w/u write. */
+  private readonly wire: WireColumns;
+  private readonly wireWords: Uint32Array<ArrayBufferLike>;
   private readonly sinks: EventSink[];
   private nextSeq = 0;
-  private wc = 0;
+  /** Payload halves written in this batch; presence mask and next mask bit of the open event. */
+  private pk = 0;
+  private pm = 0;
+  private pbit = 0;
   private closed = false;
   /** Deterministic time (timebase ticks) stamped on the next events. */
   now = 0;
@@ -38,7 +46,10 @@ export class Recorder {
     this.sinks = sinks;
     this.enabled = sinks.length > 0;
     this.batch = new EventBatch(this.enabled ? batchSize : 1);
-    this.batch.reset(0);
+    this.wire = new WireColumns(this.batch.capacity);
+    this.wireWords = this.wire.words;
+    this.batch.wire = this.wire;
+    this.startBatch(0);
     if (this.enabled) {
       if (!info) throw new Error('Recorder: run info required with sinks');
       for (const s of sinks) s.open(info);
@@ -68,33 +79,57 @@ export class Recorder {
       this.flush();
       n = 0;
     }
-    b.time[n] = this.now;
     b.kind[n] = kind;
     b.lpid[n] = lpid;
     b.vcpu[n] = vcpu;
     b.core[n] = core;
-    b.cause[n] = cause;
-    b.wofs[n] = this.wc;
+    const w = this.wire;
+    w.causeNulls += w.setCommon(n, this.nextSeq, this.now, cause);
+    w.wofs[n] = this.pk;
+    this.pm = 0;
+    this.pbit = 0;
     b.length = n + 1;
     return this.nextSeq++;
   }
 
-  /** Append a 64-bit word given as unsigned 32-bit halves. */
+  /**
+   * Append a 64-bit word given as unsigned 32-bit halves. Both halves are stored blindly and the
+   * cursor advances past a nonzero one only, so zero suppression costs no branch.
+   */
   w(hi: number, lo: number): void {
     if (!this.enabled) return;
-    const p = this.wc * 2;
-    this.batch.words[p] = lo;
-    this.batch.words[p + 1] = hi;
-    this.wc++;
+    if (this.pbit >= 2 * MAX_FIELDS) throw new Error(`Recorder: more than ${MAX_FIELDS} words in event ${this.nextSeq - 1}`);
+    const l = +(lo !== 0);
+    const h = +(hi !== 0);
+    const words = this.wireWords;
+    let k = this.pk;
+    words[k] = lo;
+    k += l;
+    words[k] = hi;
+    this.pk = k + h;
+    this.pm |= (l | (h << 1)) << this.pbit;
+    this.pbit += 2;
   }
 
   /** Append an integer word (exact for |x| < 2^53; negative values are two's complement). */
   u(x: number): void {
     if (!this.enabled) return;
-    const p = this.wc * 2;
-    this.batch.words[p] = x >>> 0;
-    this.batch.words[p + 1] = Math.floor(x / 4294967296) >>> 0;
-    this.wc++;
+    this.w(Math.floor(x / 4294967296) >>> 0, x >>> 0);
+  }
+
+  /**
+   * Word j of the event being written, as a number (exact within ±2^53; 0 if not written or zero).
+   * For instrumentation that looks at an event before the next one starts (tests).
+   */
+  openWord(j: number): number {
+    const n = this.batch.length;
+    if (!this.enabled || n === 0 || 2 * j >= this.pbit) return 0;
+    const m = this.pm;
+    let p = this.wire.wofs[n - 1];
+    for (let bit = 0; bit < 2 * j; bit++) p += (m >>> bit) & 1;
+    const lo = (m >>> (2 * j)) & 1 ? this.wireWords[p++] : 0;
+    const hi = (m >>> (2 * j + 1)) & 1 ? this.wireWords[p] : 0;
+    return wordToNumber(hi, lo);
   }
 
   /** Append a BigInt word (edge use: scenario-provided register values). */
@@ -104,14 +139,20 @@ export class Recorder {
     this.w(Number(u >> 32n), Number(u & 0xffffffffn));
   }
 
-  /** Trim trailing zero words of event i (the last one written). */
+  /** Close event i (the last one written): its mask and the end of its payload. */
   private seal(i: number): void {
+    this.wire.wmask[i] = this.pm >>> 0;
+    this.wire.wofs[i + 1] = this.pk;
+  }
+
+  private startBatch(firstSeq: number): void {
     const b = this.batch;
-    const start = b.wofs[i];
-    let end = this.wc;
-    while (end > start && b.words[end * 2 - 2] === 0 && b.words[end * 2 - 1] === 0) end--;
-    this.wc = end;
-    b.wofs[i + 1] = end;
+    b.reset(firstSeq);
+    b.denseValid = false;
+    b.wireValid = true;
+    this.wire.causeNulls = 0;
+    this.wire.wofs[0] = 0;
+    this.pk = 0;
   }
 
   /** Hand the current batch to the sinks (a durable commit point). */
@@ -122,8 +163,7 @@ export class Recorder {
       this.seal(b.length - 1);
       for (const s of this.sinks) s.writeBatch(b);
     }
-    b.reset(this.nextSeq);
-    this.wc = 0;
+    this.startBatch(this.nextSeq);
     this.onFlush?.(this.nextSeq);
   }
 

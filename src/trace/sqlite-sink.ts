@@ -129,6 +129,7 @@ export class SqliteSink implements EventSink {
   writeBatch(b: EventBatch): void {
     const n = b.length;
     if (n === 0) return;
+    b.toDense();
     const db = this.db!;
     db.exec('BEGIN');
     try {

@@ -28,7 +28,7 @@ import { recordWorkloadRun } from '../../src/machine/workload-run.js';
 import { Seeker } from '../../src/replay/seek.js';
 import { SLB_ROWS, StateFold } from '../../src/replay/state.js';
 import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
-import { type EventBatch, wordToNumber } from '../../src/trace/batch.js';
+import type { EventBatch } from '../../src/trace/batch.js';
 import { K } from '../../src/trace/kinds.js';
 import { openTrace } from '../../src/trace/reader.js';
 import { Recorder } from '../../src/trace/recorder.js';
@@ -109,11 +109,6 @@ function foldTouch(f: StateFold, lpid: number, t: Touch): number[] {
 
 const rowOf = (kind: number, key: number) => `${kind === K.guest_exit ? K.guest_enter : kind}:${key}`;
 
-/** Word j of event i, read before the recorder has sealed the event (nwords not final yet). */
-function rawWord(b: EventBatch, i: number, j: number): number {
-  const p = (b.wofs[i] + j) * 2;
-  return wordToNumber(b.words[p + 1], b.words[p]);
-}
 
 /**
  * Wrap rec.ev (test-only) to learn which state row each event touches, and read those rows from the
@@ -138,11 +133,11 @@ function instrument(rec: Recorder, cap: Capture): { endOp: (m: Machine) => void 
     const k = b.kind[i];
     let key = -1;
     let key2 = -1;
-    if (k === K.hpte_write) key = rawWord(b, i, 0);
-    else if (k === K.rmap_change) (key = rawWord(b, i, 1), key2 = rawWord(b, i, 2));
+    if (k === K.hpte_write) key = rec.openWord(0);
+    else if (k === K.rmap_change) (key = rec.openWord(1), key2 = rec.openWord(2));
     else if (k === K.slb_update || k === K.guest_enter || k === K.guest_exit) key = b.vcpu[i];
     else if (k === K.partition_switch) key = b.core[i];
-    else if (k === K.vcore_state) key = rawWord(b, i, 0);
+    else if (k === K.vcore_state) key = rec.openWord(0);
     else if (k !== K.notifier) return;
     opTouches.set(rowOf(k, key), { seq, kind: k, key, key2 });
   };
