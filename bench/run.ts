@@ -6,6 +6,7 @@ import { benchWorkloads } from './workloads.js';
 import { benchColumns } from './columns.js';
 import { benchCheckpointInterval } from './checkpoint-interval.js';
 import { benchReplay, replayChild } from './replay.js';
+import { benchPipeline } from './pipeline.js';
 
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
   sinks: benchSinks,
@@ -15,6 +16,7 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   'sqlite-columns': benchColumns,
   'checkpoint-interval': benchCheckpointInterval,
   replay: benchReplay,
+  pipeline: benchPipeline,
 };
 
 const [name, ...rest] = process.argv.slice(2);

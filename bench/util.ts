@@ -4,7 +4,7 @@ export interface BenchArgs {
   events: number;
   runs: number;
   json: boolean;
-  [k: string]: number | boolean;
+  [k: string]: number | boolean | string;
 }
 
 export function parseBenchArgs(argv: string[], defaults: { events: number; runs: number }): BenchArgs {
@@ -13,6 +13,7 @@ export function parseBenchArgs(argv: string[], defaults: { events: number; runs:
     const a = argv[i];
     if (a === '--json') out.json = true;
     else if (a.startsWith('--') && i + 1 < argv.length && /^\d+$/.test(argv[i + 1])) out[a.slice(2)] = Number(argv[++i]);
+    else if (a.startsWith('--') && i + 1 < argv.length && !argv[i + 1].startsWith('--')) out[a.slice(2)] = argv[++i];
     else {
       process.stderr.write(`bench: unknown argument '${a}'\n`);
       process.exit(2);
