@@ -38,6 +38,8 @@ export class EventBatch {
   /** The Arrow encoding of this batch; valid only when wireValid. */
   wire: WireColumns | undefined;
   wireValid = false;
+  /** `wire` holds views of buffers this batch does not own (adoptWire). */
+  private wireBorrowed = false;
 
   constructor(capacity: number) {
     this.capacity = capacity;
@@ -58,6 +60,18 @@ export class EventBatch {
     this.wofs[0] = 0;
     this.denseValid = true;
     this.wireValid = false;
+    // Views of a file's buffers are this batch's wire form only until the batch is refilled: never
+    // encode into them (they belong to the reader, and are sized to that batch).
+    if (this.wireBorrowed) this.wire = undefined;
+    this.wireBorrowed = false;
+  }
+
+  /** Take `w` (views of a file's columns) as the only valid form; the dense form is derived on demand. */
+  adoptWire(w: WireColumns): void {
+    this.wire = w;
+    this.wireBorrowed = true;
+    this.wireValid = true;
+    this.denseValid = false;
   }
 
   /** The dense form, expanded from the wire form when only that was written (recorder batches). */
@@ -96,8 +110,12 @@ export class EventBatch {
 
   /** The wire form, encoded from the dense form unless a producer already wrote it. */
   toWire(): WireColumns {
+    if (this.wireValid) return this.wire!;
+    if (this.wireBorrowed) {
+      this.wire = undefined;
+      this.wireBorrowed = false;
+    }
     const w = (this.wire ??= new WireColumns(this.capacity));
-    if (this.wireValid) return w;
     const n = this.length;
     w.ensure(this.capacity, this.wofs[n]);
     w.causeNulls = 0;
@@ -244,14 +262,12 @@ export class WireColumns {
 
   /** Room for `capacity` events and `nwords` 64-bit words. */
   ensure(capacity: number, nwords: number): void {
-    if (this.seq.length < capacity * 2) {
-      this.seq = new Uint32Array(capacity * 2);
-      this.time = new Uint32Array(capacity * 2);
-      this.cause = new Uint32Array(capacity * 2);
-      this.causeValid = new Uint8Array((capacity + 7) >> 3);
-      this.wofs = new Int32Array(capacity + 1);
-      this.wmask = new Uint32Array(capacity);
-    }
+    if (this.seq.length < capacity * 2) this.seq = new Uint32Array(capacity * 2);
+    if (this.time.length < capacity * 2) this.time = new Uint32Array(capacity * 2);
+    if (this.cause.length < capacity * 2) this.cause = new Uint32Array(capacity * 2);
+    if (this.causeValid.length < (capacity + 7) >> 3) this.causeValid = new Uint8Array((capacity + 7) >> 3);
+    if (this.wofs.length < capacity + 1) this.wofs = new Int32Array(capacity + 1);
+    if (this.wmask.length < capacity) this.wmask = new Uint32Array(capacity);
     if (this.words.length < nwords * 2) this.words = new Uint32Array(Math.max(nwords, capacity * MAX_FIELDS) * 2);
   }
 

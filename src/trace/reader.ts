@@ -228,7 +228,7 @@ export function decodeArrowBatch(path: string, rb: RecordBatch, first: number, r
   }
   // The file's columns are the batch's wire form (so re-encoding it, e.g. convert, is free); the
   // dense form is expanded from them.
-  const w = (b.wire ??= new WireColumns(0));
+  const w = new WireColumns(0);
   w.seq = s32;
   w.time = new Uint32Array(time.buffer, time.byteOffset, n * 2);
   w.cause = new Uint32Array(cD.values.buffer, cD.values.byteOffset, n * 2);
@@ -238,8 +238,7 @@ export function decodeArrowBatch(path: string, rb: RecordBatch, first: number, r
   w.wofs = wofs;
   w.wmask = wmask;
   b.length = n;
-  b.wireValid = true;
-  b.denseValid = false;
+  b.adoptWire(w);
   return b.toDense();
 }
 

@@ -99,6 +99,8 @@ export class Recorder {
   w(hi: number, lo: number): void {
     if (!this.enabled) return;
     if (this.pbit >= 2 * MAX_FIELDS) throw new Error(`Recorder: more than ${MAX_FIELDS} words in event ${this.nextSeq - 1}`);
+    lo >>>= 0; // halves as stored (a caller's 2^32 or -1 must not set a mask bit over a stored 0)
+    hi >>>= 0;
     const l = +(lo !== 0);
     const h = +(hi !== 0);
     const words = this.wireWords;

@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Prng } from '../../src/machine/prng.js';
 import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
-import type { EventBatch, WireColumns } from '../../src/trace/batch.js';
+import { type RecordBatch, RecordBatchReader } from 'apache-arrow';
+import { EventBatch, type WireColumns } from '../../src/trace/batch.js';
 import { batchOf, eventsOf, type TraceEvent } from '../../src/trace/event.js';
 import { KINDS, KIND_NAMES } from '../../src/trace/kinds.js';
 import { NO_CAUSE, Recorder, type EventSink } from '../../src/trace/recorder.js';
+import { decodeArrowBatch } from '../../src/trace/reader.js';
 import { runInfo } from '../../src/trace/run-info.js';
 import { SqliteSink } from '../../src/trace/sqlite-sink.js';
 import { readAll, tmpDir } from '../helpers.js';
@@ -110,4 +112,47 @@ test('Arrow bytes from the recorder equal the bytes of the same events re-encode
   assert.deepEqual(readFileSync(again), readFileSync(direct));
   assert.deepEqual((await readAll(sq)).events, events);
   assert.deepEqual((await readAll(direct)).events, events);
+});
+
+test('a batch decoded from a file never encodes into the file buffers it borrowed', async () => {
+  const dir = tmpDir();
+  const p = join(dir, 'sixteen.arrow');
+  const rec = new Recorder([new ArrowStreamSink(p)], runInfo('synthetic', 1, {}), 16);
+  for (let i = 0; i < 40; i++) {
+    rec.ev(KINDS.tlbie.code, 1, 0, 0, i); // every event has a cause: no validity bitmap in the file
+    rec.u(i);
+  }
+  rec.close(true);
+  const reader = RecordBatchReader.from(readFileSync(p));
+  const rb = reader.next().value as RecordBatch;
+  assert.equal(rb.numRows, 16);
+  const b = decodeArrowBatch(p, rb, 0, new EventBatch(16)); // capacity == rows, as for 65,536-row batches
+  const seqBefore = [...(rb.getChild('seq')!.data[0].values as BigUint64Array)];
+  // Refill the same batch as numbers, half of them without a cause, and encode it.
+  b.reset(100);
+  for (let i = 0; i < 16; i++) {
+    b.time[i] = i;
+    b.kind[i] = KINDS.tlbie.code;
+    b.cause[i] = i % 2 ? NO_CAUSE : i;
+    b.wofs[i + 1] = 0;
+  }
+  b.length = 16;
+  const w = b.toWire();
+  assert.equal(w.causeNulls, 8);
+  assert.deepEqual([w.causeValid[0], w.causeValid[1]], [0b01010101, 0b01010101]);
+  assert.deepEqual([w.seq[0], w.seq[30]], [100, 115]);
+  assert.deepEqual([...(rb.getChild('seq')!.data[0].values as BigUint64Array)], seqBefore, "the file's buffers are untouched");
+});
+
+test('halves are normalised to u32 before the zero test (2^32 as a low half stores 0 and no mask bit)', () => {
+  const batches: EventBatch[] = [];
+  const rec = new Recorder([collector(batches)], runInfo('synthetic', 1, {}), 8);
+  rec.ev(KINDS.tlbie.code, 1, 0, 0, NO_CAUSE);
+  rec.w(0, 1);
+  rec.w(0, 2 ** 32); // ToUint32(2^32) = 0: a zero word
+  rec.close(true);
+  const b = batches[0];
+  assert.equal(b.wire!.wmask[1], 0b1);
+  const fresh = batchOf([...eventsOf(b)], b.firstSeq);
+  assert.deepEqual(wireOf(b.wire!, b.length), wireOf(fresh.toWire(), fresh.length));
 });
