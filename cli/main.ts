@@ -94,6 +94,7 @@ program
   .requiredOption('-o, --output <file>', 'output (.sqlite or .arrow)')
   .addOption(new Option('--compress <codec>', 'Arrow body compression').choices(['zstd']))
   .option('-f, --force', 'overwrite the output')
+  .option('-q, --quiet', 'no progress bar or summary line on stderr')
   .action(run(async (t: never, o: never) => (await import('./commands/convert.js')).convertCommand(t, o)));
 
 program

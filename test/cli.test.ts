@@ -38,7 +38,12 @@ test('record → info/query/events/convert round trip with 0x… words in JSON',
   assert.equal(ev.length, 1);
   assert.match(JSON.parse(ev[0]).new_v, /^0x[0-9a-f]+$/);
   const back = join(d, 'back.sqlite');
-  assert.equal(hv('convert', ar, '-o', back).code, 0);
+  const conv = hv('convert', ar, '-o', back);
+  assert.equal(conv.code, 0);
+  assert.match(conv.err, /^converted 3\d{3} events to /);
+  const quiet = hv('convert', sq, '-o', join(d, 'back.arrow'), '-q');
+  assert.equal(quiet.code, 0);
+  assert.equal(quiet.err, '', '-q: nothing on stderr (and no bar off a TTY anyway)');
   assert.equal(hv('query', back, 'SELECT count(*) AS n FROM events', '--json').out, hv('query', sq, 'SELECT count(*) AS n FROM events', '--json').out);
 });
 

@@ -6,6 +6,7 @@ import { UserError } from '../../src/trace/errors.js';
 import { openTrace } from '../../src/trace/reader.js';
 import type { EventSink } from '../../src/trace/recorder.js';
 import { SqliteSink } from '../../src/trace/sqlite-sink.js';
+import { progress } from '../progress.js';
 
 /**
  * A sink for a new trace at `path`. An existing file is refused unless `force`; with `force` the old
@@ -24,21 +25,25 @@ export function sinkFor(path: string, opts: { compress?: 'zstd'; force?: boolean
   return sqlite ? new SqliteSink(path) : new ArrowStreamSink(path, { compress: opts.compress });
 }
 
-export async function convertCommand(input: string, opts: { output: string; compress?: 'zstd'; force?: boolean }): Promise<number> {
+export async function convertCommand(input: string, opts: { output: string; compress?: 'zstd'; force?: boolean; quiet?: boolean }): Promise<number> {
   if (existsSync(opts.output) && existsSync(input) && realpathSync(opts.output) === realpathSync(input)) {
     throw new UserError(`${opts.output} is the input trace; convert writes a new file`);
   }
   const r = await openTrace(input);
   const sink = sinkFor(opts.output, opts);
   sink.open(r.info);
+  // A SQLite trace knows its event count up front; an Arrow stream only at its end (no bar then).
+  const bar = r.eventCount !== undefined ? progress('converting', r.eventCount, opts.quiet) : undefined;
   let n = 0;
   for await (const b of r.batches()) {
     sink.writeBatch(b);
     n += b.length;
+    bar?.update(n);
   }
+  bar?.stop();
   sink.close(r.complete === true, n);
   r.close();
   if (r.truncation) process.stderr.write(`hvtrace: warning: ${r.truncation}\n`);
-  process.stderr.write(`converted ${n} events to ${opts.output}\n`);
+  if (!opts.quiet) process.stderr.write(`converted ${n} events to ${opts.output}\n`);
   return 0;
 }
