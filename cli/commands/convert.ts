@@ -1,29 +1,9 @@
 // hvtrace convert IN -o OUT: rewrite a trace in the other format (SQLite ↔ Arrow), event for event.
-import { existsSync, realpathSync, rmSync } from 'node:fs';
-import { defaultIndexPath } from '../../src/replay/checkpoints.js';
-import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
+import { existsSync, realpathSync } from 'node:fs';
 import { UserError } from '../../src/trace/errors.js';
 import { openTrace } from '../../src/trace/reader.js';
-import type { EventSink } from '../../src/trace/recorder.js';
-import { SqliteSink } from '../../src/trace/sqlite-sink.js';
 import { progress } from '../progress.js';
-
-/**
- * A sink for a new trace at `path`. An existing file is refused unless `force`; with `force` the old
- * trace, its SQLite sidecars (-wal, -shm) and its checkpoint index are removed first, so the new
- * trace never mixes with the old one. The format follows the extension.
- */
-export function sinkFor(path: string, opts: { compress?: 'zstd'; force?: boolean }): EventSink {
-  const sqlite = /\.(sqlite|sqlite3|db)$/i.test(path);
-  if (!sqlite && !/\.(arrow|arrows|ipc)$/i.test(path)) {
-    throw new UserError(`${path}: output must end in .sqlite/.db (SQLite) or .arrow (Arrow IPC stream)`);
-  }
-  if (existsSync(path)) {
-    if (!opts.force) throw new UserError(`${path} exists; refusing to overwrite a recorded trace (use --force)`);
-    for (const f of [path, `${path}-wal`, `${path}-shm`, defaultIndexPath(path)]) rmSync(f, { force: true });
-  }
-  return sqlite ? new SqliteSink(path) : new ArrowStreamSink(path, { compress: opts.compress });
-}
+import { sinkFor } from '../sinks.js';
 
 export async function convertCommand(input: string, opts: { output: string; compress?: 'zstd'; force?: boolean; quiet?: boolean }): Promise<number> {
   if (existsSync(opts.output) && existsSync(input) && realpathSync(opts.output) === realpathSync(input)) {

@@ -11,7 +11,7 @@ import { Recorder } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
 import { printJson, printTable } from '../output.js';
 import { progress } from '../progress.js';
-import { sinkFor } from './convert.js';
+import { sinkFor } from '../sinks.js';
 import { resolveWorkload } from './record.js';
 
 export interface DemoOptions {

@@ -1,5 +1,4 @@
 // hvtrace record: run the emulator (or the synthetic generator) and record to SQLite and/or Arrow.
-import { rmSync } from 'node:fs';
 import { buildIndex, defaultIndexPath } from '../../src/replay/checkpoints.js';
 import { openTrace } from '../../src/trace/reader.js';
 import { UserError } from '../../src/trace/errors.js';
@@ -11,7 +10,7 @@ import { loadScenario, scenarioToJson } from '../../src/guest/scenario.js';
 import { recordScenarioRun } from '../../src/machine/record.js';
 import { WORKLOAD_NAMES, loadWorkload, parseWorkload, type Workload } from '../../src/guest/workloads.js';
 import { recordWorkloadRun } from '../../src/machine/workload-run.js';
-import { sinkFor } from './convert.js';
+import { removeTrace, sinkFor } from '../sinks.js';
 
 export interface RecordOptions {
   output?: string;
@@ -47,7 +46,7 @@ export function abandon(rec: Recorder, opts: RecordOptions, e: unknown): never {
   if (e instanceof UserError) {
     for (const p of [opts.output, opts.arrow]) {
       if (!p) continue;
-      for (const f of [p, `${p}-wal`, `${p}-shm`]) rmSync(f, { force: true });
+      removeTrace(p);
     }
   }
   throw e;

@@ -21,8 +21,6 @@
 /** A caller-provided destination for 64-bit results: out[off] = hi, out[off + 1] = lo. */
 export type Word64Out = Uint32Array;
 
-const TWO32 = 0x1_0000_0000;
-
 /** Join two unsigned 32-bit halves into a 64-bit bigint (edge code only). */
 export function u64(hi: number, lo: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -49,12 +47,12 @@ export function join64(words: Uint32Array, off = 0): bigint {
   return u64(words[off], words[off + 1]);
 }
 
-/**
- * Two halves as one JS number. Exact only while the value is below 2^53 (addresses, indexes and
- * page numbers in our model); callers with full 64-bit words must stay with (hi, lo).
- */
-export function hilo_to_number(hi: number, lo: number): number {
-  return (hi >>> 0) * TWO32 + (lo >>> 0);
+/** Number of set bits of a 32-bit value. */
+export function popcount32(x: number): number {
+  x >>>= 0;
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }
 
 /**

@@ -161,15 +161,20 @@ export function kvmppc_hcall(kvm: Kvm, vcpu: KvmVcpuRef, nr: number, regs: Uint3
     ret = H_TOO_HARD;
     path = E.hcall_path.user;
   }
-  if (rec.enabled) {
-    rec.ev(K.hcall_exit, kvm.lpid, vid, core, enter);
-    rec.u(nr);
-    rec.u(ret);
-    rec.u(path);
-    for (let k = 0; k < HCALL_REGS_WORDS; k += 2) rec.w(regs[k], regs[k + 1]);
-  }
+  recordHcallExit(kvm, vid, core, enter, nr, ret, path, regs);
   if (obs !== null) obs.opEnd(kvm, nr, ret, regs);
   return ret;
+}
+
+/** The hcall_exit event: r3 = ret, how the call completed, r4..r11 as the guest sees them. */
+function recordHcallExit(kvm: Kvm, vid: number, core: number, cause: number, nr: number, ret: number, path: number, regs: Uint32Array): void {
+  const rec = kvm.rec;
+  if (!rec.enabled) return;
+  rec.ev(K.hcall_exit, kvm.lpid, vid, core, cause);
+  rec.u(nr);
+  rec.u(ret);
+  rec.u(path);
+  for (let k = 0; k < HCALL_REGS_WORDS; k += 2) rec.w(regs[k], regs[k + 1]);
 }
 
 /** Does host virtual mode (kvmppc_pseries_do_hcall, K34) complete `nr` after a real-mode H_TOO_HARD? */
@@ -201,7 +206,6 @@ export function kvmppc_hcall_virtmode(
   regs: Uint32Array,
   enterSeq: number = kvm.pendingHcallEnter,
 ): number {
-  const rec = kvm.rec;
   const vid = vcpu.vcpu_id;
   const core = vcpu.core;
   kvm.pendingHcallEnter = NO_CAUSE;
@@ -219,13 +223,7 @@ export function kvmppc_hcall_virtmode(
     ret = H_TOO_HARD;
     path = E.hcall_path.user;
   }
-  if (rec.enabled) {
-    rec.ev(K.hcall_exit, kvm.lpid, vid, core, enterSeq);
-    rec.u(nr);
-    rec.u(ret);
-    rec.u(path);
-    for (let k = 0; k < HCALL_REGS_WORDS; k += 2) rec.w(regs[k], regs[k + 1]);
-  }
+  recordHcallExit(kvm, vid, core, enterSeq, nr, ret, path, regs);
   if (obs !== null && nr === H_ENTER) obs.opEnd(kvm, nr, ret, regs);
   return ret;
 }

@@ -93,14 +93,3 @@ export function stateDigest(s: DigestSource): DigestParts {
   return { hpt, guest, rmap, all: m.value };
 }
 
-/** Digest of a replayed VM (same layout as the emulator's; see machine/checkpoint.ts). */
-export function foldDigest(vm: {
-  hpt: Uint32Array;
-  guestR: Uint32Array;
-  npte: number;
-  rmapEntries(): Iterable<[number, number, number]>;
-  mmuSeq: number;
-  mmuCount: number;
-}): DigestParts {
-  return stateDigest({ hpt: vm.hpt, guestR: vm.guestR, npte: vm.npte, mmuSeq: vm.mmuSeq, mmuCount: vm.mmuCount, rmapEntries: () => vm.rmapEntries() });
-}

@@ -23,7 +23,7 @@
 import { SLB_ESID_V_LO } from '../arch/slb.js';
 import type { EventBatch } from '../trace/batch.js';
 import { E, type EventKind, KINDS } from '../trace/kinds.js';
-import { foldDigest } from './digest.js';
+import { stateDigest } from './digest.js';
 import { RowTable } from './table.js';
 
 /** Host PTE flags kept by the fold (same values as src/host/mm.ts PTE_*). */
@@ -532,7 +532,7 @@ const FOLDS: { readonly [K in EventKind]: Fold } = {
     if (!s.verify || s.divergence) return;
     const vm = s.vm(b.lpid[i]);
     if (!vm) return s.anomaly('checkpoint for an unknown VM', b, i);
-    const d = foldDigest(vm);
+    const d = stateDigest(vm); // same layout as the emulator's (machine/checkpoint.ts)
     const parts: [string, [number, number], number][] = [['hpt', d.hpt, 2], ['guest', d.guest, 3], ['rmap', d.rmap, 4]];
     const differ = parts.filter(([, v, j]) => v[0] !== b.wordHi(i, j) || v[1] !== b.wordLo(i, j)).map(([n]) => n);
     const allOk = d.all[0] === b.wordHi(i, 0) && d.all[1] === b.wordLo(i, 0);

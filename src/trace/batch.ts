@@ -14,6 +14,7 @@
 // batches (the Arrow reader also keeps the file's columns as the wire form). Either form is derived
 // from the other on demand: toDense() for consumers of recorder batches, toWire() for the Arrow sink.
 
+import { hi32, lo32 } from '../arch/word.js';
 import { MAX_FIELDS } from './kinds.js';
 
 export const NO_CAUSE = -1;
@@ -228,8 +229,7 @@ export function wordToSqlite(hi: number, lo: number): number | bigint {
 }
 
 export function splitBig(x: bigint): [hi: number, lo: number] {
-  const u = BigInt.asUintN(64, x);
-  return [Number(u >> 32n), Number(u & 0xffffffffn)];
+  return [hi32(x), lo32(x)];
 }
 
 const INV_2_32 = 1 / 4294967296;
@@ -255,9 +255,13 @@ export class WireColumns {
   wofs: Int32Array<ArrayBufferLike> = new Int32Array(0);
   wmask: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
-  /** Sized for `capacity` events of up to MAX_FIELDS words, plus 2 halves of slack for the recorder's blind stores. */
+  /**
+   * Sized for `capacity` events of up to MAX_FIELDS words. The recorder's blind stores need no slack:
+   * before the last word of a full batch at most 2·MAX_FIELDS·capacity − 2 halves are kept, so the
+   * store at cursor + 1 stays inside.
+   */
   constructor(capacity: number) {
-    this.ensure(capacity, capacity * MAX_FIELDS + 1);
+    this.ensure(capacity, capacity * MAX_FIELDS);
   }
 
   /** Room for `capacity` events and `nwords` 64-bit words. */

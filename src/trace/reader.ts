@@ -5,6 +5,7 @@
 import { type RecordBatch, RecordBatchReader } from 'apache-arrow';
 import Database from 'better-sqlite3';
 import { createReadStream, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { popcount32 } from '../arch/word.js';
 import { EventBatch, NO_CAUSE, WireColumns } from './batch.js';
 import { TraceFormatError, UserError } from './errors.js';
 import { KIND_BY_CODE, MAX_FIELDS, SCHEMA_VERSION } from './kinds.js';
@@ -224,7 +225,7 @@ export function decodeArrowBatch(path: string, rb: RecordBatch, first: number, r
   const wmask = col('wmask').values as Uint32Array;
   for (let i = 0; i < n; i++) {
     const m = wmask[i];
-    if (m >>> (2 * MAX_FIELDS) !== 0 || wofs[i + 1] - wofs[i] !== popcount(m)) throw new TraceFormatError(`${path}: wmask does not match the words of seq ${first + i}`);
+    if (m >>> (2 * MAX_FIELDS) !== 0 || wofs[i + 1] - wofs[i] !== popcount32(m)) throw new TraceFormatError(`${path}: wmask does not match the words of seq ${first + i}`);
   }
   // The file's columns are the batch's wire form (so re-encoding it, e.g. convert, is free); the
   // dense form is expanded from them.
@@ -240,12 +241,6 @@ export function decodeArrowBatch(path: string, rb: RecordBatch, first: number, r
   b.length = n;
   b.adoptWire(w);
   return b.toDense();
-}
-
-function popcount(m: number): number {
-  let c = 0;
-  for (; m !== 0; m = (m & (m - 1)) >>> 0) c++;
-  return c;
 }
 
 export class ArrowTraceReader implements TraceReader {

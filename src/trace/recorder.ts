@@ -10,6 +10,7 @@
 // `enabled = false` turns every call into a cheap no-op so the model can run unrecorded.
 
 import { EventBatch, NO_CAUSE, WireColumns, wordToNumber } from './batch.js';
+import { popcount32 } from '../arch/word.js';
 import { K, MAX_FIELDS } from './kinds.js';
 import type { RunInfo } from './run-info.js';
 
@@ -127,8 +128,8 @@ export class Recorder {
     const n = this.batch.length;
     if (!this.enabled || n === 0 || 2 * j >= this.pbit) return 0;
     const m = this.pm;
-    let p = this.wire.wofs[n - 1];
-    for (let bit = 0; bit < 2 * j; bit++) p += (m >>> bit) & 1;
+    // Halves of words 0..j-1 come first: one per mask bit below bit 2j.
+    let p = this.wire.wofs[n - 1] + (j === 0 ? 0 : popcount32(m & (0xffffffff >>> (32 - 2 * j))));
     const lo = (m >>> (2 * j)) & 1 ? this.wireWords[p++] : 0;
     const hi = (m >>> (2 * j + 1)) & 1 ? this.wireWords[p] : 0;
     return wordToNumber(hi, lo);
@@ -153,7 +154,6 @@ export class Recorder {
     b.denseValid = false;
     b.wireValid = true;
     this.wire.causeNulls = 0;
-    this.wire.wofs[0] = 0;
     this.pk = 0;
   }
 

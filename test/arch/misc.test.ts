@@ -25,6 +25,7 @@ import {
   h_rc_name,
   hcall_name,
   hex64,
+  popcount32,
   hi32,
   hid4_set_lpid,
   hid4_set_rma,
@@ -210,5 +211,16 @@ describe('hex64', () => {
   });
   test('negative values print as their 64-bit image (like -EFAULT in a trace)', () => {
     assert.equal(hex64(-14n), '0xfffffffffffffff2');
+  });
+});
+
+describe('popcount32', () => {
+  test('counts set bits of the 32-bit value', () => {
+    assert.equal(popcount32(0), 0);
+    assert.equal(popcount32(0xffffffff), 32);
+    assert.equal(popcount32(0x80000001), 2);
+    assert.equal(popcount32(0b1011), 3);
+    assert.equal(popcount32(0x00ffffff), 24); // a full wmask: 12 words × 2 halves
+    assert.equal(popcount32(-1), 32); // taken as its u32 image
   });
 });

@@ -1,0 +1,29 @@
+// Output traces of the commands that write them (record, convert, demo).
+import { existsSync, rmSync } from 'node:fs';
+import { defaultIndexPath } from '../src/replay/checkpoints.js';
+import { ArrowStreamSink } from '../src/trace/arrow-sink.js';
+import { UserError } from '../src/trace/errors.js';
+import type { EventSink } from '../src/trace/recorder.js';
+import { SqliteSink } from '../src/trace/sqlite-sink.js';
+
+/** Remove a trace and every file beside it that belongs to it: SQLite -wal/-shm and the checkpoint index. */
+export function removeTrace(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`, defaultIndexPath(path)]) rmSync(f, { force: true });
+}
+
+/**
+ * A sink for a new trace at `path`. An existing file is refused unless `force`; with `force` the old
+ * trace, its SQLite sidecars (-wal, -shm) and its checkpoint index are removed first, so the new
+ * trace never mixes with the old one. The format follows the extension.
+ */
+export function sinkFor(path: string, opts: { compress?: 'zstd'; force?: boolean }): EventSink {
+  const sqlite = /\.(sqlite|sqlite3|db)$/i.test(path);
+  if (!sqlite && !/\.(arrow|arrows|ipc)$/i.test(path)) {
+    throw new UserError(`${path}: output must end in .sqlite/.db (SQLite) or .arrow (Arrow IPC stream)`);
+  }
+  if (existsSync(path)) {
+    if (!opts.force) throw new UserError(`${path} exists; refusing to overwrite a recorded trace (use --force)`);
+    removeTrace(path);
+  }
+  return sqlite ? new SqliteSink(path) : new ArrowStreamSink(path, { compress: opts.compress });
+}
