@@ -77,8 +77,10 @@ export async function benchPipeline(argv: string[]): Promise<void> {
   const runs: Record<string, number[]> = {};
   try {
     for (let r = 0; r < args.runs; r++) {
-      for (const sink of SINKS) for (const [name, t] of trees) (runs[`${name}_${sink}_ns_per_event`] ??= []).push(runOnce(t, sink, args.events, dir));
-      if (accesses > 0) for (const [name, t] of trees) (runs[`${name}_workload_arrow_s`] ??= []).push(workloadOnce(t, accesses, dir));
+      // Alternate which tree goes first, so neither always runs on the other's leftover heap and caches.
+      const order = r % 2 === 0 ? trees : [...trees].reverse();
+      for (const sink of SINKS) for (const [name, t] of order) (runs[`${name}_${sink}_ns_per_event`] ??= []).push(runOnce(t, sink, args.events, dir));
+      if (accesses > 0) for (const [name, t] of order) (runs[`${name}_workload_arrow_s`] ??= []).push(workloadOnce(t, accesses, dir));
       if (!args.json) process.stderr.write(`run ${r + 1}/${args.runs} done\n`);
     }
   } finally {
