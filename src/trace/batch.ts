@@ -184,10 +184,6 @@ export class EventBatch {
     return c;
   }
 
-  get wordCount(): number {
-    return this.wofs[this.length];
-  }
-
   /** Number of payload words stored for event i (≤ its kind's field count). */
   nwords(i: number): number {
     return this.wofs[i + 1] - this.wofs[i];
