@@ -19,7 +19,6 @@
 // translation whose HPTE changed without a tlbie reaching this core — the error §J 17/26 forbid.
 // It is counted in `stale_tlb`, dropped, and the access re-walks the HPT (one bug, one count).
 
-import type { Kvm, KvmObserver } from '../kvm/kvm.js';
 import { HPTE_R_C_LO, HPTE_R_R_LO, HPTE_V_HVLOCK_LO, HPTE_V_VALID_LO } from '../arch/index.js';
 
 /** POWER7 TLB congruence classes (kernel-model §G.2). */
@@ -259,11 +258,35 @@ export function tlb_entry_stale(tlb: Tlb, e: number, hpt: Uint32Array): boolean 
 }
 
 /**
- * Apply a KVM tlbie to the TLBs of the machine: global (tlbie) → every core; local (tlbiel) → the
- * core of the operation's recording context (kvm.ctxCore). A local tlbie without a core context is
- * applied to every core (conservative) and counted in `unplacedLocal`.
+ * The hardware port through which a hypervisor's TLB invalidations reach the TLBs: KVM is given
+ * one at VM creation (KvmOptions.tlb) and every tlbie it models goes through it, whatever checker
+ * is or is not attached. Owned by hw/ so that kvm/ depends on the hardware, not the other way.
  */
-export class TlbShootdown {
+export interface TlbPort {
+  /**
+   * tlbie (global: every core) or tlbiel (local: core `core` only; core -1 = unknown, applied to
+   * every core) of one RB on `lpid`.
+   */
+  tlbie(lpid: number, core: number, rb_hi: number, rb_lo: number, local: boolean): void;
+  /** tlbiel IS = 0b10 over every set of `core` for `lpid` (the POWER7 entry flush). */
+  flushLpid(core: number, lpid: number): void;
+  /** Untagged full flush of `core` (PPC970 partition switch). */
+  flushAll(core: number): void;
+}
+
+/** A TlbPort for a VM without a hardware TLB model (KVM unit tests): every call does nothing. */
+export const NO_TLB: TlbPort = Object.freeze({
+  tlbie(): void {},
+  flushLpid(): void {},
+  flushAll(): void {},
+});
+
+/**
+ * The machine's TlbPort: global tlbie → every core; local tlbiel → the issuing core. A local
+ * tlbie without a core is applied to every core (conservative) and counted in `unplacedLocal`.
+ * `tlbs` may be filled after construction (the machine sizes the TLBs from the VM's CPU).
+ */
+export class TlbShootdown implements TlbPort {
   readonly tlbs: readonly Tlb[];
   unplacedLocal = 0;
   constructor(tlbs: readonly Tlb[]) {
@@ -271,17 +294,24 @@ export class TlbShootdown {
   }
 
   // Mirrors the broadcast (tlbie) vs. local (tlbiel) scope of the POWER7 TLB invalidations
-  kvm_tlbie(kvm: Kvm, rb_hi: number, rb_lo: number, local: boolean): void {
+  tlbie(lpid: number, core: number, rb_hi: number, rb_lo: number, local: boolean): void {
     const tlbs = this.tlbs;
     if (local) {
-      const c = kvm.ctxCore;
-      if (c >= 0 && c < tlbs.length) {
-        tlbs[c].tlbie(kvm.lpid, rb_hi, rb_lo);
+      if (core >= 0 && core < tlbs.length) {
+        tlbs[core].tlbie(lpid, rb_hi, rb_lo);
         return;
       }
       this.unplacedLocal++;
     }
-    for (let k = 0; k < tlbs.length; k++) tlbs[k].tlbie(kvm.lpid, rb_hi, rb_lo);
+    for (let k = 0; k < tlbs.length; k++) tlbs[k].tlbie(lpid, rb_hi, rb_lo);
+  }
+
+  flushLpid(core: number, lpid: number): void {
+    this.tlbs[core].flush_lpid(lpid);
+  }
+
+  flushAll(core: number): void {
+    this.tlbs[core].flush_all();
   }
 
   /** Sum of the stale_tlb counters of every core. */
@@ -289,45 +319,5 @@ export class TlbShootdown {
     let n = 0;
     for (const t of this.tlbs) n += t.counters.stale_tlb;
     return n;
-  }
-}
-
-/**
- * A KvmObserver that feeds every KVM tlbie to the TLBs and forwards everything to an inner
- * observer (the invariant checker), so the machine can keep both. Use `attach(kvm)`: it wraps
- * whatever observer the VM has at that moment.
- */
-export class TlbKvmObserver implements KvmObserver {
-  readonly shootdown: TlbShootdown;
-  inner: KvmObserver | null;
-
-  constructor(shootdown: TlbShootdown, inner: KvmObserver | null = null) {
-    this.shootdown = shootdown;
-    this.inner = inner;
-  }
-
-  attach(kvm: Kvm): this {
-    if (kvm.observer !== this) {
-      this.inner = kvm.observer;
-      kvm.observer = this;
-    }
-    return this;
-  }
-
-  opBegin(kvm: Kvm, nr: number, regs: Uint32Array | null): void {
-    this.inner?.opBegin(kvm, nr, regs);
-  }
-  hpteWrite(kvm: Kvm, i: number, ov_hi: number, ov_lo: number, or_hi: number, or_lo: number): void {
-    this.inner?.hpteWrite(kvm, i, ov_hi, ov_lo, or_hi, or_lo);
-  }
-  tlbie(kvm: Kvm, rb_hi: number, rb_lo: number, local: boolean): void {
-    this.shootdown.kvm_tlbie(kvm, rb_hi, rb_lo, local);
-    this.inner?.tlbie(kvm, rb_hi, rb_lo, local);
-  }
-  opEnd(kvm: Kvm, nr: number, ret: number, regs: Uint32Array | null): void {
-    this.inner?.opEnd(kvm, nr, ret, regs);
-  }
-  faultCommit(kvm: Kvm, index: number, snap: Uint32Array, committed: boolean): void {
-    this.inner?.faultCommit?.(kvm, index, snap, committed);
   }
 }

@@ -39,6 +39,7 @@ import {
   PPC_MIN_HPT_ORDER,
 } from '../arch/index.js';
 import type { HostMm } from '../host/mm.js';
+import { NO_TLB, type TlbPort } from '../hw/tlb.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
 import { KvmppcPginfo, kvmppc_core_destroy_vm_33 } from './seed1.js';
@@ -180,6 +181,11 @@ export interface KvmOptions {
    * inserted. Default 0 [UNVERIFIED: a real 970 host's HID4 value is not in the spec].
    */
   readonly hostHid4?: bigint;
+  /**
+   * The hardware TLBs KVM's tlbies reach (the machine's TlbShootdown); NO_TLB when the VM runs
+   * without a hardware model. Correctness never depends on an observer being attached.
+   */
+  readonly tlb?: TlbPort;
 }
 
 export class Kvm {
@@ -238,6 +244,9 @@ export class Kvm {
   /** destroy() ran. */
   destroyed = false;
 
+  /** The hardware TLB port given at creation: every tlbie goes there first. */
+  readonly tlb: TlbPort;
+  /** A checker watching the VM (HvAudit), or null: never needed for correct behaviour. */
   observer: KvmObserver | null = null;
 
   // Recording context of the operation in progress.
@@ -281,6 +290,7 @@ export class Kvm {
     this.ram_pginfo = this.kernel === '3.3' ? new KvmppcPginfo() : null;
     this.mm = opts.mm;
     this.rec = opts.rec;
+    this.tlb = opts.tlb ?? NO_TLB;
     this.pageShift = opts.mm.pageShift;
     this.geom = hpt_geometry(order);
     this.npte = this.geom.npte;
@@ -417,6 +427,7 @@ export class Kvm {
       rec.u(local ? E.tlb_scope.local : E.tlb_scope.global);
       rec.u(0);
     }
+    this.tlb.tlbie(this.lpid, this.ctxCore, t[0], t[1], local);
     const o = this.observer;
     if (o !== null) o.tlbie(this, t[0], t[1], local);
   }

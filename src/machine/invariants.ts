@@ -40,7 +40,6 @@ export class RunChecker {
   ) {
     this.audit = new HvAudit().attach(m.kvm);
     this.audit.digestEvery = digestEvery;
-    m.rewrapObserver();
     this.checker = new KvmInvariantChecker(m.kvm);
   }
 

@@ -10,7 +10,7 @@ import { BOOK3S_INTERRUPT_HV_DECREMENTER, BOOK3S_INTERRUPT_SYSCALL } from '../ar
 import { H_FUNCTION, H_TOO_HARD, KVM_EXIT_PAPR_HCALL, RESUME_HOST } from '../arch/hcall.js';
 import { MSR_DR_LO, MSR_IR_LO, MSR_ME_LO, MSR_PR_LO, MSR_SF_HI } from '../arch/reg.js';
 import { ACCESS_IFETCH, MmuContext } from '../hw/mmu.js';
-import { Tlb, TlbKvmObserver, TlbShootdown } from '../hw/tlb.js';
+import { Tlb, TlbShootdown } from '../hw/tlb.js';
 import { Vcpu } from '../hw/vcpu.js';
 import { GUEST_ACCESS_EMULATED, type GuestAccessHost, guest_access } from '../kvm/hv_fault.js';
 import { HCALL_REGS_WORDS, isVirtmodePending, kvmppc_hcall, kvmppc_hcall_virtmode } from '../kvm/hcall.js';
@@ -114,8 +114,8 @@ export class Machine {
   /** Per-core TLB (tagged by LPID on POWER7, untagged on PPC970) and MMU context. */
   readonly tlbs: Tlb[] = [];
   readonly mmus: MmuContext[] = [];
+  /** The TlbPort KVM is given at VM creation: KVM's tlbies reach the per-core TLBs through it. */
   readonly shootdown: TlbShootdown;
-  readonly tlbObserver: TlbKvmObserver;
   /** The VMM's device model for KVM_EXIT_MMIO. */
   readonly mmio = new MmioRegisterFile();
   private readonly accessHost: GuestAccessHost[] = [];
@@ -128,9 +128,20 @@ export class Machine {
     const pageSize = 2 ** cfg.host_page_shift;
     this.phys = new PhysMem({ pageShift: cfg.host_page_shift, npages: (cfg.host_memory_mb * 2 ** 20) / pageSize, seed: this.rng.u32() });
     this.mm = new HostMm({ phys: this.phys, rec });
+    // The TLBs are created below, once the VM's CPU is known; the port reads this.tlbs as it grows.
+    this.shootdown = new TlbShootdown(this.tlbs);
     let kvm: Kvm;
     try {
-      kvm = new Kvm({ mm: this.mm, rec, hptOrder: cfg.hpt_order, kernel: cfg.kernel, cpu: cfg.profile, lpids: LpidAllocator.forCpu(cfg.profile), vmId: 0 });
+      kvm = new Kvm({
+        mm: this.mm,
+        rec,
+        hptOrder: cfg.hpt_order,
+        kernel: cfg.kernel,
+        cpu: cfg.profile,
+        lpids: LpidAllocator.forCpu(cfg.profile),
+        vmId: 0,
+        tlb: this.shootdown,
+      });
     } catch (e) {
       throw new UserError(`cannot create the VM: ${(e as Error).message}`);
     }
@@ -178,8 +189,6 @@ export class Machine {
         mmio: this.mmio,
       });
     }
-    this.shootdown = new TlbShootdown(this.tlbs);
-    this.tlbObserver = new TlbKvmObserver(this.shootdown).attach(kvm);
   }
 
   /** POWER7 first KVM_RUN: the VRMA HPTEs (kvmppc_hv_setup_rma, see src/kvm/vrma.ts). */
@@ -187,11 +196,6 @@ export class Machine {
     const v = this.vcpus[0];
     const r = kvmppc_hv_setup_rma(this.kvm, { vcpu_id: v.id, core: this.coreOf(v) });
     if (r !== 0) throw new UserError(`KVM_RUN failed (${r}): guest real mode (VRMA) cannot be set up for the memslot at gpa 0`);
-  }
-
-  /** Keep the TLB model fed when another observer (the invariant audit) is attached afterwards. */
-  rewrapObserver(): void {
-    this.tlbObserver.attach(this.kvm);
   }
 
   /** Stale-TLB uses counted by the TLB model (each one is a missing tlbie: kernel-model §J 17, 26). */
@@ -274,7 +278,7 @@ export class Machine {
         rec.u(E.tlb_scope.lpid_sets);
         rec.u(POWER7_TLB_SETS);
         this.counters.tlbFlushes++;
-        this.tlbs[core.id].flush_lpid(kvm.lpid);
+        this.shootdown.flushLpid(core.id, kvm.lpid);
       }
       t.inGuest = true;
       t.enteredAt = this.now;
@@ -353,7 +357,7 @@ export class Machine {
     rec.u(E.tlb_scope.all_sets);
     rec.u(PPC970_TLB_SETS);
     this.counters.tlbFlushes++;
-    this.tlbs[core.id].flush_all();
+    this.shootdown.flushAll(core.id);
   }
 
   /**

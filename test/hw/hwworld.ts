@@ -1,12 +1,12 @@
 // Shared set-up for the hardware-MMU / fault-path tests: the KVM test world (test/kvm/helpers.ts,
 // TV11 geometry: order 24, slot 0 = gpa 0..1 GiB at hva 0x3fff80000000, PAGE_SHIFT 12) plus two
-// cores' TLBs wired to KVM's tlbie through TlbKvmObserver (wrapping the HvAudit), one vcpu on core 0
+// cores' TLBs given to the VM as its TlbPort (the HvAudit only observes), one vcpu on core 0
 // with MSR = SF | ME | IR | DR and SLB slot 0 mapping ESID 0x10000000 to VSID 0x123456 (TV1).
 
 import { hcallBig } from '../../src/kvm/hcall.js';
 import { H_ENTER, MSR_DR_LO, MSR_IR_LO, MSR_ME_LO, MSR_SF_HI, SLB_ESID_V_LO } from '../../src/arch/index.js';
 import { MmuContext } from '../../src/hw/mmu.js';
-import { Tlb, TlbKvmObserver, TlbShootdown } from '../../src/hw/tlb.js';
+import { Tlb, TlbShootdown } from '../../src/hw/tlb.js';
 import { Vcpu } from '../../src/hw/vcpu.js';
 import { makeWorld, UA, type World, type WorldOptions } from '../kvm/helpers.js';
 
@@ -15,7 +15,6 @@ export { UA };
 export interface HwWorld extends World {
   tlbs: Tlb[];
   shoot: TlbShootdown;
-  obs: TlbKvmObserver;
   v: Vcpu;
   ctx: MmuContext;
   ctx1: MmuContext;
@@ -30,10 +29,9 @@ export const TV1_PRIMARY_INDEX = 0x1a298;
 export const TV1_SECONDARY_INDEX = 0xe5d60;
 
 export function hwWorld(o: WorldOptions = {}): HwWorld {
-  const w = makeWorld(o);
   const tlbs = [new Tlb(0), new Tlb(1)];
   const shoot = new TlbShootdown(tlbs);
-  const obs = new TlbKvmObserver(shoot).attach(w.kvm);
+  const w = makeWorld({ ...o, tlb: shoot });
   const v = new Vcpu(0, { rec: w.rec, lpid: w.kvm.lpid });
   v.core = 0;
   v.setMsr(MSR_SF_HI, MSR_ME_LO | MSR_IR_LO | MSR_DR_LO);
@@ -41,7 +39,7 @@ export function hwWorld(o: WorldOptions = {}): HwWorld {
   v.slbmte(TV1_SLB_V_HI, TV1_SLB_V_LO, 0, (0x10000000 | SLB_ESID_V_LO | 0) >>> 0);
   const ctx = new MmuContext(w.kvm, tlbs[0], 0);
   const ctx1 = new MmuContext(w.kvm, tlbs[1], 1);
-  return { ...w, tlbs, shoot, obs, v, ctx, ctx1 };
+  return { ...w, tlbs, shoot, v, ctx, ctx1 };
 }
 
 /** H_ENTER from vcpu 0; returns [ret, index]. */

@@ -12,6 +12,7 @@ import { Kvm, type CpuModel, type KernelVersion, type KvmVcpuRef, type LpidAlloc
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { KvmMmuNotifier } from '../../src/kvm/mmu_notifier.js';
 import { HvAudit, KvmInvariantChecker } from '../../src/kvm/invariants.js';
+import type { TlbPort } from '../../src/hw/tlb.js';
 
 export class MemorySink implements EventSink {
   readonly events: TraceEvent[] = [];
@@ -51,6 +52,10 @@ export interface WorldOptions {
   /** Backing page shift of the guest RAM VMA (default PAGE_SHIFT 12; 24 = 16M hugetlbfs). */
   vmaPageShift?: number;
   hostHid4?: bigint;
+  /** The hardware TLB port of the VM (default: none). */
+  tlb?: TlbPort;
+  /** Attach the HvAudit observer (default true). */
+  audit?: boolean;
 }
 
 /** TV11-style world: slot 0 at gpa 0, userspace_addr 0x3fff80000000, PAGE_SHIFT 12. */
@@ -61,11 +66,12 @@ export function makeWorld(o: WorldOptions = {}): World {
   const mm = new HostMm({ phys, rec });
   const npages = o.npages ?? 0x40000;
   mm.mmap(UA, npages * 4096, { pageShift: o.vmaPageShift ?? 12 });
-  const kvm = new Kvm({ mm, rec, hptOrder: o.order ?? 24, kernel: o.kernel ?? '3.4', cpu: o.cpu, lpids: o.lpids, hostHid4: o.hostHid4 });
+  const kvm = new Kvm({ mm, rec, hptOrder: o.order ?? 24, kernel: o.kernel ?? '3.4', cpu: o.cpu, lpids: o.lpids, hostHid4: o.hostHid4, tlb: o.tlb });
   const r = kvm_set_memory_region(kvm, { slot: 0, guest_phys_addr: 0, memory_size: npages * 4096, userspace_addr: UA });
   if (r !== 0) throw new Error('memslot');
   const notifier = KvmMmuNotifier.register(kvm);
-  const audit = new HvAudit().attach(kvm);
+  const audit = new HvAudit();
+  if (o.audit !== false) audit.attach(kvm);
   const checker = new KvmInvariantChecker(kvm);
   return {
     phys,
