@@ -25,16 +25,7 @@
 // for callers that do not model the exit (tests, simple scenarios). With isVirtmodePending(kvm)
 // a caller can tell this case from a call that goes to userspace (path 'user', already recorded).
 
-import {
-  H_BULK_REMOVE,
-  H_CLEAR_MOD,
-  H_CLEAR_REF,
-  H_ENTER,
-  H_PROTECT,
-  H_READ,
-  H_REMOVE,
-  H_TOO_HARD,
-} from '../arch/index.js';
+import { H_ENTER, H_TOO_HARD } from '../arch/index.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
 import {
@@ -46,25 +37,10 @@ import {
   HPTE_V_HVLOCK_LO,
   HPTE_V_VALID_LO,
 } from '../arch/index.js';
-import { type Kvm, KVM_MEMSLOT_INVALID, type KvmVcpuRef } from './kvm.js';
-import {
-  kvmppc_h_bulk_remove_33,
-  kvmppc_h_enter_33,
-  kvmppc_h_protect_33,
-  kvmppc_h_read_33,
-  kvmppc_h_remove_33,
-} from './seed1.js';
+import type { Kvm } from './kvm.js';
+import { KVM_MEMSLOT_INVALID, type KvmVcpuRef } from './types.js';
 import { kvmppc_get_guest_page } from './slot_phys.js';
-import {
-  kvmppc_h_bulk_remove,
-  kvmppc_h_clear_mod,
-  kvmppc_h_clear_ref,
-  kvmppc_h_enter,
-  kvmppc_h_protect,
-  kvmppc_h_read,
-  kvmppc_h_remove,
-  slot_is_aligned,
-} from './rm_mmu.js';
+import { kvmppc_h_enter, slot_is_aligned } from './rm_mmu.js';
 
 /** Words in a register block: r4..r11, two u32 halves each. */
 export const HCALL_REGS_WORDS = 16;
@@ -82,44 +58,13 @@ export function setRegNum(regs: Uint32Array, k: number, x: number): void {
 
 /**
  * The handler that completes `nr` in the kernel without leaving real mode, or null if the call
- * leaves to virtual mode / userspace in this kernel version.
+ * leaves to virtual mode / userspace in this kernel version: the VM's hcall_real_table (ops.ts).
  */
 // Mirrors hcall_real_table (arch/powerpc/kvm/book3s_hv_rmhandlers.S, Linux 3.3 / 3.4 / 4.20 for CLEAR_*)
 export function realModeHandler(kvm: Kvm, nr: number): ((kvm: Kvm, regs: Uint32Array) => number) | null {
-  if (kvm.kernel === '3.3') {
-    switch (nr) {
-      case H_ENTER:
-        return kvmppc_h_enter_33;
-      case H_REMOVE:
-        return kvmppc_h_remove_33;
-      case H_READ:
-        return kvmppc_h_read_33;
-      case H_PROTECT:
-        return kvmppc_h_protect_33;
-      case H_BULK_REMOVE:
-        return kvmppc_h_bulk_remove_33;
-      default:
-        return null;
-    }
-  }
-  switch (nr) {
-    case H_ENTER:
-      return kvmppc_h_enter;
-    case H_REMOVE:
-      return kvmppc_h_remove;
-    case H_READ:
-      return kvmppc_h_read;
-    case H_PROTECT:
-      return kvmppc_h_protect;
-    case H_BULK_REMOVE:
-      return kvmppc_h_bulk_remove;
-    case H_CLEAR_REF:
-      return kvm.kernel === '4.20' ? kvmppc_h_clear_ref : null;
-    case H_CLEAR_MOD:
-      return kvm.kernel === '4.20' ? kvmppc_h_clear_mod : null;
-    default:
-      return null;
-  }
+  const table = kvm.ops.hcallReal;
+  const k = nr >>> 2;
+  return (nr & 3) === 0 && k < table.length ? table[k] : null;
 }
 
 /**
@@ -181,9 +126,9 @@ function recordHcallExit(kvm: Kvm, vid: number, core: number, cause: number, nr:
 // Mirrors the case list of kvmppc_pseries_do_hcall() (arch/powerpc/kvm/book3s_hv.c, Linux 3.4), MMU part
 export function virtualModeHandles(kvm: Kvm, nr: number): boolean {
   // H_ENTER reaches virtual mode only without notifiers (real mode never says H_TOO_HARD otherwise),
-  // and never in seed 1 (3.3 has no virtual-mode H_ENTER). H_CEDE, H_PROD, H_CONFER and
-  // H_REGISTER_VPA are handled there too but are not MMU calls.
-  return nr === H_ENTER && !kvm.usingMmuNotifiers && kvm.kernel !== '3.3';
+  // and never in seed 1 (3.3 has no virtual-mode H_ENTER): ops.hEnterInVirtmode. H_CEDE, H_PROD,
+  // H_CONFER and H_REGISTER_VPA are handled there too but are not MMU calls.
+  return nr === H_ENTER && kvm.ops.hEnterInVirtmode;
 }
 
 /** Did the last kvmppc_hcall leave a call for kvmppc_hcall_virtmode? */
@@ -216,7 +161,7 @@ export function kvmppc_hcall_virtmode(
   if (nr === H_ENTER) {
     if (obs !== null) obs.opBegin(kvm, nr, regs);
     kvm.setCtx(vid, core, enterSeq);
-    ret = kvmppc_virtmode_do_h_enter(kvm, regs);
+    ret = kvm.ops.hEnterVirtmode(kvm, regs);
     kvm.clearCtx();
     path = E.hcall_path.virtual;
   } else {
@@ -269,11 +214,10 @@ export function hcallBig(kvm: Kvm, vcpu: KvmVcpuRef, nr: number, args: readonly 
  * Then kvmppc_h_enter runs again; an H_TOO_HARD from it "can't happen" and becomes H_RESOURCE.
  * No memslot (MMIO) goes straight to kvmppc_h_enter, which says H_PARAMETER on PPC970.
  * Events are recorded with the current kvm context (cause).
- * Seed 1 ('3.3') has no virtual-mode H_ENTER: its one H_ENTER (kvmppc_h_enter_33) runs instead.
+ * Seed 1 ('3.3') has no virtual-mode H_ENTER: its ops.hEnterVirtmode is kvmppc_h_enter_33.
  */
 // Mirrors kvmppc_virtmode_h_enter() (arch/powerpc/kvm/book3s_64_mmu_hv.c, Linux 3.4)
 export function kvmppc_virtmode_do_h_enter(kvm: Kvm, regs: Uint32Array): number {
-  if (kvm.kernel === '3.3') return kvmppc_h_enter_33(kvm, regs);
   if (!kvm.usingMmuNotifiers) {
     const pteh_lo = (regs[5] & ~(HPTE_V_HVLOCK_LO | HPTE_V_ABSENT_LO | HPTE_V_VALID_LO)) >>> 0;
     const ptel_hi = regs[6];
@@ -310,7 +254,7 @@ export function kvmppc_virtmode_h_enter(kvm: Kvm, flags: bigint, pte_index: bigi
   }
   const obs = kvm.observer;
   if (obs !== null) obs.opBegin(kvm, H_ENTER, regs);
-  const ret = kvmppc_virtmode_do_h_enter(kvm, regs);
+  const ret = kvm.ops.hEnterVirtmode(kvm, regs);
   if (obs !== null) obs.opEnd(kvm, H_ENTER, ret, regs);
   return [ret, regs[1]];
 }

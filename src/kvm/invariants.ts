@@ -66,7 +66,8 @@ import {
   PPC_MIN_HPT_ORDER,
 } from '../arch/index.js';
 import { PTE_PRESENT } from '../host/mm.js';
-import type { Kvm, KvmObserver, Memslot } from './kvm.js';
+import type { Kvm, KvmObserver } from './kvm.js';
+import type { Memslot } from './types.js';
 import { slot_is_aligned } from './rm_mmu.js';
 import { KVMPPC_RAM_PGINFO_ENTRIES } from './seed1.js';
 

@@ -13,7 +13,8 @@
 // HVLOCK and the rmap lock bit are never left set: the model runs one path at a time, so every
 // lock the kernel takes is released before the modelled function returns (kernel-model §J.2).
 //
-// Versions and CPUs: `kernel` selects Linux 3.4 or 4.20 behaviour where this model implements the
+// Versions and CPUs: `ops` (ops.ts), chosen once from `kernel` and `cpu` at creation, holds what
+// differs. `kernel` selects Linux 3.4 or 4.20 behaviour where this model implements the
 // difference (today: H_CLEAR_REF / H_CLEAR_MOD, see rm_mmu.ts), or the Linux 3.1–3.3 "seed 1"
 // memory model ('3.3', POWER7 only: 16 MiB chunks pinned into ram_pginfo at region registration,
 // no ABSENT, no revmap/rmap, no notifiers; see seed1.ts); `cpu` selects POWER7 (ARCH_206,
@@ -25,14 +26,6 @@ import {
   hpt_geometry,
   type HptGeometry,
   HPTE_V_VALID_LO,
-  LPCR_HDICE_LO,
-  LPCR_LPES_LO,
-  LPCR_PECE_LO,
-  LPCR_VPM0_HI,
-  LPCR_VPM1_HI,
-  LPCR_VRMA_L_HI,
-  LPCR_DPFD_SH,
-  hid4_set_lpid,
   LPID_RSVD,
   MAX_LPID_970,
   NR_LPIDS,
@@ -42,30 +35,15 @@ import type { HostMm } from '../host/mm.js';
 import { NO_TLB, type TlbPort } from '../hw/tlb.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
-import { KvmppcPginfo, kvmppc_core_destroy_vm_33 } from './seed1.js';
-import { type SlotPhys, unpin_slot } from './slot_phys.js';
+import { type KvmOps, kvmOpsFor } from './ops.js';
+import { KvmppcPginfo } from './seed1.js';
+import type { SlotPhys } from './slot_phys.js';
+import { type CpuModel, type KernelVersion, KVM_MEM_SLOTS_NUM, type Memslot, KVM_MEMSLOT_INVALID } from './types.js';
+
+export * from './types.js';
 
 /** Largest HPT order this model allocates: 2^28 bytes of HPT plus as much again of revmap. */
 export const KVM_MAX_MODEL_HPT_ORDER = 28;
-
-// include/linux/kvm.h and include/linux/kvm_host.h (Linux 3.4): memslot flags.
-/** Userspace asked for dirty logging on this slot. */
-export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;
-/** Slot being deleted or moved: every lookup treats it as "no slot". */
-export const KVM_MEMSLOT_INVALID = 1 << 16;
-/** KVM_MEM_SLOTS_NUM as kvm->arch.slot_phys[] is sized (= KVM_MEMORY_SLOTS in memslot.ts; no private slots on ppc). */
-export const KVM_MEM_SLOTS_NUM = 32;
-
-/** '3.3' = the seed-1 model (Linux 3.1–3.3, kernel-model §C.5); '3.4' and '4.20' as documented there. */
-export type KernelVersion = '3.3' | '3.4' | '4.20';
-export type CpuModel = 'power7' | 'ppc970';
-
-/** What hcalls and notifiers record as the vcpu/core of their events. */
-export interface KvmVcpuRef {
-  readonly vcpu_id: number;
-  /** Physical core the vcpu runs on (event `core` column); -1 if none. */
-  readonly core: number;
-}
 
 /**
  * Sees every state change of the VM as it happens (the invariant checker's operation-level checks
@@ -89,30 +67,6 @@ export interface KvmObserver {
    * snap = [v_hi, v_lo, r_hi, r_lo, gr_hi, gr_lo] of HPTE `index` and whether it commits.
    */
   faultCommit?(kvm: Kvm, index: number, snap: Uint32Array, committed: boolean): void;
-}
-
-/** The guest-physical memory slot (struct kvm_memory_slot, Linux 3.4) with its rmap words. */
-export class Memslot {
-  readonly id: number;
-  readonly base_gfn: number;
-  /** Host pages (PAGE_SIZE units). */
-  readonly npages: number;
-  flags: number;
-  readonly userspace_addr: number;
-  /** rmap word per page: [hi, lo] pairs. */
-  readonly rmap: Uint32Array;
-  /** Dirty bitmap (one byte per page here), only with KVM_MEM_LOG_DIRTY_PAGES. */
-  readonly dirty: Uint8Array | null;
-
-  constructor(id: number, base_gfn: number, npages: number, flags: number, userspace_addr: number) {
-    this.id = id;
-    this.base_gfn = base_gfn;
-    this.npages = npages;
-    this.flags = flags;
-    this.userspace_addr = userspace_addr;
-    this.rmap = new Uint32Array(npages * 2);
-    this.dirty = (flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0 ? new Uint8Array(npages) : null;
-  }
 }
 
 /**
@@ -191,6 +145,8 @@ export interface KvmOptions {
 export class Kvm {
   readonly mm: HostMm;
   readonly rec: Recorder;
+  /** What differs between kernel versions and CPUs, picked once at creation (ops.ts). */
+  readonly ops: KvmOps;
   readonly kernel: KernelVersion;
   readonly cpu: CpuModel;
   /** cpu_has_feature(CPU_FTR_ARCH_206). */
@@ -275,57 +231,39 @@ export class Kvm {
           `use ${PPC_MIN_HPT_ORDER}..${KVM_MAX_MODEL_HPT_ORDER}`,
       );
     }
-    this.cpu = opts.cpu ?? 'power7';
-    if (this.cpu !== 'power7' && this.cpu !== 'ppc970') throw new Error(`cpu '${String(this.cpu)}' is not modelled`);
-    this.kernel = opts.kernel ?? '3.4';
-    if (this.kernel !== '3.3' && this.kernel !== '3.4' && this.kernel !== '4.20') throw new Error(`kernel '${String(this.kernel)}' is not modelled`);
-    if (this.cpu === 'ppc970' && this.kernel === '4.20') throw new Error('PPC970 support was removed before Linux 4.20: use kernel 3.4');
-    if (this.cpu === 'ppc970' && this.kernel === '3.3') {
-      throw new Error('PPC970 under Linux 3.3 (RMA from a kvm_rma_fops mapping at region registration) is not modelled: use kernel 3.4');
-    }
-    // kvm->arch.using_mmu_notifiers = !!cpu_has_feature(CPU_FTR_ARCH_206) (K34); seed 1 has none.
-    this.arch206 = this.cpu === 'power7';
-    this.usingMmuNotifiers = this.arch206 && this.kernel !== '3.3';
+    // 2. The operations of this kernel on this CPU, chosen once for the VM's lifetime.
+    const ops = kvmOpsFor(opts.kernel ?? '3.4', opts.cpu ?? 'power7');
+    this.ops = ops;
+    this.cpu = ops.cpu;
+    this.kernel = ops.kernel;
+    this.arch206 = ops.arch206;
+    this.usingMmuNotifiers = ops.usingMmuNotifiers;
     // Seed 1: kvmppc_core_init_vm kzalloc's ram_pginfo[1 << (MAX_MEM_ORDER - LARGE_PAGE_ORDER)].
-    this.ram_pginfo = this.kernel === '3.3' ? new KvmppcPginfo() : null;
+    this.ram_pginfo = ops.memory === 'ram_pginfo' ? new KvmppcPginfo() : null;
     this.mm = opts.mm;
     this.rec = opts.rec;
     this.tlb = opts.tlb ?? NO_TLB;
     this.pageShift = opts.mm.pageShift;
     this.geom = hpt_geometry(order);
     this.npte = this.geom.npte;
-    // 2. HPT (zeroed: __GFP_ZERO) and revmap (vmalloc'd, not zeroed, in the kernel; zero here).
+    // 3. HPT (zeroed: __GFP_ZERO) and revmap (vmalloc'd, not zeroed, in the kernel; zero here).
     this.hpt = new Uint32Array(this.npte * 4);
     this.revGuestR = new Uint32Array(this.npte * 2);
     this.revForw = new Uint32Array(this.npte);
     this.revBack = new Uint32Array(this.npte);
-    // 3. LPID (6 bits on PPC970, 63 reserved: at most 62).
+    // 4. LPID (6 bits on PPC970, 63 reserved: at most 62).
     this.lpids = opts.lpids ?? LpidAllocator.forCpu(this.cpu);
-    this.lpid = this.lpids.alloc(this.arch206 ? NR_LPIDS - 1 : MAX_LPID_970 - 1);
+    this.lpid = this.lpids.alloc(ops.maxLpid);
     this.vmId = opts.vmId ?? 0;
-    // 4. SDR1 = __pa(hpt) | (order - 18).
+    // 5. SDR1 = __pa(hpt) | (order - 18).
     const base = opts.hptBase ?? this.geom.bytes * (this.vmId + 1);
     if (base % this.geom.bytes !== 0) throw new RangeError('hptBase must be aligned to the HPT size');
     this.sdr1Hi = Math.floor(base / 0x1_0000_0000) >>> 0;
     this.sdr1Lo = ((base >>> 0) | this.geom.htabsize) >>> 0;
-    // 5. kvm->arch.lpcr (kvmppc_core_init_vm, K34): POWER7 guest LPCR; PPC970 host HID4 with the
-    //    guest LPID in its split field (lpid >> 4 at LPID1, lpid & 0xf at LPID5).
-    if (this.arch206 && this.kernel === '3.3') {
-      // Seed 1 (kvmppc_core_init_vm, Linux 3.3): VRMA with 16 MiB pages (VRMA_L), no VPM1, so
-      // guest storage faults go to the guest (all its pages are pinned).
-      const host = opts.hostLpcrLo ?? 0;
-      this.lpcrHi = (LPCR_VPM0_HI | LPCR_VRMA_L_HI | (4 << (LPCR_DPFD_SH - 32))) >>> 0;
-      this.lpcrLo = ((host & (LPCR_PECE_LO | LPCR_LPES_LO)) | LPCR_HDICE_LO) >>> 0;
-    } else if (this.arch206) {
-      const host = opts.hostLpcrLo ?? 0;
-      this.lpcrHi = (LPCR_VPM0_HI | LPCR_VPM1_HI | (4 << (LPCR_DPFD_SH - 32))) >>> 0;
-      this.lpcrLo = ((host & (LPCR_PECE_LO | LPCR_LPES_LO)) | LPCR_HDICE_LO) >>> 0;
-    } else {
-      const hid4 = hid4_set_lpid(BigInt.asUintN(64, opts.hostHid4 ?? 0n), this.lpid);
-      this.lpcrHi = Number(hid4 >> 32n) >>> 0;
-      this.lpcrLo = Number(hid4 & 0xffffffffn) >>> 0;
-    }
-
+    // 6. kvm->arch.lpcr (kvmppc_core_init_vm): the guest LPCR on POWER7, the guest HID4 on PPC970.
+    this.lpcrHi = 0;
+    this.lpcrLo = 0;
+    ops.initLpcr(this, opts.hostLpcrLo ?? 0, opts.hostHid4 ?? 0n);
     const rec = this.rec;
     rec.ev(K.vm_create, this.lpid, -1, -1, NO_CAUSE);
     rec.u(order);
@@ -335,17 +273,16 @@ export class Kvm {
   }
 
   /**
-   * VM destroy: without notifiers, unpin_slot() for every slot (SetPageDirty + put_page of each
-   * GOT_PAGE entry, recorded as host_page unpin); seed 1 ('3.3') instead puts every ram_pginfo
-   * page (kvmppc_core_destroy_vm_33). Then kvmppc_free_hpt() releases the LPID.
+   * VM destroy: the version's teardown (ops.destroyVm: without notifiers, unpin_slot() for every
+   * slot, recorded as host_page unpin; seed 1 ('3.3') puts every ram_pginfo page), then
+   * kvmppc_free_hpt() releases the LPID.
    * A second call does nothing.
    */
   // Mirrors kvmppc_core_destroy_vm() (arch/powerpc/kvm/book3s_hv.c, Linux 3.4)
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    if (this.kernel === '3.3') kvmppc_core_destroy_vm_33(this);
-    else if (!this.usingMmuNotifiers) for (let i = 0; i < KVM_MEM_SLOTS_NUM; i++) unpin_slot(this, i);
+    this.ops.destroyVm(this);
     this.lpids.free(this.lpid);
   }
 

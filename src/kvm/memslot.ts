@@ -3,9 +3,8 @@
 
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
-import { type Kvm, KVM_MEMSLOT_INVALID, Memslot } from './kvm.js';
-import { kvmppc_core_commit_memory_region_33, kvmppc_core_prepare_memory_region_33 } from './seed1.js';
-import { kvmppc_core_prepare_memory_region } from './slot_phys.js';
+import type { Kvm } from './kvm.js';
+import { KVM_MEMSLOT_INVALID, Memslot } from './types.js';
 
 export interface UserspaceMemoryRegion {
   readonly slot: number;
@@ -24,7 +23,7 @@ export const KVM_MEMORY_SLOTS = 32;
  * Create (memory_size > 0) or delete (memory_size = 0) a memslot. Returns 0 or -EINVAL / -EEXIST
  * (as negative numbers, like the kernel).
  *
- * Seed 1 (kernel '3.3'): the arch hooks are Linux 3.3's — prepare checks 16 MiB alignment and the
+ * The arch hooks are the VM's (kvm.ops). Seed 1 (kernel '3.3'): they are Linux 3.3's — prepare checks 16 MiB alignment and the
  * 64 GiB limit and pins every 16 MiB chunk into ram_pginfo (host_page pin events), commit writes
  * the VRMA HPTEs for a region at gpa 0 (kvmppc_map_vrma, hpte_write events caused by the memslot
  * event). Deleting a region leaves its ram_pginfo entries, pins and HPTEs in place (3.3 has no
@@ -63,7 +62,7 @@ export function kvm_set_memory_region(kvm: Kvm, mem: UserspaceMemoryRegion): num
   }
   // 5. kvm_arch_prepare_memory_region(): slot_phys when notifiers are off (PPC970); seed 1 pins
   //    the region's 16 MiB pages into ram_pginfo.
-  const r = kvm.kernel === '3.3' ? kvmppc_core_prepare_memory_region_33(kvm, mem) : kvmppc_core_prepare_memory_region(kvm, mem.slot, npages);
+  const r = kvm.ops.prepareMemoryRegion(kvm, mem, npages);
   if (r !== 0) return r;
   const slot = new Memslot(mem.slot, base_gfn, npages, (mem.flags ?? 0) & ~KVM_MEMSLOT_INVALID, mem.userspace_addr);
   // sort_memslots(): larger slots first, for better lookup hit rates.
@@ -71,7 +70,7 @@ export function kvm_set_memory_region(kvm: Kvm, mem: UserspaceMemoryRegion): num
   kvm.memslots.sort((a, b) => b.npages - a.npages);
   const seq = recMemslot(kvm, E.memslot_op.create, slot);
   // 6. kvm_arch_commit_memory_region(): seed 1 maps the VRMA for a region at gpa 0.
-  if (kvm.kernel === '3.3') kvmppc_core_commit_memory_region_33(kvm, mem, seq);
+  kvm.ops.commitMemoryRegion(kvm, mem, seq);
   return 0;
 }
 

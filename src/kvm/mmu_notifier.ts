@@ -21,7 +21,8 @@ import {
 import type { HostMm, MmuNotifier } from '../host/mm.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
-import type { Kvm, Memslot } from './kvm.js';
+import type { Kvm } from './kvm.js';
+import type { Memslot } from './types.js';
 import { kvmppc_clear_ref_hpte, kvmppc_invalidate_hpte } from './rm_mmu.js';
 
 type RmapHandler = (kvm: Kvm, slot: Memslot, off: number, gfn: number) => number;
@@ -243,7 +244,7 @@ export class KvmMmuNotifier implements MmuNotifier {
    */
   static register(kvm: Kvm): KvmMmuNotifier {
     const n = new KvmMmuNotifier(kvm);
-    if (kvm.kernel === '3.3') return n;
+    if (!kvm.ops.registersMmuNotifier) return n;
     kvm.mm.register(n);
     n.registered = true;
     return n;

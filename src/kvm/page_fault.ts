@@ -27,7 +27,8 @@ import { type HostMm, PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_YOUNG } from '../host/
 import type { Vcpu } from '../hw/vcpu.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
-import { type Kvm, KVM_MEMSLOT_INVALID, type Memslot } from './kvm.js';
+import type { Kvm } from './kvm.js';
+import { KVM_MEMSLOT_INVALID, type Memslot } from './types.js';
 import { kvmppc_hv_emulate_mmio } from './mmio.js';
 import { kvmppc_add_revmap_chain } from './rmap.js';
 import { kvmppc_invalidate_hpte, mmu_notifier_retry } from './rm_mmu.js';

@@ -10,7 +10,8 @@ import {
   KVMPPC_RMAP_REFERENCED_HI,
 } from '../arch/index.js';
 import { E } from '../trace/kinds.js';
-import { type Kvm, KVM_MEMSLOT_INVALID, type Memslot } from './kvm.js';
+import type { Kvm } from './kvm.js';
+import { KVM_MEMSLOT_INVALID, type Memslot } from './types.js';
 
 /**
  * Link HPTE i into the chain of rmap word `off` of `slot`, as the tail (just before the head), or

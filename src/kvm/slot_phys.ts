@@ -16,7 +16,8 @@ import { PTE_PRESENT } from '../host/mm.js';
 import { FRAME_RESERVED } from '../host/physmem.js';
 import { E } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
-import { type Kvm, KVM_MEMSLOT_INVALID, type Memslot } from './kvm.js';
+import type { Kvm } from './kvm.js';
+import { KVM_MEMSLOT_INVALID, type Memslot } from './types.js';
 
 const EINVAL = -22;
 const ENOMEM = -12;

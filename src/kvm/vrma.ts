@@ -25,8 +25,8 @@ import {
   VRMA_VSID_LO,
 } from '../arch/index.js';
 import { kvmppc_virtmode_h_enter } from './hcall.js';
-import type { Kvm, KvmVcpuRef } from './kvm.js';
-import { KVM_MEMSLOT_INVALID } from './kvm.js';
+import type { Kvm } from './kvm.js';
+import { KVM_MEMSLOT_INVALID, type KvmVcpuRef } from './types.js';
 import { NO_CAUSE } from '../trace/recorder.js';
 
 const EINVAL = -22;
