@@ -26,6 +26,8 @@ import {
   hpt_geometry,
   type HptGeometry,
   HPTE_V_VALID_LO,
+  hpte_page_size,
+  hpte_rpn,
   LPID_RSVD,
   MAX_LPID_970,
   NR_LPIDS,
@@ -33,6 +35,7 @@ import {
 } from '../arch/index.js';
 import type { HostMm } from '../host/mm.js';
 import { NO_TLB, type TlbPort } from '../hw/tlb.js';
+import type { HashPageTableVhyp } from '../hw/vhyp.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
 import { type KvmOps, kvmOpsFor } from './ops.js';
@@ -142,7 +145,7 @@ export interface KvmOptions {
   readonly tlb?: TlbPort;
 }
 
-export class Kvm {
+export class Kvm implements HashPageTableVhyp {
   readonly mm: HostMm;
   readonly rec: Recorder;
   /** What differs between kernel versions and CPUs, picked once at creation (ops.ts). */
@@ -336,18 +339,51 @@ export class Kvm {
     h[p + 1] = v_lo;
     h[p + 2] = r_hi;
     h[p + 3] = r_lo;
-    const rec = this.rec;
-    if (rec.enabled) {
-      rec.ev(K.hpte_write, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause);
-      rec.u(i);
-      rec.w(ovh, ovl);
-      rec.w(orh, orl);
-      rec.w(v_hi >>> 0, v_lo >>> 0);
-      rec.w(r_hi >>> 0, r_lo >>> 0);
-      rec.w(this.revGuestR[i * 2], this.revGuestR[i * 2 + 1]);
-    }
+    this.recordHpteWrite(i, ovh, ovl, orh, orl, this.ctxVcpu, this.ctxCore, this.ctxCause);
     const o = this.observer;
     if (o !== null) o.hpteWrite(this, i, ovh, ovl, orh, orl);
+  }
+
+  /**
+   * The hardware's R/C store into dword 1 of HPTE `index` (HashPageTableVhyp.hpteSetRC): recorded
+   * as an hpte_write exactly like setHpte, but *not* reported to the observer — it is not a KVM
+   * operation (the checker's per-operation rules, e.g. "a changed VALID HPTE needs a tlbie", are
+   * about KVM's writes; the hardware's R/C writes never need one).
+   */
+  // Mirrors ppc_hash64_store_hpte() of step 6 of ppc_hash64_handle_mmu_fault() (target/ppc/mmu-hash64.c, QEMU)
+  hpteSetRC(index: number, r_lo: number, vcpu: number, core: number, cause: number): void {
+    const h = this.hpt;
+    const p = index * 4;
+    const orl = h[p + 3];
+    h[p + 3] = r_lo >>> 0;
+    this.recordHpteWrite(index, h[p], h[p + 1], h[p + 2], orl, vcpu, core, cause);
+  }
+
+  /** The one writer of hpte_write events: HPTE i was (ov, or) and now holds what the HPT holds. */
+  private recordHpteWrite(i: number, ovh: number, ovl: number, orh: number, orl: number, vcpu: number, core: number, cause: number): void {
+    const rec = this.rec;
+    if (!rec.enabled) return;
+    const h = this.hpt;
+    const p = i * 4;
+    rec.ev(K.hpte_write, this.lpid, vcpu, core, cause);
+    rec.u(i);
+    rec.w(ovh, ovl);
+    rec.w(orh, orl);
+    rec.w(h[p] >>> 0, h[p + 1] >>> 0);
+    rec.w(h[p + 2] >>> 0, h[p + 3] >>> 0);
+    rec.w(this.revGuestR[i * 2], this.revGuestR[i * 2 + 1]);
+  }
+
+  /** PTEG index mask (HashPageTableVhyp.hashMask). */
+  get hashMask(): number {
+    return this.geom.hashMask;
+  }
+
+  /** Guest frame of HPTE `index` in the revmap guest view (HashPageTableVhyp.guestGfnOf), -1 if none. */
+  guestGfnOf(index: number): number {
+    const gr_lo = this.revGuestR[index * 2 + 1];
+    const psize = hpte_page_size(this.hpt[index * 4 + 1], gr_lo, this.arch206);
+    return psize === 0 ? -1 : hpte_rpn(this.revGuestR[index * 2], gr_lo, psize, this.pageShift);
   }
 
   /**
