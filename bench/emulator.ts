@@ -14,7 +14,8 @@ import { H_ENTER, H_READ, H_REMOVE } from '../src/arch/hcall.js';
 import { HostMm } from '../src/host/mm.js';
 import { PhysMem } from '../src/host/physmem.js';
 import { kvmppc_hcall, newHcallRegs } from '../src/kvm/hcall.js';
-import { Kvm } from '../src/kvm/kvm.js';
+import type { Kvm } from '../src/kvm/kvm.js';
+import { kvm_create_vm } from '../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../src/kvm/memslot.js';
 import { KvmMmuNotifier } from '../src/kvm/mmu_notifier.js';
 import { Prng } from '../src/base/prng.js';
@@ -31,7 +32,7 @@ const UA = 0x3fff80000000;
 function setup(rec: Recorder): Kvm {
   const phys = new PhysMem({ pageShift: 12, npages: 1 << 16, seed: 7 });
   const mm = new HostMm({ phys, rec });
-  const kvm = new Kvm({ mm, rec, hptOrder: 20 });
+  const kvm = kvm_create_vm({ mm, rec, hptOrder: 20 });
   KvmMmuNotifier.register(kvm);
   mm.mmap(UA, PAGES * 4096);
   kvm_set_memory_region(kvm, { slot: 0, guest_phys_addr: 0, memory_size: PAGES * 4096, userspace_addr: UA });

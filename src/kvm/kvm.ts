@@ -38,10 +38,16 @@ import { NO_TLB, type TlbPort } from '../hw/tlb.js';
 import type { HashPageTableVhyp } from '../hw/vhyp.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
-import { type KvmOps, kvmOpsFor } from './ops.js';
-import { KvmppcPginfo } from './seed1.js';
-import type { SlotPhys } from './slot_phys.js';
-import { type CpuModel, type KernelVersion, KVM_MEM_SLOTS_NUM, type Memslot, KVM_MEMSLOT_INVALID } from './types.js';
+import {
+  type CpuModel,
+  type KernelVersion,
+  KVM_MEM_SLOTS_NUM,
+  KVM_MEMSLOT_INVALID,
+  KvmppcPginfo,
+  type Memslot,
+  type SlotPhys,
+  type UserspaceMemoryRegion,
+} from './types.js';
 
 export * from './types.js';
 
@@ -118,6 +124,80 @@ export class LpidAllocator {
   }
 }
 
+/** A real-mode (or virtual-mode) hcall handler on r4..r11 in `regs` (outputs in place); returns r3. */
+export type HcallHandler = (kvm: Kvm, regs: Uint32Array) => number;
+
+/**
+ * How guest memory is held (kernel-model §C.4, C.5):
+ * - 'rmap': pages faulted in on demand, tracked by rmap chains, invalidated by MMU notifiers (POWER7, 3.4/4.20);
+ * - 'slot_phys': every page pinned into kvm->arch.slot_phys by H_ENTER in virtual mode (PPC970, 3.4);
+ * - 'ram_pginfo': 16 MiB chunks pinned into kvm->arch.ram_pginfo at region registration (seed 1, 3.3).
+ */
+export type KvmMemoryModel = 'rmap' | 'slot_phys' | 'ram_pginfo';
+
+/**
+ * Guest real mode at first KVM_RUN (kvmppc_hv_setup_rma): 'vrma' = VRMA HPTEs (POWER7, 3.4);
+ * 'rma' = a preallocated RMA in HID4 (PPC970); 'at_registration' = nothing at first run, the VRMA
+ * was written when the region at gpa 0 was registered (3.3 kvmppc_map_vrma).
+ */
+export type KvmRmaSetup = 'vrma' | 'rma' | 'at_registration';
+
+/** The model keeps the HPT and revmap in JS typed arrays, so it caps the order: throws outside 18..28. */
+export function kvm_check_hpt_order(order: number): void {
+  if (!Number.isInteger(order) || order < PPC_MIN_HPT_ORDER || order > KVM_MAX_MODEL_HPT_ORDER) {
+    throw new RangeError(
+      `HPT order ${order} not supported: the model allocates the HPT (2^order bytes) and revmap in memory; ` +
+        `use ${PPC_MIN_HPT_ORDER}..${KVM_MAX_MODEL_HPT_ORDER}`,
+    );
+  }
+}
+
+/**
+ * What differs between the modelled kernel versions and CPUs, picked once per VM (the tables are
+ * in ops.ts; kvm_create_vm picks one). Declared here, beside struct kvm, so that kvm.ts depends on
+ * no handler module (like struct kvmppc_ops in kvm_ppc.h).
+ */
+export interface KvmOps {
+  readonly kernel: KernelVersion;
+  readonly cpu: CpuModel;
+  /** cpu_has_feature(CPU_FTR_ARCH_206). */
+  readonly arch206: boolean;
+  /** kvm->arch.using_mmu_notifiers (none at all in 3.3). */
+  readonly usingMmuNotifiers: boolean;
+  /** KVM_ARCH_WANT_MMU_NOTIFIER: kvm_init_mmu_notifier registers on the VMM's mm (not before 3.4). */
+  readonly registersMmuNotifier: boolean;
+  readonly memory: KvmMemoryModel;
+  /** Highest LPID kvm_alloc_hpt may take (6-bit LPIDs with 63 reserved on PPC970, kernel-model §J 24). */
+  readonly maxLpid: number;
+  /** hcall_real_table, indexed by nr >> 2: the handler that completes the call in real mode, or null. */
+  readonly hcallReal: readonly (HcallHandler | null)[];
+  /** Does an H_ENTER that real mode gave up on (H_TOO_HARD) continue in host virtual mode? */
+  readonly hEnterInVirtmode: boolean;
+  /** H_ENTER issued from host virtual mode (the VRMA set-up, or the continuation above). */
+  readonly hEnterVirtmode: HcallHandler;
+  /** kvm->arch.lpcr at VM creation (kvmppc_core_init_vm): the guest LPCR, or HID4 on PPC970. */
+  initLpcr(kvm: Kvm, hostLpcrLo: number, hostHid4: bigint): void;
+  /** kvm_arch_prepare_memory_region: 0 or a negative errno. */
+  prepareMemoryRegion(kvm: Kvm, mem: UserspaceMemoryRegion, npages: number): number;
+  /** kvm_arch_commit_memory_region; `cause` = the memslot event. */
+  commitMemoryRegion(kvm: Kvm, mem: UserspaceMemoryRegion, cause: number): void;
+  /** The version-specific part of kvmppc_core_destroy_vm (before the LPID is freed). */
+  destroyVm(kvm: Kvm): void;
+  readonly rmaSetup: KvmRmaSetup;
+  /** Backing page shift the VMM must give guest RAM (3.3: 16 MiB hugetlbfs), or 0 for any. */
+  readonly ramPageShift: number;
+  /** SLB entries of the CPU (POWER7 32, PPC970 64). */
+  readonly slbEntries: number;
+  /** TLB congruence classes (POWER7 128, PPC970 256). */
+  readonly tlbSets: number;
+  /**
+   * TLB flush rule of the partition switch (kernel-model §G.2): 'lpid_on_new_pairing' = POWER7's
+   * LPID-tagged TLB, flushed for the LPID on entry when the vcpu/pcpu pairing changed;
+   * 'all_on_switch' = PPC970's untagged TLB, flushed whole on every entry and exit.
+   */
+  readonly tlbFlush: 'lpid_on_new_pairing' | 'all_on_switch';
+}
+
 export interface KvmOptions {
   /** The VMM process (current->mm at VM creation): host page tables + notifier chain. */
   readonly mm: HostMm;
@@ -143,6 +223,8 @@ export interface KvmOptions {
    * without a hardware model. Correctness never depends on an observer being attached.
    */
   readonly tlb?: TlbPort;
+  /** The VM's operations (kvm_create_vm picks them from kernel and cpu). */
+  readonly ops: KvmOps;
 }
 
 export class Kvm implements HashPageTableVhyp {
@@ -227,15 +309,10 @@ export class Kvm implements HashPageTableVhyp {
   // Mirrors kvmppc_alloc_hpt() (arch/powerpc/kvm/book3s_64_mmu_hv.c, Linux 3.4)
   constructor(opts: KvmOptions) {
     const order = opts.hptOrder ?? 24;
-    // 1. Geometry. The model keeps the HPT and revmap in JS typed arrays, so cap the order.
-    if (!Number.isInteger(order) || order < PPC_MIN_HPT_ORDER || order > KVM_MAX_MODEL_HPT_ORDER) {
-      throw new RangeError(
-        `HPT order ${order} not supported: the model allocates the HPT (2^order bytes) and revmap in memory; ` +
-          `use ${PPC_MIN_HPT_ORDER}..${KVM_MAX_MODEL_HPT_ORDER}`,
-      );
-    }
+    // 1. Geometry.
+    kvm_check_hpt_order(order);
     // 2. The operations of this kernel on this CPU, chosen once for the VM's lifetime.
-    const ops = kvmOpsFor(opts.kernel ?? '3.4', opts.cpu ?? 'power7');
+    const ops = opts.ops;
     this.ops = ops;
     this.cpu = ops.cpu;
     this.kernel = ops.kernel;

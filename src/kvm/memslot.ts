@@ -4,17 +4,9 @@
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
 import type { Kvm } from './kvm.js';
-import { KVM_MEMSLOT_INVALID, Memslot } from './types.js';
+import { KVM_MEMSLOT_INVALID, Memslot, type UserspaceMemoryRegion } from './types.js';
 
-export interface UserspaceMemoryRegion {
-  readonly slot: number;
-  readonly flags?: number;
-  /** Bytes; multiple of PAGE_SIZE. */
-  readonly guest_phys_addr: number;
-  /** Bytes; multiple of PAGE_SIZE; 0 deletes the slot. */
-  readonly memory_size: number;
-  readonly userspace_addr: number;
-}
+export type { UserspaceMemoryRegion } from './types.js';
 
 /** KVM_MEM_SLOTS_NUM in 3.4 is KVM_MEMORY_SLOTS (32 on ppc) + private slots. */
 export const KVM_MEMORY_SLOTS = 32;

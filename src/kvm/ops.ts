@@ -1,6 +1,6 @@
-// The per-VM operations table: everything that differs between the modelled kernel versions
+// The per-VM operations tables (the KvmOps interface is declared in kvm.ts): everything that differs between the modelled kernel versions
 // (Linux 3.3 "seed 1", 3.4, 4.20) and CPUs (POWER7 = ARCH_206, PPC970 = ARCH_201), chosen ONCE when
-// the VM is created (kvmOpsFor, called by the Kvm constructor), the way the kernel picks
+// the VM is created (kvm_create_vm → kvmOpsFor), the way the kernel picks
 // hcall_real_table (book3s_hv_rmhandlers.S) and kvmppc_hv_ops at module load. The model's paths
 // read `kvm.ops.x` instead of comparing version strings; where the kernel itself tests a per-VM
 // flag at run time (kvm->arch.using_mmu_notifiers, cpu_has_feature(CPU_FTR_ARCH_206)), the model
@@ -25,8 +25,7 @@ import {
   MAX_LPID_970,
   NR_LPIDS,
 } from '../arch/index.js';
-import type { Kvm } from './kvm.js';
-import type { UserspaceMemoryRegion } from './memslot.js';
+import { type HcallHandler, Kvm, kvm_check_hpt_order, type KvmOps, type KvmOptions } from './kvm.js';
 import {
   kvmppc_h_clear_mod,
   kvmppc_h_clear_ref,
@@ -47,67 +46,8 @@ import {
   kvmppc_h_remove_33,
 } from './seed1.js';
 import { kvmppc_core_prepare_memory_region, unpin_slot } from './slot_phys.js';
-import { type CpuModel, type KernelVersion, KVM_MEM_SLOTS_NUM } from './types.js';
+import { type CpuModel, type KernelVersion, KVM_MEM_SLOTS_NUM, type UserspaceMemoryRegion } from './types.js';
 import { kvmppc_virtmode_do_h_enter } from './hcall.js';
-
-/** A real-mode (or virtual-mode) hcall handler on r4..r11 in `regs` (outputs in place); returns r3. */
-export type HcallHandler = (kvm: Kvm, regs: Uint32Array) => number;
-
-/**
- * How guest memory is held (kernel-model §C.4, C.5):
- * - 'rmap': pages faulted in on demand, tracked by rmap chains, invalidated by MMU notifiers (POWER7, 3.4/4.20);
- * - 'slot_phys': every page pinned into kvm->arch.slot_phys by H_ENTER in virtual mode (PPC970, 3.4);
- * - 'ram_pginfo': 16 MiB chunks pinned into kvm->arch.ram_pginfo at region registration (seed 1, 3.3).
- */
-export type KvmMemoryModel = 'rmap' | 'slot_phys' | 'ram_pginfo';
-
-/**
- * Guest real mode at first KVM_RUN (kvmppc_hv_setup_rma): 'vrma' = VRMA HPTEs (POWER7, 3.4);
- * 'rma' = a preallocated RMA in HID4 (PPC970); 'at_registration' = nothing at first run, the VRMA
- * was written when the region at gpa 0 was registered (3.3 kvmppc_map_vrma).
- */
-export type KvmRmaSetup = 'vrma' | 'rma' | 'at_registration';
-
-export interface KvmOps {
-  readonly kernel: KernelVersion;
-  readonly cpu: CpuModel;
-  /** cpu_has_feature(CPU_FTR_ARCH_206). */
-  readonly arch206: boolean;
-  /** kvm->arch.using_mmu_notifiers (none at all in 3.3). */
-  readonly usingMmuNotifiers: boolean;
-  /** KVM_ARCH_WANT_MMU_NOTIFIER: kvm_init_mmu_notifier registers on the VMM's mm (not before 3.4). */
-  readonly registersMmuNotifier: boolean;
-  readonly memory: KvmMemoryModel;
-  /** Highest LPID kvm_alloc_hpt may take (6-bit LPIDs with 63 reserved on PPC970, kernel-model §J 24). */
-  readonly maxLpid: number;
-  /** hcall_real_table, indexed by nr >> 2: the handler that completes the call in real mode, or null. */
-  readonly hcallReal: readonly (HcallHandler | null)[];
-  /** Does an H_ENTER that real mode gave up on (H_TOO_HARD) continue in host virtual mode? */
-  readonly hEnterInVirtmode: boolean;
-  /** H_ENTER issued from host virtual mode (the VRMA set-up, or the continuation above). */
-  readonly hEnterVirtmode: HcallHandler;
-  /** kvm->arch.lpcr at VM creation (kvmppc_core_init_vm): the guest LPCR, or HID4 on PPC970. */
-  initLpcr(kvm: Kvm, hostLpcrLo: number, hostHid4: bigint): void;
-  /** kvm_arch_prepare_memory_region: 0 or a negative errno. */
-  prepareMemoryRegion(kvm: Kvm, mem: UserspaceMemoryRegion, npages: number): number;
-  /** kvm_arch_commit_memory_region; `cause` = the memslot event. */
-  commitMemoryRegion(kvm: Kvm, mem: UserspaceMemoryRegion, cause: number): void;
-  /** The version-specific part of kvmppc_core_destroy_vm (before the LPID is freed). */
-  destroyVm(kvm: Kvm): void;
-  readonly rmaSetup: KvmRmaSetup;
-  /** Backing page shift the VMM must give guest RAM (3.3: 16 MiB hugetlbfs), or 0 for any. */
-  readonly ramPageShift: number;
-  /** SLB entries of the CPU (POWER7 32, PPC970 64). */
-  readonly slbEntries: number;
-  /** TLB congruence classes (POWER7 128, PPC970 256). */
-  readonly tlbSets: number;
-  /**
-   * TLB flush rule of the partition switch (kernel-model §G.2): 'lpid_on_new_pairing' = POWER7's
-   * LPID-tagged TLB, flushed for the LPID on entry when the vcpu/pcpu pairing changed;
-   * 'all_on_switch' = PPC970's untagged TLB, flushed whole on every entry and exit.
-   */
-  readonly tlbFlush: 'lpid_on_new_pairing' | 'all_on_switch';
-}
 
 /** Highest hcall number a real-mode table holds, plus one, in table slots (nr >> 2). */
 const HCALL_REAL_SLOTS = (H_BULK_REMOVE >> 2) + 1;
@@ -243,4 +183,14 @@ export function kvmOpsFor(kernel: KernelVersion, cpu: CpuModel): KvmOps {
     return PPC970_34;
   }
   return kernel === '3.3' ? POWER7_33 : kernel === '3.4' ? POWER7_34 : POWER7_420;
+}
+
+/**
+ * Create a VM: pick the operations of its kernel and CPU once, then allocate it (HPT, LPID, LPCR;
+ * records vm_create). The only way the model creates a Kvm.
+ */
+// Mirrors kvm_create_vm() → kvm_arch_init_vm() (virt/kvm/kvm_main.c, arch/powerpc/kvm/powerpc.c, Linux 3.4)
+export function kvm_create_vm(opts: Omit<KvmOptions, 'ops'>): Kvm {
+  kvm_check_hpt_order(opts.hptOrder ?? 24);
+  return new Kvm({ ...opts, ops: kvmOpsFor(opts.kernel ?? '3.4', opts.cpu ?? 'power7') });
 }

@@ -61,19 +61,14 @@ import {
 import { E } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
 import type { Kvm } from './kvm.js';
-import type { UserspaceMemoryRegion } from './memslot.js';
+import { KVMPPC_RAM_PGINFO_ENTRIES, LARGE_PAGE_ORDER, type UserspaceMemoryRegion } from './types.js';
+
+export { KVMPPC_RAM_PGINFO_ENTRIES, KvmppcPginfo, LARGE_PAGE_ORDER, MAX_MEM_ORDER } from './types.js';
 import { badIndex, h_remove_mismatch } from './rm_mmu.js';
 
 const EINVAL = -22;
 const TWO32 = 0x1_0000_0000;
 
-// arch/powerpc/include/asm/kvm_book3s_64.h / kvm_ppc.h (Linux 3.1–3.3)
-/** log2 of the guest RAM chunk (16 MiB): kvm->arch.ram_porder. */
-export const LARGE_PAGE_ORDER = 24;
-/** log2 of the largest guest RAM (64 GiB). */
-export const MAX_MEM_ORDER = 36;
-/** Entries of ram_pginfo[]: 1 << (MAX_MEM_ORDER - LARGE_PAGE_ORDER) = 4096. */
-export const KVMPPC_RAM_PGINFO_ENTRIES = 1 << (MAX_MEM_ORDER - LARGE_PAGE_ORDER);
 // book3s_64_mmu_hv.c (Linux 3.1–3.3)
 /** VRMA pages are 16 MiB. */
 export const VRMA_PAGE_ORDER = 24;
@@ -82,30 +77,6 @@ const VRMA_HASH_XOR_LO = Number(BigInt.asUintN(32, VRMA_VSID ^ (VRMA_VSID << 25n
 /** dword 0 of a VRMA HPTE without the page number: 1TB_SEG | VRMA_VSID << (40 - 16). */
 const VRMA_V_HI = (HPTE_V_1TB_SEG_HI | Number(VRMA_VSID >> 8n)) >>> 0;
 const VRMA_V_LO = (Number(BigInt.asUintN(32, VRMA_VSID << 24n)) | HPTE_V_BOLTED_LO | HPTE_V_LARGE_LO | HPTE_V_VALID_LO) >>> 0;
-
-/**
- * kvm->arch.ram_pginfo[] (struct kvmppc_pginfo { pfn; refcnt; }) with ram_npages / ram_psize /
- * ram_porder / n_rma_pages. Allocated (zeroed, 4096 entries) by kvmppc_core_init_vm.
- */
-export class KvmppcPginfo {
-  /** Host pfn (PAGE_SIZE units) of the 16 MiB page backing chunk lpn; 0 = none. */
-  readonly pfn = new Uint32Array(KVMPPC_RAM_PGINFO_ENTRIES);
-  /** atomic refcnt: incremented by every successful H_ENTER of the chunk, never decremented. */
-  readonly refcnt = new Uint32Array(KVMPPC_RAM_PGINFO_ENTRIES);
-  /** hva the chunk was pinned from (model bookkeeping for the unpin events at destroy). */
-  readonly hva = new Float64Array(KVMPPC_RAM_PGINFO_ENTRIES);
-  /** Chunks covered so far: max over registered regions of (gpa + size) >> 24. */
-  ram_npages = 0;
-  readonly ram_porder = LARGE_PAGE_ORDER;
-  readonly ram_psize = 2 ** LARGE_PAGE_ORDER;
-  /** Chunks taken from a preallocated RMA (never: the RMA branch is not modelled). */
-  n_rma_pages = 0;
-  /**
-   * Page references taken by hva_to_page() for a chunk that then failed the "is it a 16 MiB
-   * page" test: the kernel returns -EINVAL without put_page, so they are never dropped (pfns).
-   */
-  readonly leaked: number[] = [];
-}
 
 // ---------------------------------------------------------------------------------------------
 // Region registration (KVM_SET_USER_MEMORY_REGION), VRMA, destroy

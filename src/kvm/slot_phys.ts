@@ -17,35 +17,12 @@ import { FRAME_RESERVED } from '../host/physmem.js';
 import { E } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
 import type { Kvm } from './kvm.js';
-import { KVM_MEMSLOT_INVALID, type Memslot } from './types.js';
+import { KVM_MEMSLOT_INVALID, type Memslot, SlotPhys } from './types.js';
+
+export { SlotPhys } from './types.js';
 
 const EINVAL = -22;
 const ENOMEM = -12;
-
-/** kvm->arch.slot_phys[id] with kvm->arch.slot_npages[id]. */
-export class SlotPhys {
-  readonly npages: number;
-  /** Host pfn of each entry (entry >> PAGE_SHIFT). */
-  readonly pfn: Uint32Array;
-  /** Low bits of each entry: order | KVMPPC_PAGE_NO_CACHE | KVMPPC_PAGE_WRITETHRU | KVMPPC_GOT_PAGE. */
-  readonly flags: Uint8Array;
-
-  constructor(npages: number) {
-    this.npages = npages;
-    this.pfn = new Uint32Array(npages);
-    this.flags = new Uint8Array(npages);
-  }
-
-  /** Is entry j nonzero (the page is pinned or is RMA)? */
-  has(j: number): boolean {
-    return this.pfn[j] !== 0 || this.flags[j] !== 0;
-  }
-
-  /** Entry j as the kernel's unsigned long (edge use: tests, digests). */
-  entryBig(j: number, pageShift: number): bigint {
-    return (BigInt(this.pfn[j]) << BigInt(pageShift)) | BigInt(this.flags[j]);
-  }
-}
 
 /**
  * Allocate the slot_phys array of a new memslot when notifiers are off (and it does not exist yet).

@@ -44,3 +44,71 @@ export class Memslot {
     this.dirty = (flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0 ? new Uint8Array(npages) : null;
   }
 }
+
+/** The KVM_SET_USER_MEMORY_REGION argument (struct kvm_userspace_memory_region). */
+export interface UserspaceMemoryRegion {
+  readonly slot: number;
+  readonly flags?: number;
+  /** Bytes; multiple of PAGE_SIZE. */
+  readonly guest_phys_addr: number;
+  /** Bytes; multiple of PAGE_SIZE; 0 deletes the slot. */
+  readonly memory_size: number;
+  readonly userspace_addr: number;
+}
+
+/** kvm->arch.slot_phys[id] with kvm->arch.slot_npages[id]. */
+export class SlotPhys {
+  readonly npages: number;
+  /** Host pfn of each entry (entry >> PAGE_SHIFT). */
+  readonly pfn: Uint32Array;
+  /** Low bits of each entry: order | KVMPPC_PAGE_NO_CACHE | KVMPPC_PAGE_WRITETHRU | KVMPPC_GOT_PAGE. */
+  readonly flags: Uint8Array;
+
+  constructor(npages: number) {
+    this.npages = npages;
+    this.pfn = new Uint32Array(npages);
+    this.flags = new Uint8Array(npages);
+  }
+
+  /** Is entry j nonzero (the page is pinned or is RMA)? */
+  has(j: number): boolean {
+    return this.pfn[j] !== 0 || this.flags[j] !== 0;
+  }
+
+  /** Entry j as the kernel's unsigned long (edge use: tests, digests). */
+  entryBig(j: number, pageShift: number): bigint {
+    return (BigInt(this.pfn[j]) << BigInt(pageShift)) | BigInt(this.flags[j]);
+  }
+}
+
+// arch/powerpc/include/asm/kvm_book3s_64.h / kvm_ppc.h (Linux 3.1–3.3)
+/** log2 of the guest RAM chunk (16 MiB): kvm->arch.ram_porder. */
+export const LARGE_PAGE_ORDER = 24;
+/** log2 of the largest guest RAM (64 GiB). */
+export const MAX_MEM_ORDER = 36;
+/** Entries of ram_pginfo[]: 1 << (MAX_MEM_ORDER - LARGE_PAGE_ORDER) = 4096. */
+export const KVMPPC_RAM_PGINFO_ENTRIES = 1 << (MAX_MEM_ORDER - LARGE_PAGE_ORDER);
+
+/**
+ * kvm->arch.ram_pginfo[] (struct kvmppc_pginfo { pfn; refcnt; }) with ram_npages / ram_psize /
+ * ram_porder / n_rma_pages. Allocated (zeroed, 4096 entries) by kvmppc_core_init_vm.
+ */
+export class KvmppcPginfo {
+  /** Host pfn (PAGE_SIZE units) of the 16 MiB page backing chunk lpn; 0 = none. */
+  readonly pfn = new Uint32Array(KVMPPC_RAM_PGINFO_ENTRIES);
+  /** atomic refcnt: incremented by every successful H_ENTER of the chunk, never decremented. */
+  readonly refcnt = new Uint32Array(KVMPPC_RAM_PGINFO_ENTRIES);
+  /** hva the chunk was pinned from (model bookkeeping for the unpin events at destroy). */
+  readonly hva = new Float64Array(KVMPPC_RAM_PGINFO_ENTRIES);
+  /** Chunks covered so far: max over registered regions of (gpa + size) >> 24. */
+  ram_npages = 0;
+  readonly ram_porder = LARGE_PAGE_ORDER;
+  readonly ram_psize = 2 ** LARGE_PAGE_ORDER;
+  /** Chunks taken from a preallocated RMA (never: the RMA branch is not modelled). */
+  n_rma_pages = 0;
+  /**
+   * Page references taken by hva_to_page() for a chunk that then failed the "is it a 16 MiB
+   * page" test: the kernel returns -EINVAL without put_page, so they are never dropped (pfns).
+   */
+  readonly leaked: number[] = [];
+}

@@ -18,7 +18,8 @@ import { MmioRegisterFile } from '../kvm/mmio.js';
 import { kvmppc_hv_setup_rma } from '../kvm/vrma.js';
 import { HostMm } from '../host/mm.js';
 import { PhysMem } from '../host/physmem.js';
-import { Kvm, LpidAllocator } from '../kvm/kvm.js';
+import { type Kvm, LpidAllocator } from '../kvm/kvm.js';
+import { kvm_create_vm } from '../kvm/ops.js';
 import { kvm_set_memory_region } from '../kvm/memslot.js';
 import { KvmMmuNotifier } from '../kvm/mmu_notifier.js';
 import { kvm_alloc_rma, kvmppc_hv_setup_rma_970 } from '../kvm/slot_phys.js';
@@ -132,7 +133,7 @@ export class Machine {
     this.shootdown = new TlbShootdown(this.tlbs);
     let kvm: Kvm;
     try {
-      kvm = new Kvm({
+      kvm = kvm_create_vm({
         mm: this.mm,
         rec,
         hptOrder: cfg.hpt_order,

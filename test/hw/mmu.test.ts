@@ -21,7 +21,7 @@ import { Tlb } from '../../src/hw/tlb.js';
 import { Vcpu } from '../../src/hw/vcpu.js';
 import { HostMm } from '../../src/host/mm.js';
 import { PhysMem } from '../../src/host/physmem.js';
-import { Kvm } from '../../src/kvm/kvm.js';
+import { kvm_create_vm } from '../../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { kvm_alloc_rma, kvmppc_hv_setup_rma_970 } from '../../src/kvm/slot_phys.js';
 import { Recorder } from '../../src/trace/recorder.js';
@@ -165,7 +165,7 @@ test('PPC970: no VPM — a miss is a DSI to the guest; real mode uses the RMA fr
   const phys = new PhysMem({ pageShift: 12, npages: 0x100000, seed: 3 });
   const mm = new HostMm({ phys, rec });
   mm.mmap(0x3fff80000000, 0x8000000);
-  const kvm = new Kvm({ mm, rec, hptOrder: 18, cpu: 'ppc970' });
+  const kvm = kvm_create_vm({ mm, rec, hptOrder: 18, cpu: 'ppc970' });
   assert.equal(kvm_set_memory_region(kvm, { slot: 0, guest_phys_addr: 0, memory_size: 0x8000000, userspace_addr: 0x3fff80000000 }), 0);
   const ri = kvm_alloc_rma(kvm, 0x4000000)!; // 64 MiB → RMLS 3
   assert.equal(kvmppc_hv_setup_rma_970(kvm, ri), 0);

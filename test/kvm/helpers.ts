@@ -8,7 +8,8 @@ import { Recorder, type EventSink } from '../../src/trace/recorder.js';
 import { runInfo, type RunInfo } from '../../src/trace/run-info.js';
 import { HostMm } from '../../src/host/mm.js';
 import { PhysMem } from '../../src/host/physmem.js';
-import { Kvm, type CpuModel, type KernelVersion, type KvmVcpuRef, type LpidAllocator } from '../../src/kvm/kvm.js';
+import { type Kvm, type CpuModel, type KernelVersion, type KvmVcpuRef, type LpidAllocator } from '../../src/kvm/kvm.js';
+import { kvm_create_vm } from '../../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { KvmMmuNotifier } from '../../src/kvm/mmu_notifier.js';
 import { HvAudit, KvmInvariantChecker } from '../../src/kvm/invariants.js';
@@ -66,7 +67,7 @@ export function makeWorld(o: WorldOptions = {}): World {
   const mm = new HostMm({ phys, rec });
   const npages = o.npages ?? 0x40000;
   mm.mmap(UA, npages * 4096, { pageShift: o.vmaPageShift ?? 12 });
-  const kvm = new Kvm({ mm, rec, hptOrder: o.order ?? 24, kernel: o.kernel ?? '3.4', cpu: o.cpu, lpids: o.lpids, hostHid4: o.hostHid4, tlb: o.tlb });
+  const kvm = kvm_create_vm({ mm, rec, hptOrder: o.order ?? 24, kernel: o.kernel ?? '3.4', cpu: o.cpu, lpids: o.lpids, hostHid4: o.hostHid4, tlb: o.tlb });
   const r = kvm_set_memory_region(kvm, { slot: 0, guest_phys_addr: 0, memory_size: npages * 4096, userspace_addr: UA });
   if (r !== 0) throw new Error('memslot');
   const notifier = KvmMmuNotifier.register(kvm);

@@ -9,7 +9,8 @@ import { H_ENTER, H_PARAMETER, H_SUCCESS, H_TOO_HARD, KVMPPC_GOT_PAGE } from '..
 import { E } from '../../src/trace/kinds.js';
 import { hcallBig, isVirtmodePending, kvmppc_hcall, kvmppc_hcall_virtmode, newHcallRegs } from '../../src/kvm/hcall.js';
 import { checkInvariants, checkLpids, KvmInvariantChecker } from '../../src/kvm/invariants.js';
-import { Kvm, LpidAllocator } from '../../src/kvm/kvm.js';
+import { type Kvm, LpidAllocator } from '../../src/kvm/kvm.js';
+import { kvm_create_vm } from '../../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { kvm_alloc_rma, kvmppc_hv_setup_rma_970 } from '../../src/kvm/slot_phys.js';
 import { FRAME_FREE, FRAME_VMM, PhysMem } from '../../src/host/physmem.js';
@@ -70,16 +71,16 @@ test('ppc970 LPID allocation: 62 VMs get 1..62, the 63rd fails, 63 is never used
   const rec = Recorder.disabled();
   const mm = new HostMm({ phys, rec });
   const vms: Kvm[] = [];
-  for (let i = 0; i < 62; i++) vms.push(new Kvm({ mm, rec, cpu: 'ppc970', hptOrder: 18, lpids, vmId: i }));
+  for (let i = 0; i < 62; i++) vms.push(kvm_create_vm({ mm, rec, cpu: 'ppc970', hptOrder: 18, lpids, vmId: i }));
   assert.deepEqual(vms.map((v) => v.lpid), Array.from({ length: 62 }, (_, i) => i + 1));
-  assert.throws(() => new Kvm({ mm, rec, cpu: 'ppc970', hptOrder: 18, lpids }), /No LPIDs free/);
+  assert.throws(() => kvm_create_vm({ mm, rec, cpu: 'ppc970', hptOrder: 18, lpids }), /No LPIDs free/);
   assert.equal(checkLpids(vms), null);
   // Even a POWER7-style allocator (63 not pre-set) never hands a PPC970 VM 63 or more.
   const p7alloc = new LpidAllocator();
   for (let i = 1; i <= 62; i++) p7alloc.alloc();
-  assert.throws(() => new Kvm({ mm, rec, cpu: 'ppc970', hptOrder: 18, lpids: p7alloc }), /No LPIDs free/);
+  assert.throws(() => kvm_create_vm({ mm, rec, cpu: 'ppc970', hptOrder: 18, lpids: p7alloc }), /No LPIDs free/);
   vms[4].destroy(); // lpid 5
-  const again = new Kvm({ mm, rec, cpu: 'ppc970', hptOrder: 18, lpids });
+  const again = kvm_create_vm({ mm, rec, cpu: 'ppc970', hptOrder: 18, lpids });
   assert.equal(again.lpid, 5);
   // J24 checker: a duplicate or out-of-range LPID is reported.
   assert.equal(checkLpids([...vms, again]), null);

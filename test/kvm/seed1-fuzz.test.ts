@@ -22,7 +22,7 @@ import { PhysMem } from '../../src/host/physmem.js';
 import { Prng } from '../../src/base/prng.js';
 import { kvmppc_hcall, newHcallRegs } from '../../src/kvm/hcall.js';
 import { checkInvariants, HvAudit, KvmInvariantChecker } from '../../src/kvm/invariants.js';
-import { Kvm } from '../../src/kvm/kvm.js';
+import { kvm_create_vm } from '../../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { KvmMmuNotifier } from '../../src/kvm/mmu_notifier.js';
 import { Recorder } from '../../src/trace/recorder.js';
@@ -42,7 +42,7 @@ test(`fuzz 3.3: ${CALLS} seeded hcalls keep every seed-1 invariant; no notifier 
   const phys = new PhysMem({ pageShift: 12, npages: 1 << 16, seed });
   const mm = new HostMm({ phys, rec });
   mm.mmap(UA, CHUNKS * M16, { pageShift: 24 });
-  const k = new Kvm({ mm, rec, hptOrder: 18, kernel: '3.3' });
+  const k = kvm_create_vm({ mm, rec, hptOrder: 18, kernel: '3.3' });
   const notifier = KvmMmuNotifier.register(k);
   const audit = new HvAudit().attach(k);
   const checker = new KvmInvariantChecker(k);

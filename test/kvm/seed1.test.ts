@@ -20,7 +20,8 @@ import { HostMm, PTE_PRESENT } from '../../src/host/mm.js';
 import { PhysMem } from '../../src/host/physmem.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
 import { checkInvariants, HvAudit, KvmInvariantChecker } from '../../src/kvm/invariants.js';
-import { Kvm } from '../../src/kvm/kvm.js';
+import type { Kvm } from '../../src/kvm/kvm.js';
+import { kvm_create_vm } from '../../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { KvmMmuNotifier } from '../../src/kvm/mmu_notifier.js';
 import { kvmppc_map_vrma, reverse_xlate } from '../../src/kvm/seed1.js';
@@ -64,7 +65,7 @@ function s1World(order = 24, hostLpcrLo = 0): S1World {
   mm.mmap(UA, 2 * M16, { pageShift: 24 });
   mm.map(UA, { pfn: PFN0 });
   mm.map(UA + M16, { pfn: PFN1 });
-  const kvm = new Kvm({ mm, rec, hptOrder: order, kernel: '3.3', hostLpcrLo });
+  const kvm = kvm_create_vm({ mm, rec, hptOrder: order, kernel: '3.3', hostLpcrLo });
   const notifier = KvmMmuNotifier.register(kvm);
   const audit = new HvAudit().attach(kvm);
   assert.equal(kvm_set_memory_region(kvm, { slot: 0, guest_phys_addr: 0, memory_size: 2 * M16, userspace_addr: UA }), 0);
@@ -105,7 +106,7 @@ test('3.3 VM: POWER7 without notifiers, ram_pginfo present, guest LPCR = host PE
   assert.equal(k.lpcrHi, 0x80480000);
   assert.equal(k.lpcrLo, 0x700d);
   assert.ok(k.ram_pginfo !== null);
-  assert.throws(() => new Kvm({ mm: w.mm, rec: w.rec, kernel: '3.3', cpu: 'ppc970' }), /not modelled/);
+  assert.throws(() => kvm_create_vm({ mm: w.mm, rec: w.rec, kernel: '3.3', cpu: 'ppc970' }), /not modelled/);
   ok(w);
 });
 

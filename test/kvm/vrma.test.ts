@@ -14,7 +14,8 @@ import { Vcpu } from '../../src/hw/vcpu.js';
 import { guest_access } from '../../src/machine/guest-access.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
 import { checkInvariants, HvAudit, KvmInvariantChecker } from '../../src/kvm/invariants.js';
-import { Kvm } from '../../src/kvm/kvm.js';
+import type { Kvm } from '../../src/kvm/kvm.js';
+import { kvm_create_vm } from '../../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { KvmMmuNotifier } from '../../src/kvm/mmu_notifier.js';
 import { kvm_hv_arch, kvmppc_hv_setup_rma, vrma_hpte, vrma_npages } from '../../src/kvm/vrma.js';
@@ -43,7 +44,7 @@ function rmaWorld(order: number, npages: number, vmaShift: number): RmaWorld {
   const phys = new PhysMem({ pageShift: 12, npages: 0x100000, seed: 7 });
   const mm = new HostMm({ phys, rec });
   mm.mmap(UA, npages * 4096, { pageShift: vmaShift });
-  const kvm = new Kvm({ mm, rec, hptOrder: order });
+  const kvm = kvm_create_vm({ mm, rec, hptOrder: order });
   assert.equal(kvm_set_memory_region(kvm, { slot: 0, guest_phys_addr: 0, memory_size: npages * 4096, userspace_addr: UA }), 0);
   KvmMmuNotifier.register(kvm);
   const audit = new HvAudit().attach(kvm);
@@ -169,7 +170,7 @@ test('no memslot at gfn 0 → -EINVAL; an I/O VMA → -EINVAL', () => {
   const rec = Recorder.disabled();
   const phys = new PhysMem({ pageShift: 12, npages: 0x1000, seed: 1 });
   const mm = new HostMm({ phys, rec });
-  const kvm = new Kvm({ mm, rec, hptOrder: 18 });
+  const kvm = kvm_create_vm({ mm, rec, hptOrder: 18 });
   const v = new Vcpu(0, { rec, lpid: kvm.lpid });
   assert.equal(kvmppc_hv_setup_rma(kvm, v), -22);
   mm.mmap(UA, 0x10000, { cacheBits: 0x20 });
