@@ -42,7 +42,6 @@ import { NO_CAUSE } from '../trace/recorder.js';
 import type { Kvm } from './kvm.js';
 import { kvmppc_hv_find_lock_hpte } from './rm_mmu.js';
 import { kvmppc_book3s_hv_page_fault } from './page_fault.js';
-import { kvm_hv_arch } from './vrma.js';
 
 /** kvmppc_hpte_hv_fault return values other than a (positive) status to reflect. */
 export const HPTE_HV_FAULT_RETRY = 0;
@@ -90,14 +89,14 @@ export function kvmppc_hpte_hv_fault(
     return HPTE_HV_FAULT_RETRY; // for a protection fault, the HPTE disappeared
   }
   // 2.
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   const p = index * 4;
   const v_hi = hpt[p];
   const v_lo = (hpt[p + 1] & ~HPTE_V_HVLOCK_LO) >>> 0;
   const r_hi = hpt[p + 2];
   const r_lo = hpt[p + 3];
-  const gr_hi = kvm.revGuestR[index * 2];
-  const gr_lo = kvm.revGuestR[index * 2 + 1];
+  const gr_hi = kvm.mmu.revGuestR[index * 2];
+  const gr_lo = kvm.mmu.revGuestR[index * 2 + 1];
   // 3.
   if ((status & DSISR_NOHPTE) !== 0 && (v_lo & HPTE_V_VALID_LO) !== 0) return HPTE_HV_FAULT_RETRY;
   // 4. (DSISR_NOHPTE == SRR1_ISI_NOPT.)
@@ -166,7 +165,7 @@ export function kvmppc_hdsi(kvm: Kvm, vcpu: Vcpu, core: number = vcpu.core, caus
   let reflectRaw = (status & (DSISR_NOHPTE | DSISR_PROTFAULT)) === 0;
   if (!reflectRaw) {
     if ((msr_lo & MSR_DR_LO) === 0) {
-      const a = kvm_hv_arch(kvm);
+      const a = kvm.mmu;
       slb_v_hi = a.vrma_slb_vHi;
       slb_v_lo = a.vrma_slb_vLo;
     } else {
@@ -241,7 +240,7 @@ export function kvmppc_hisi(kvm: Kvm, vcpu: Vcpu, core: number = vcpu.core, caus
   let reflectRaw = (srr1_lo & SRR1_ISI_NOPT) === 0;
   if (!reflectRaw) {
     if ((srr1_lo & MSR_IR_LO) === 0) {
-      const a = kvm_hv_arch(kvm);
+      const a = kvm.mmu;
       slb_v_hi = a.vrma_slb_vHi;
       slb_v_lo = a.vrma_slb_vLo;
     } else {
@@ -295,9 +294,9 @@ function recordTriage(
   const index = vcpu.fault_index;
   let gfn = -1;
   if (index >= 0) {
-    const gr_lo = kvm.revGuestR[index * 2 + 1];
-    const psize = hpte_page_size(kvm.hpt[index * 4 + 1], gr_lo, kvm.arch206);
-    if (psize !== 0) gfn = hpte_rpn(kvm.revGuestR[index * 2], gr_lo, psize, kvm.pageShift);
+    const gr_lo = kvm.mmu.revGuestR[index * 2 + 1];
+    const psize = hpte_page_size(kvm.mmu.hpt[index * 4 + 1], gr_lo, kvm.arch206);
+    if (psize !== 0) gfn = hpte_rpn(kvm.mmu.revGuestR[index * 2], gr_lo, psize, kvm.pageShift);
   }
   rec.ev(K.fault_triage, kvm.lpid, vcpu.vcpu_id, core, cause);
   rec.u(kind);

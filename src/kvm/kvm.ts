@@ -1,13 +1,9 @@
-// struct kvm for Book3S HV: the LPID, the hashed page table, the revmap, the memslots with their
-// rmap words, and the MMU-notifier counters; plus the recorded primitives every modelled path uses
+// struct kvm for Book3S HV: the LPID, the MMU (kvm.mmu: the hashed page table and revmap,
+// hash_mmu.ts), the memslots with their rmap words, and the MMU-notifier counters; plus the recorded primitives every modelled path uses
 // to change them (one HPTE write, one tlbie, one rmap change), so that recording, and the optional
 // observer used by the invariant checker, cannot be forgotten on any path.
 //
-// Storage (all typed arrays, allocated once):
-//   hpt        Uint32Array, 4 words per HPTE: [v_hi, v_lo, r_hi, r_lo] (kernel: big-endian u64 pair)
-//   revGuestR  Uint32Array, 2 words per HPTE: revmap[i].guest_rpte as [hi, lo]
-//   revForw    Uint32Array, revmap[i].forw
-//   revBack    Uint32Array, revmap[i].back
+// Storage: the HPT and revmap are in kvm.mmu (hash_mmu.ts);
 //   slot.rmap  Uint32Array, 2 words per host page of the slot: [hi, lo] of the rmap word
 //              (hi: LOCK 0x80000000, REFERENCED 0x100, CHANGED 0x80, PRESENT 0x1; lo: INDEX)
 // HVLOCK and the rmap lock bit are never left set: the model runs one path at a time, so every
@@ -23,7 +19,6 @@
 
 import {
   compute_tlbie_rb,
-  hpt_geometry,
   type HptGeometry,
   HPTE_V_VALID_LO,
   hpte_page_size,
@@ -36,6 +31,7 @@ import {
 import type { HostMm } from '../host/mm.js';
 import { NO_TLB, type TlbPort } from '../hw/tlb.js';
 import type { HashPageTableVhyp } from '../hw/vhyp.js';
+import { HashMmu } from './hash_mmu.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
 import {
@@ -246,6 +242,12 @@ export class Kvm implements HashPageTableVhyp {
   readonly pageShift: number;
   readonly lpid: number;
   readonly vmId: number;
+  /**
+   * The partition's MMU (kvm->arch.radix = 0: a hash MMU). The hash-MMU paths use kvm.mmu; the
+   * fields below (geom .. revBack, sdr1) are the same objects, kept on Kvm for the hardware's
+   * HashPageTableVhyp (hw/vhyp.ts) and for checkers, snapshots and tests.
+   */
+  readonly mmu: HashMmu;
   readonly geom: HptGeometry;
   readonly npte: number;
   /** SDR1 as (hi, lo). */
@@ -282,6 +284,8 @@ export class Kvm implements HashPageTableVhyp {
   pendingHcallEnter = NO_CAUSE;
   /** hcall number left for kvmppc_hcall_virtmode by the last kvmppc_hcall, or 0. */
   pendingHcallNr = 0;
+  /** kvm->arch.rma_setup_done: guest real mode (VRMA or RMA) set up at first KVM_RUN. */
+  rma_setup_done = false;
   /** destroy() ran. */
   destroyed = false;
 
@@ -324,23 +328,22 @@ export class Kvm implements HashPageTableVhyp {
     this.rec = opts.rec;
     this.tlb = opts.tlb ?? NO_TLB;
     this.pageShift = opts.mm.pageShift;
-    this.geom = hpt_geometry(order);
-    this.npte = this.geom.npte;
-    // 3. HPT (zeroed: __GFP_ZERO) and revmap (vmalloc'd, not zeroed, in the kernel; zero here).
-    this.hpt = new Uint32Array(this.npte * 4);
-    this.revGuestR = new Uint32Array(this.npte * 2);
-    this.revForw = new Uint32Array(this.npte);
-    this.revBack = new Uint32Array(this.npte);
-    // 4. LPID (6 bits on PPC970, 63 reserved: at most 62).
+    // 3. LPID (6 bits on PPC970, 63 reserved: at most 62).
     this.lpids = opts.lpids ?? LpidAllocator.forCpu(this.cpu);
     this.lpid = this.lpids.alloc(ops.maxLpid);
     this.vmId = opts.vmId ?? 0;
-    // 5. SDR1 = __pa(hpt) | (order - 18).
-    const base = opts.hptBase ?? this.geom.bytes * (this.vmId + 1);
-    if (base % this.geom.bytes !== 0) throw new RangeError('hptBase must be aligned to the HPT size');
-    this.sdr1Hi = Math.floor(base / 0x1_0000_0000) >>> 0;
-    this.sdr1Lo = ((base >>> 0) | this.geom.htabsize) >>> 0;
-    // 6. kvm->arch.lpcr (kvmppc_core_init_vm): the guest LPCR on POWER7, the guest HID4 on PPC970.
+    // 4. The MMU: a hash MMU (HPT, revmap, SDR1 at 2^order * (vmId + 1) by default).
+    const mmu = new HashMmu(order, opts.hptBase ?? 2 ** order * (this.vmId + 1));
+    this.mmu = mmu;
+    this.geom = mmu.geom;
+    this.npte = mmu.npte;
+    this.hpt = mmu.hpt;
+    this.revGuestR = mmu.revGuestR;
+    this.revForw = mmu.revForw;
+    this.revBack = mmu.revBack;
+    this.sdr1Hi = mmu.sdr1Hi;
+    this.sdr1Lo = mmu.sdr1Lo;
+    // 5. kvm->arch.lpcr (kvmppc_core_init_vm): the guest LPCR on POWER7, the guest HID4 on PPC970.
     this.lpcrHi = 0;
     this.lpcrLo = 0;
     ops.initLpcr(this, opts.hostLpcrLo ?? 0, opts.hostHid4 ?? 0n);

@@ -54,10 +54,10 @@ export function kvm_handle_hva(kvm: Kvm, hva: number, handler: RmapHandler): num
 // Mirrors kvm_unmap_rmapp() (arch/powerpc/kvm/book3s_64_mmu_hv.c, Linux 3.4)
 export function kvm_unmap_rmapp(kvm: Kvm, slot: Memslot, off: number, gfn: number): number {
   const rmap = slot.rmap;
-  const forw = kvm.revForw;
-  const back = kvm.revBack;
-  const hpt = kvm.hpt;
-  const grw = kvm.revGuestR;
+  const forw = kvm.mmu.revForw;
+  const back = kvm.mmu.revBack;
+  const hpt = kvm.mmu.hpt;
+  const grw = kvm.mmu.revGuestR;
   for (;;) {
     // 1. Chain empty → done.
     if ((rmap[off * 2] & KVMPPC_RMAP_PRESENT_HI) === 0) break;
@@ -110,9 +110,9 @@ export function kvm_age_rmapp(kvm: Kvm, slot: Memslot, off: number, _gfn: number
   }
   if ((rmap[off * 2] & KVMPPC_RMAP_PRESENT_HI) === 0) return ret;
   // 2. Walk the ring once from the head.
-  const hpt = kvm.hpt;
-  const forw = kvm.revForw;
-  const grw = kvm.revGuestR;
+  const hpt = kvm.mmu.hpt;
+  const forw = kvm.mmu.revForw;
+  const grw = kvm.mmu.revGuestR;
   const head = rmap[off * 2 + 1];
   let i = head;
   do {
@@ -137,8 +137,8 @@ export function kvm_test_age_rmapp(kvm: Kvm, slot: Memslot, off: number, _gfn: n
   const head = rmap[off * 2 + 1];
   let i = head;
   do {
-    if ((kvm.hpt[i * 4 + 3] & HPTE_R_R_LO) !== 0) return 1;
-    i = kvm.revForw[i];
+    if ((kvm.mmu.hpt[i * 4 + 3] & HPTE_R_R_LO) !== 0) return 1;
+    i = kvm.mmu.revForw[i];
   } while (i !== head);
   return 0;
 }
@@ -196,19 +196,19 @@ function prepassPage(kvm: Kvm, hva: number, aging: boolean, out: Prepass): void 
     const head = s.rmap[off * 2 + 1];
     let i = head;
     do {
-      const v_lo = kvm.hpt[i * 4 + 1];
-      const r_lo = kvm.hpt[i * 4 + 3];
+      const v_lo = kvm.mmu.hpt[i * 4 + 1];
+      const r_lo = kvm.mmu.hpt[i * 4 + 3];
       if (aging) {
         if ((r_lo & HPTE_R_R_LO) !== 0) {
           out.young = 1;
           if ((v_lo & HPTE_V_VALID_LO) !== 0) out.hptes++;
         }
       } else if ((v_lo & HPTE_V_VALID_LO) !== 0) {
-        const gr_lo = kvm.revGuestR[i * 2 + 1];
+        const gr_lo = kvm.mmu.revGuestR[i * 2 + 1];
         const psize = hpte_page_size(v_lo, gr_lo, kvm.arch206);
-        if (psize !== 0 && hpte_rpn(kvm.revGuestR[i * 2], gr_lo, psize, kvm.pageShift) === gfn) out.hptes++;
+        if (psize !== 0 && hpte_rpn(kvm.mmu.revGuestR[i * 2], gr_lo, psize, kvm.pageShift) === gfn) out.hptes++;
       }
-      i = kvm.revForw[i];
+      i = kvm.mmu.revForw[i];
     } while (i !== head);
   }
 }

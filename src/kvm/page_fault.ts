@@ -23,7 +23,7 @@ import {
   RESUME_GUEST,
   rmap_rc_filter,
 } from '../arch/index.js';
-import { HostPage, host_get_user_page } from '../host/gup.js';
+import { host_get_user_page } from '../host/gup.js';
 import { PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_YOUNG } from '../host/mm.js';
 import type { Vcpu } from '../hw/vcpu.js';
 import { E, K } from '../trace/kinds.js';
@@ -43,16 +43,6 @@ const RC_LO = HPTE_R_R_LO | HPTE_R_C_LO;
  * codes (-1 - notifier_kind), and distinct from them.
  */
 export const KVM_OP_PAGE_FAULT = -0xe00;
-
-const PAGES = new WeakMap<Kvm, HostPage>();
-function hostPageOf(kvm: Kvm): HostPage {
-  let p = PAGES.get(kvm);
-  if (p === undefined) {
-    p = new HostPage();
-    PAGES.set(kvm, p);
-  }
-  return p;
-}
 
 /**
  * Virtual-mode page fault for `vcpu` at EA (ea) with `dsisr` (fault_dsisr for an HDSI, 0 for an
@@ -88,7 +78,7 @@ export function kvmppc_book3s_hv_page_fault(
   cause: number = NO_CAUSE,
   interleave?: () => void,
 ): number {
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   const snap = vcpu.fault_snap;
   const t = vcpu.fault_tmp;
   const index = vcpu.pgfault_index;
@@ -106,8 +96,8 @@ export function kvmppc_book3s_hv_page_fault(
   snap[1] = (hpt[p + 1] & ~HPTE_V_HVLOCK_LO) >>> 0;
   snap[2] = hpt[p + 2];
   snap[3] = hpt[p + 3];
-  snap[4] = kvm.revGuestR[index * 2];
-  snap[5] = kvm.revGuestR[index * 2 + 1];
+  snap[4] = kvm.mmu.revGuestR[index * 2];
+  snap[5] = kvm.mmu.revGuestR[index * 2 + 1];
   // 2. (computed before the step-1 comparison only so that page_fault_enter can carry them)
   const psize = hpte_page_size(snap[1], snap[5], kvm.arch206);
   const gfn = psize === 0 ? -1 : hpte_rpn(snap[4], snap[5], psize, kvm.pageShift);
@@ -147,7 +137,7 @@ export function kvmppc_book3s_hv_page_fault(
   let pfn = 0;
   let pte_size = kvm.pageSize;
   const hva = kvm.gfn_to_hva_memslot(slot, gfn);
-  const page = hostPageOf(kvm);
+  const page = kvm.mmu.faultPage;
   const mm = kvm.mm;
   if (!host_get_user_page(mm, hva, writing, page)) {
     const vma = mm.find_vma(hva);
@@ -204,8 +194,8 @@ export function kvmppc_book3s_hv_page_fault(
     ((hpt[p + 1] & ~HPTE_V_HVLOCK_LO) >>> 0) === snap[1] &&
     hpt[p + 2] === snap[2] &&
     hpt[p + 3] === snap[3] &&
-    kvm.revGuestR[index * 2] === snap[4] &&
-    kvm.revGuestR[index * 2 + 1] === snap[5];
+    kvm.mmu.revGuestR[index * 2] === snap[4] &&
+    kvm.mmu.revGuestR[index * 2 + 1] === snap[5];
   if (!unchanged) {
     if (obs !== null) obs.faultCommit?.(kvm, index, snap, false);
     return finish(kvm, vcpu, enter, snap[0], snap[1], snap[2], snap[3], RESUME_GUEST, E.page_fault_outcome.changed, index, gfn);

@@ -73,7 +73,7 @@ const PROT_MASK_LO = HPTE_R_PP_LO | HPTE_R_N_LO | HPTE_R_KEY_LO_LO;
 
 /** pte_index (a 64-bit register) ≥ NPTE? Unsigned, as the kernel compares it. */
 export function badIndex(kvm: Kvm, idx_hi: number, idx_lo: number): boolean {
-  return idx_hi !== 0 || idx_lo >= kvm.npte;
+  return idx_hi !== 0 || idx_lo >= kvm.mmu.npte;
 }
 
 /** True if the page of `pagesize` bytes fits the slot's alignment (large pages need aligned slots). */
@@ -210,7 +210,7 @@ export function kvmppc_h_enter(kvm: Kvm, regs: Uint32Array): number {
 
   // 8. do_insert: find a slot with neither VALID nor ABSENT (first in the PTEG, or the exact one).
   if (badIndex(kvm, idx_hi, idx_lo)) return H_PARAMETER;
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   let index: number;
   if ((flags_hi & H_EXACT_HI) === 0) {
     const first = idx_lo & ~(HPTES_PER_GROUP - 1);
@@ -228,8 +228,8 @@ export function kvmppc_h_enter(kvm: Kvm, regs: Uint32Array): number {
   }
 
   // 9. Save the guest's idea of dword 1.
-  kvm.revGuestR[index * 2] = g_ptel_hi;
-  kvm.revGuestR[index * 2 + 1] = g_ptel_lo;
+  kvm.mmu.revGuestR[index * 2] = g_ptel_hi;
+  kvm.mmu.revGuestR[index * 2 + 1] = g_ptel_lo;
 
   // 10. Link into the rmap chain, unless an invalidation is in flight (then write it ABSENT).
   if ((pteh_lo & HPTE_V_VALID_LO) !== 0) {
@@ -278,7 +278,7 @@ export function kvmppc_h_remove(kvm: Kvm, regs: Uint32Array): number {
   // 1. Bounds.
   if (badIndex(kvm, regs[2], regs[3])) return H_PARAMETER;
   const i = regs[3];
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   const p = i * 4;
   const v_hi = hpt[p];
   const v_lo = (hpt[p + 1] & ~HPTE_V_HVLOCK_LO) >>> 0;
@@ -303,8 +303,8 @@ export function kvmppc_h_remove(kvm: Kvm, regs: Uint32Array): number {
   }
   regs[0] = v_hi;
   regs[1] = v_lo;
-  regs[2] = kvm.revGuestR[i * 2];
-  regs[3] = kvm.revGuestR[i * 2 + 1];
+  regs[2] = kvm.mmu.revGuestR[i * 2];
+  regs[3] = kvm.mmu.revGuestR[i * 2 + 1];
   return H_SUCCESS;
 }
 
@@ -321,7 +321,7 @@ export function kvmppc_h_remove(kvm: Kvm, regs: Uint32Array): number {
 // Mirrors kvmppc_h_bulk_remove() (arch/powerpc/kvm/book3s_hv_rm_mmu.c, Linux 3.4)
 export function kvmppc_h_bulk_remove(kvm: Kvm, regs: Uint32Array): number {
   const local = kvm.online_vcpus === 1;
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   const bIdx = kvm.bulkIndex;
   const bReg = kvm.bulkReg;
   const bV = kvm.bulkV;
@@ -345,7 +345,7 @@ export function kvmppc_h_bulk_remove(kvm: Kvm, regs: Uint32Array): number {
         i = 4;
         break;
       }
-      if (req !== 1 || flags === 3 || pte_index >= kvm.npte) {
+      if (req !== 1 || flags === 3 || pte_index >= kvm.mmu.npte) {
         h_bulk_remove_response(H_BULK_REMOVE_RESP_PARM, flags, 0, pte_index, regs, j * 2);
         ret = H_PARAMETER;
         break;
@@ -375,7 +375,7 @@ export function kvmppc_h_bulk_remove(kvm: Kvm, regs: Uint32Array): number {
       const r_lo = hpt[p + 3];
       if ((v_lo & HPTE_V_VALID_LO) === 0) {
         // ABSENT: report the guest view's R/C and zero dword 0; no tlbie, no chain.
-        const rc = kvm.revGuestR[pte_index * 2 + 1] & (HPTE_R_R_LO | HPTE_R_C_LO);
+        const rc = kvm.mmu.revGuestR[pte_index * 2 + 1] & (HPTE_R_R_LO | HPTE_R_C_LO);
         h_bulk_remove_response(H_BULK_REMOVE_RESP_DONE, flags, rc, pte_index, regs, j * 2);
         kvm.setHpte(pte_index, 0, 0, r_hi, r_lo);
         continue;
@@ -399,7 +399,7 @@ export function kvmppc_h_bulk_remove(kvm: Kvm, regs: Uint32Array): number {
     for (let k = 0; k < n; k++) {
       const idx = bIdx[k];
       unlink_revmap_chain(kvm, idx, bV[k * 2 + 1], bRc[k]);
-      const rc = kvm.revGuestR[idx * 2 + 1] & (HPTE_R_R_LO | HPTE_R_C_LO);
+      const rc = kvm.mmu.revGuestR[idx * 2 + 1] & (HPTE_R_R_LO | HPTE_R_C_LO);
       const off = bReg[k] * 2;
       regs[off] = (regs[off] | (rc << 19)) >>> 0;
     }
@@ -422,7 +422,7 @@ export function kvmppc_h_protect(kvm: Kvm, regs: Uint32Array): number {
   let flags_lo = regs[1];
   if (badIndex(kvm, regs[2], regs[3])) return H_PARAMETER;
   const i = regs[3];
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   const p = i * 4;
   const v_hi = hpt[p];
   const v_lo = hpt[p + 1];
@@ -440,7 +440,7 @@ export function kvmppc_h_protect(kvm: Kvm, regs: Uint32Array): number {
   const b_hi = t[0];
   const b_lo = t[1];
   // 3. Guest view, then the hardware word.
-  const gr = kvm.revGuestR;
+  const gr = kvm.mmu.revGuestR;
   gr[i * 2] = ((gr[i * 2] & ~PROT_MASK_HI) | b_hi) >>> 0;
   gr[i * 2 + 1] = ((gr[i * 2 + 1] & ~PROT_MASK_LO) | b_lo) >>> 0;
   const r_hi = ((hpt[p + 2] & ~PROT_MASK_HI) | b_hi) >>> 0;
@@ -469,8 +469,8 @@ export function kvmppc_h_read(kvm: Kvm, regs: Uint32Array): number {
     idx &= ~3;
     n = 4;
   }
-  const hpt = kvm.hpt;
-  const gr = kvm.revGuestR;
+  const hpt = kvm.mmu.hpt;
+  const gr = kvm.mmu.revGuestR;
   for (let k = 0; k < n; k++, idx++) {
     const p = idx * 4;
     const v_hi = hpt[p];
@@ -513,13 +513,13 @@ function rmapFor(kvm: Kvm, v_lo: number, gr_hi: number, gr_lo: number): Memslot 
 export function kvmppc_h_clear_ref(kvm: Kvm, regs: Uint32Array): number {
   if (badIndex(kvm, regs[2], regs[3])) return H_PARAMETER;
   const i = regs[3];
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   const p = i * 4;
   const v_hi = hpt[p];
   const v_lo = hpt[p + 1];
   let r_lo = hpt[p + 3];
   if ((v_lo & VALID_OR_ABSENT) === 0) return H_NOT_FOUND;
-  const grw = kvm.revGuestR;
+  const grw = kvm.mmu.revGuestR;
   const gr_hi = grw[i * 2];
   let gr_lo = grw[i * 2 + 1];
   let changed = (gr_lo & HPTE_R_R_LO) !== 0;
@@ -557,13 +557,13 @@ export function kvmppc_h_clear_ref(kvm: Kvm, regs: Uint32Array): number {
 export function kvmppc_h_clear_mod(kvm: Kvm, regs: Uint32Array): number {
   if (badIndex(kvm, regs[2], regs[3])) return H_PARAMETER;
   const i = regs[3];
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   const p = i * 4;
   const v_hi = hpt[p];
   const v_lo = hpt[p + 1];
   let r_lo = hpt[p + 3];
   if ((v_lo & VALID_OR_ABSENT) === 0) return H_NOT_FOUND;
-  const grw = kvm.revGuestR;
+  const grw = kvm.mmu.revGuestR;
   const gr_hi = grw[i * 2];
   let gr_lo = grw[i * 2 + 1];
   const guestC = (gr_lo & HPTE_R_C_LO) !== 0;
@@ -615,7 +615,7 @@ export function kvmppc_invalidate_hpte(kvm: Kvm, i: number, v_hi: number, v_lo: 
  */
 // Mirrors kvmppc_clear_ref_hpte() (arch/powerpc/kvm/book3s_hv_rm_mmu.c, Linux 3.4)
 export function kvmppc_clear_ref_hpte(kvm: Kvm, i: number): void {
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   const p = i * 4;
   const v_hi = hpt[p];
   const v_lo = hpt[p + 1];
@@ -641,7 +641,7 @@ export function kvmppc_hv_find_lock_hpte(
   key: HpteSearchKey,
 ): number {
   hpte_search_key(slb_v_hi, slb_v_lo, ea_hi, ea_lo, key);
-  return hpte_pteg_search(kvm.hpt, kvm.geom.hashMask, key, valid, kvm.arch206);
+  return hpte_pteg_search(kvm.mmu.hpt, kvm.mmu.geom.hashMask, key, valid, kvm.arch206);
 }
 
 export { HpteSearchKey };

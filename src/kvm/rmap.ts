@@ -23,8 +23,8 @@ import { KVM_MEMSLOT_INVALID, type Memslot } from './types.js';
 // Mirrors kvmppc_add_revmap_chain() (arch/powerpc/kvm/book3s_hv_rm_mmu.c, Linux 3.4)
 export function kvmppc_add_revmap_chain(kvm: Kvm, slot: Memslot, off: number, i: number): void {
   const rmap = slot.rmap;
-  const forw = kvm.revForw;
-  const back = kvm.revBack;
+  const forw = kvm.mmu.revForw;
+  const back = kvm.mmu.revBack;
   let head: number;
   // 1. Non-empty chain: insert before the head (the head index stays).
   if ((rmap[off * 2] & KVMPPC_RMAP_PRESENT_HI) !== 0) {
@@ -53,7 +53,7 @@ export function kvmppc_add_revmap_chain(kvm: Kvm, slot: Memslot, off: number, i:
 // Mirrors the R/C harvest at the top of remove_revmap_chain() (book3s_hv_rm_mmu.c, Linux 3.4)
 export function harvest_rc(kvm: Kvm, i: number, r_lo: number): number {
   const rc = r_lo & (HPTE_R_R_LO | HPTE_R_C_LO);
-  kvm.revGuestR[i * 2 + 1] = (kvm.revGuestR[i * 2 + 1] | rc) >>> 0;
+  kvm.mmu.revGuestR[i * 2 + 1] = (kvm.mmu.revGuestR[i * 2 + 1] | rc) >>> 0;
   return rc;
 }
 
@@ -68,8 +68,8 @@ export function harvest_rc(kvm: Kvm, i: number, r_lo: number): number {
  */
 // Mirrors remove_revmap_chain() (arch/powerpc/kvm/book3s_hv_rm_mmu.c, Linux 3.4)
 export function unlink_revmap_chain(kvm: Kvm, i: number, v_lo: number, rc: number): void {
-  const gr_hi = kvm.revGuestR[i * 2];
-  const gr_lo = kvm.revGuestR[i * 2 + 1];
+  const gr_hi = kvm.mmu.revGuestR[i * 2];
+  const gr_lo = kvm.mmu.revGuestR[i * 2 + 1];
   // 1. gfn = hpte_rpn(ptel, hpte_page_size(v, ptel)); find its memslot.
   const psize = hpte_page_size(v_lo, gr_lo, kvm.arch206);
   if (psize === 0) return;
@@ -86,8 +86,8 @@ export function unlink_revmap_chain(kvm: Kvm, i: number, v_lo: number, rc: numbe
 /** Unlink i from the chain of rmap word `off` (head moves to forw; empty → PRESENT|INDEX cleared). */
 export function unlink_from_rmap(kvm: Kvm, slot: Memslot, off: number, i: number): void {
   const rmap = slot.rmap;
-  const forw = kvm.revForw;
-  const back = kvm.revBack;
+  const forw = kvm.mmu.revForw;
+  const back = kvm.mmu.revBack;
   const next = forw[i];
   const prev = back[i];
   back[next] = prev;

@@ -167,8 +167,8 @@ export function kvmppc_map_vrma(kvm: Kvm, cause: number = NO_CAUSE): number {
   let npages = pg.ram_npages;
   const maxVrma = 2 ** (40 - pg.ram_porder);
   if (npages > maxVrma) npages = maxVrma;
-  if (npages > kvm.geom.npteg) npages = kvm.geom.npteg;
-  const mask = kvm.geom.hashMask;
+  if (npages > kvm.mmu.geom.npteg) npages = kvm.mmu.geom.npteg;
+  const mask = kvm.mmu.geom.hashMask;
   const obs = kvm.observer;
   if (obs !== null) obs.opBegin(kvm, 0, null);
   kvm.setCtx(-1, -1, cause);
@@ -261,7 +261,7 @@ export function kvmppc_h_enter_33(kvm: Kvm, regs: Uint32Array): number {
   ptel_lo = t[1];
   // 6. Index in range; then a slot without VALID (first in the PTEG, or the exact one).
   if (badIndex(kvm, idx_hi, idx_lo)) return H_PARAMETER;
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   let index: number;
   if ((flags_hi & H_EXACT_HI) === 0) {
     const first = idx_lo & ~(HPTES_PER_GROUP - 1);
@@ -296,7 +296,7 @@ export function kvmppc_h_remove_33(kvm: Kvm, regs: Uint32Array): number {
   // 1. Bounds; lock.
   if (badIndex(kvm, regs[2], regs[3])) return H_PARAMETER;
   const i = regs[3];
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   const p = i * 4;
   const v_hi = hpt[p];
   const v_lo = (hpt[p + 1] & ~HPTE_V_HVLOCK_LO) >>> 0;
@@ -326,7 +326,7 @@ export function kvmppc_h_remove_33(kvm: Kvm, regs: Uint32Array): number {
 // Mirrors kvmppc_h_bulk_remove() (arch/powerpc/kvm/book3s_hv_rm_mmu.c, Linux 3.3)
 export function kvmppc_h_bulk_remove_33(kvm: Kvm, regs: Uint32Array): number {
   const local = kvm.online_vcpus === 1;
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   const bIdx = kvm.bulkIndex;
   const bV = kvm.bulkV;
   const bR = kvm.bulkR;
@@ -342,7 +342,7 @@ export function kvmppc_h_bulk_remove_33(kvm: Kvm, regs: Uint32Array): number {
     const req = flags >>> 6;
     flags &= 3;
     if (req === 3) break;
-    if (req !== 1 || flags === 3 || pte_index >= kvm.npte) {
+    if (req !== 1 || flags === 3 || pte_index >= kvm.mmu.npte) {
       h_bulk_remove_response(H_BULK_REMOVE_RESP_PARM, flags, 0, pte_index, regs, j);
       ret = H_PARAMETER;
       break;
@@ -389,7 +389,7 @@ export function kvmppc_h_protect_33(kvm: Kvm, regs: Uint32Array): number {
   let flags_lo = regs[1];
   if (badIndex(kvm, regs[2], regs[3])) return H_PARAMETER;
   const i = regs[3];
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   const p = i * 4;
   const v_hi = hpt[p];
   const v_lo = hpt[p + 1];
@@ -452,7 +452,7 @@ export function kvmppc_h_read_33(kvm: Kvm, regs: Uint32Array): number {
     idx &= ~3;
     n = 4;
   }
-  const hpt = kvm.hpt;
+  const hpt = kvm.mmu.hpt;
   const t = kvm.tmp;
   for (let k = 0; k < n; k++, idx++) {
     const p = idx * 4;

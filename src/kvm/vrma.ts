@@ -2,10 +2,9 @@
 // go with it (vrma_slb_v, the LPCR with VRMASD, rma_setup_done), plus kvmppc_hv_setup_rma, which
 // the first KVM_RUN calls to create the VRMA HPTEs with H_ENTER (kernel-model §A.5, K34+).
 //
-// kvm->arch.lpcr is Kvm.lpcrHi/lpcrLo (kvm.ts); vrma_slb_v and rma_setup_done have no field there,
-// so they live in a per-VM KvmHvArch object reached through kvm_hv_arch(kvm) (a WeakMap: two VMs,
-// or two replays, never share it), created with the value kvmppc_core_init_vm() gives a POWER7 VM:
-// vrma_slb_v = B_1T | VRMA_VSID << 24 (senc 0). PPC970 guests use kvmppc_hv_setup_rma_970
+// kvm->arch.lpcr is Kvm.lpcrHi/lpcrLo and rma_setup_done is Kvm.rma_setup_done (kvm.ts); vrma_slb_v
+// and the set-up's results are the hash MMU's (kvm.mmu, hash_mmu.ts), created with the value
+// kvmppc_core_init_vm() gives a POWER7 VM: vrma_slb_v = B_1T | VRMA_VSID << 24 (senc 0). PPC970 guests use kvmppc_hv_setup_rma_970
 // (slot_phys.ts) instead: this file's set-up returns -EPERM for them, as K34 does without an RMA.
 
 import {
@@ -31,38 +30,6 @@ import { NO_CAUSE } from '../trace/recorder.js';
 
 const EINVAL = -22;
 const EPERM = -1;
-
-/** kvm->arch fields of the real-mode set-up (Linux 3.4 kvm_host.h) that kvm.ts does not hold. */
-export class KvmHvArch {
-  /** kvm->arch.vrma_slb_v as (hi, lo). */
-  vrma_slb_vHi: number;
-  vrma_slb_vLo: number;
-  /** kvm->arch.rma_setup_done. */
-  rma_setup_done = false;
-  /** Result of the set-up: VRMA HPTEs created, and the index at which H_ENTER failed (-1 none). */
-  vrma_hptes = 0;
-  vrma_failed_index = -1;
-  vrma_failed_ret = 0;
-
-  constructor(kvm: Kvm) {
-    // kvmppc_core_init_vm (POWER7): vrma_slb_v = SLB_VSID_B_1T | (VRMA_VSID << SLB_VSID_SHIFT_1T).
-    this.vrma_slb_vHi = (SLB_VSID_B_1T_HI | (VRMA_VSID_LO >>> 8)) >>> 0;
-    this.vrma_slb_vLo = ((VRMA_VSID_LO & 0xff) << 24) >>> 0;
-    void kvm;
-  }
-}
-
-const ARCH = new WeakMap<Kvm, KvmHvArch>();
-
-/** The VM's KvmHvArch (created on first use with the kvmppc_core_init_vm values). */
-export function kvm_hv_arch(kvm: Kvm): KvmHvArch {
-  let a = ARCH.get(kvm);
-  if (a === undefined) {
-    a = new KvmHvArch(kvm);
-    ARCH.set(kvm, a);
-  }
-  return a;
-}
 
 /** Bits in the first HPTE dword for page size 4k, 64k or 16M. */
 // Mirrors hpte0_pgsize_encoding() (book3s_64_mmu_hv.c, Linux 3.4)
@@ -134,9 +101,9 @@ export function vrma_hpte(i: number, porder: number, hashMask: number): VrmaHpte
  */
 // Mirrors kvmppc_hv_setup_rma() + kvmppc_map_vrma() (book3s_hv.c, book3s_64_mmu_hv.c, Linux 3.4)
 export function kvmppc_hv_setup_rma(kvm: Kvm, vcpu: KvmVcpuRef, cause: number = NO_CAUSE): number {
-  const arch = kvm_hv_arch(kvm);
+  const arch = kvm.mmu;
   // 1.
-  if (arch.rma_setup_done) return 0;
+  if (kvm.rma_setup_done) return 0;
   // 2.
   const slot = kvm.gfn_to_memslot(0);
   if (slot === null || (slot.flags & KVM_MEMSLOT_INVALID) !== 0) return EINVAL;
@@ -153,11 +120,11 @@ export function kvmppc_hv_setup_rma(kvm: Kvm, vcpu: KvmVcpuRef, cause: number = 
   arch.vrma_slb_vLo = (((VRMA_VSID_LO & 0xff) << 24) | senc) >>> 0;
   kvm.lpcrHi = ((kvm.lpcrHi & ~LPCR_VRMASD_HI) | (senc << 11)) >>> 0;
   // 6.
-  const n = vrma_npages(slot.npages, porder, kvm.pageShift, kvm.geom.npteg);
+  const n = vrma_npages(slot.npages, porder, kvm.pageShift, kvm.mmu.geom.npteg);
   kvm.setCtx(vcpu.vcpu_id, vcpu.core, cause);
   try {
     for (let i = 0; i < n; i++) {
-      const h = vrma_hpte(i, porder, kvm.geom.hashMask);
+      const h = vrma_hpte(i, porder, kvm.mmu.geom.hashMask);
       const [ret] = kvmppc_virtmode_h_enter(kvm, H_EXACT, BigInt(h.index), h.pteh, h.ptel);
       if (ret !== H_SUCCESS) {
         arch.vrma_failed_index = h.index;
@@ -170,6 +137,6 @@ export function kvmppc_hv_setup_rma(kvm: Kvm, vcpu: KvmVcpuRef, cause: number = 
     kvm.clearCtx();
   }
   // 7.
-  arch.rma_setup_done = true;
+  kvm.rma_setup_done = true;
   return 0;
 }

@@ -106,8 +106,6 @@ export class Machine {
   /** kvm->arch.last_vcpu[pcpu]: which vcpu of this VM last ran on each hardware thread. */
   readonly lastVcpu: Int32Array;
   readonly threads: number;
-  /** kvm->arch.rma_setup_done. */
-  rmaSetupDone = false;
   /** Counters for summaries. */
   readonly counters = { entries: 0, exits: 0, tlbFlushes: 0, userspaceExits: 0, accesses: 0, mmioExits: 0 };
   /** Hardware threads (MSR, PC, SLB, fault registers), one per vcpu. */
@@ -155,7 +153,7 @@ export class Machine {
       const gpa = Number(s.base_gfn) * pageSize;
       if (!Number.isSafeInteger(ua) || !Number.isSafeInteger(gpa)) throw new UserError(`memslot ${s.slot}: addresses beyond 2^53 are not supported`);
       // Linux 3.3 requires guest RAM in 16 MiB hugetlbfs pages (kernel-model §C.5).
-      this.mm.mmap(ua, s.npages * pageSize, cfg.kernel === '3.3' ? { pageShift: 24 } : {});
+      this.mm.mmap(ua, s.npages * pageSize, kvm.ops.ramPageShift !== 0 ? { pageShift: kvm.ops.ramPageShift } : {});
       const r = kvm_set_memory_region(kvm, { slot: s.slot, guest_phys_addr: gpa, memory_size: s.npages * pageSize, userspace_addr: ua });
       if (r !== 0) throw new UserError(`memslot ${s.slot}: KVM_SET_USER_MEMORY_REGION failed (${r})`);
       if (s.populate) for (let p = 0; p < s.npages; p++) this.mm.map(ua + p * pageSize);
@@ -175,12 +173,12 @@ export class Machine {
     this.lastVcpu = new Int32Array(nvcores * this.threads).fill(-1);
     // Hardware: one thread state per vcpu, one TLB + MMU context per core; KVM's tlbies reach the TLBs.
     for (const c of this.cores) {
-      const tlb = new Tlb(c.id, kvm.arch206 ? POWER7_TLB_SETS : PPC970_TLB_SETS);
+      const tlb = new Tlb(c.id, kvm.ops.tlbSets);
       this.tlbs.push(tlb);
       this.mmus.push(new MmuContext(kvm, tlb, c.id, kvm.lpcrHi, kvm.lpcrLo));
     }
     for (const v of this.vcpus) {
-      const h = new Vcpu(v.id, { rec, lpid: kvm.lpid, slb_nr: kvm.arch206 ? 32 : 64 });
+      const h = new Vcpu(v.id, { rec, lpid: kvm.lpid, slb_nr: kvm.ops.slbEntries });
       h.core = this.coreOf(v);
       h.setPc(v.pcHi, v.pcLo);
       this.hw.push(h);
@@ -236,12 +234,20 @@ export class Machine {
     if (v.inGuest) return;
     const kvm = this.kvm;
     const rec = this.rec;
-    // 0. First KVM_RUN: kvmppc_hv_setup_rma (VRMA HPTEs) before anything runs.
-    if (!this.rmaSetupDone) {
-      this.rmaSetupDone = true;
-      // Linux 3.3 maps the VRMA at memory registration (kvmppc_map_vrma); 3.4 at first KVM_RUN.
-      if (!kvm.arch206) this.setupRma970();
-      else if (kvm.kernel !== '3.3') this.setupVrma();
+    // 0. First KVM_RUN: kvmppc_hv_setup_rma before anything runs (kvm->arch.rma_setup_done).
+    if (!kvm.rma_setup_done) {
+      switch (kvm.ops.rmaSetup) {
+        case 'vrma':
+          this.setupVrma();
+          break;
+        case 'rma':
+          this.setupRma970();
+          break;
+        case 'at_registration':
+          // Linux 3.3 mapped the VRMA when the region at gpa 0 was registered (kvmppc_map_vrma).
+          kvm.rma_setup_done = true;
+          break;
+      }
     }
     const vc = this.vcoreOf(v);
     const core = vc.core;
@@ -267,11 +273,11 @@ export class Machine {
     core.sdr1Lo = kvm.sdr1Lo;
     core.inGuest = true;
     // PPC970: the TLB is not LPID-tagged, so the whole TLB is flushed on every switch (§G.2).
-    if (!kvm.arch206) this.flushAll970(core, sw);
+    if (kvm.ops.tlbFlush === 'all_on_switch') this.flushAll970(core, sw);
     // 3. Every thread: TLB flush if the vcpu/pcpu pairing changed (last_vcpu / last_cpu), then enter.
     vc.vcpus.forEach((t, ptid) => {
       const pcpu = core.id * this.threads + ptid;
-      if (kvm.arch206 && (t.lastCpu !== pcpu || this.lastVcpu[pcpu] !== t.id)) {
+      if (kvm.ops.tlbFlush === 'lpid_on_new_pairing' && (t.lastCpu !== pcpu || this.lastVcpu[pcpu] !== t.id)) {
         t.lastCpu = pcpu;
         this.lastVcpu[pcpu] = t.id;
         rec.ev(K.tlbie, kvm.lpid, t.id, core.id, sw);
@@ -323,7 +329,7 @@ export class Machine {
     rec.u(trap);
     rec.u(0);
     rec.u(0);
-    if (!kvm.arch206) this.flushAll970(core, mine);
+    if (kvm.ops.tlbFlush === 'all_on_switch') this.flushAll970(core, mine);
     core.lpid = 0;
     core.sdr1Hi = 0;
     core.sdr1Lo = 0;
@@ -347,6 +353,7 @@ export class Machine {
     const bytes = Math.min(KVM_RMA_SIZE, slot0 ? slot0.npages * kvm.pageSize : KVM_RMA_SIZE);
     const ri = kvm_alloc_rma(kvm, bytes);
     const r = kvmppc_hv_setup_rma_970(kvm, ri);
+    kvm.rma_setup_done = true;
     if (r !== 0) throw new UserError(`PPC970 KVM_RUN failed (${r}): the CPU requires an RMA (real-mode area) of ≥ 64 MiB at gpa 0 in host memory`);
   }
 

@@ -18,7 +18,7 @@ import type { Kvm } from '../../src/kvm/kvm.js';
 import { kvm_create_vm } from '../../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { KvmMmuNotifier } from '../../src/kvm/mmu_notifier.js';
-import { kvm_hv_arch, kvmppc_hv_setup_rma, vrma_hpte, vrma_npages } from '../../src/kvm/vrma.js';
+import { kvmppc_hv_setup_rma, vrma_hpte, vrma_npages } from '../../src/kvm/vrma.js';
 import { Recorder } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
 import { MemorySink, UA } from './helpers.js';
@@ -63,7 +63,7 @@ test('16 MiB pages: 16 VRMA HPTEs at (mask − i)·8 + 7, VALID where the huge p
   w.mm.map(UA + 2 * 0x1000000); // i = 2
   assert.equal(vrma_npages(0x10000, 24, 12, w.kvm.geom.npteg), 16);
   assert.equal(kvmppc_hv_setup_rma(w.kvm, w.v), 0);
-  const a = kvm_hv_arch(w.kvm);
+  const a = w.kvm.mmu;
   assert.equal(a.vrma_hptes, 16);
   for (let i = 0; i < 16; i++) {
     const index = (0x1ffff - i) * 8 + 7;
@@ -87,7 +87,7 @@ test('16 MiB pages: 16 VRMA HPTEs at (mask − i)·8 + 7, VALID where the huge p
   // vrma_slb_v = B_1T | VRMA_VSID << 24 | senc (0x100); LPCR VRMASD = 0x100 << 43 (high word 0x80000).
   assert.equal((BigInt(a.vrma_slb_vHi) << 32n) | BigInt(a.vrma_slb_vLo), 0x4001ffffff000100n);
   assert.equal(w.kvm.lpcrHi & 0x000f8000, 0x00080000);
-  assert.equal(a.rma_setup_done, true);
+  assert.equal(w.kvm.rma_setup_done, true);
   assert.equal(checkInvariants(w.kvm, w.audit, w.checker), null);
 
   // Guest real-mode access at EA 0xabcdef (VRMA page 0) translates through the VRMA HPTE.
@@ -108,7 +108,7 @@ test('4 KiB pages: one HPTE per page, no LARGE, senc 0', () => {
   const w = rmaWorld(24, 0x100, 12); // 1 MiB: 256 VRMA pages
   w.mm.map(UA + 0x3000); // i = 3 present
   assert.equal(kvmppc_hv_setup_rma(w.kvm, w.v), 0);
-  const a = kvm_hv_arch(w.kvm);
+  const a = w.kvm.mmu;
   assert.equal(a.vrma_hptes, 0x100);
   for (const i of [0, 3, 0x7f, 0xff]) {
     const index = (0x1ffff - i) * 8 + 7;
@@ -130,7 +130,7 @@ test('64 KiB pages: LARGE in dword 0, LP 0x1000 in dword 1, senc 0x110', () => {
   const w = rmaWorld(24, 0x200, 16); // 2 MiB of 64K hugetlb pages: npages = 0x200 >> 4 = 32
   w.mm.map(UA + 0x10000); // i = 1
   assert.equal(kvmppc_hv_setup_rma(w.kvm, w.v), 0);
-  const a = kvm_hv_arch(w.kvm);
+  const a = w.kvm.mmu;
   assert.equal(a.vrma_hptes, 32);
   for (const i of [0, 1, 31]) {
     const index = (0x1ffff - i) * 8 + 7;
@@ -151,7 +151,7 @@ test('64 KiB pages: LARGE in dword 0, LP 0x1000 in dword 1, senc 0x110', () => {
 test('cap at one HPTE per PTEG (order 18: 2048), and the loop stops at the first failed H_ENTER', () => {
   const w = rmaWorld(18, 0x1000, 12); // 4096 pages, NPTEG = 2048, mask 0x7ff
   assert.equal(kvmppc_hv_setup_rma(w.kvm, w.v), 0);
-  const a = kvm_hv_arch(w.kvm);
+  const a = w.kvm.mmu;
   assert.equal(a.vrma_hptes, 2048);
   // i = 2047 → PTEG 0x7ff − 2047 = 0 → index 7; ptel = 0x190 | 0x7ff << 12.
   assert.equal(w.kvm.guestRBig(7), 0x7ff190n);
@@ -160,7 +160,7 @@ test('cap at one HPTE per PTEG (order 18: 2048), and the loop stops at the first
   const r = hcallBig(x.kvm, x.v, 0x08, [0x0000008000000000n, BigInt((0x7ff - 1) * 8 + 7), 0x123456001n, 0x1234192n]);
   assert.equal(r.ret, H_SUCCESS);
   assert.equal(kvmppc_hv_setup_rma(x.kvm, x.v), 0); // the kernel only pr_err()s
-  const b = kvm_hv_arch(x.kvm);
+  const b = x.kvm.mmu;
   assert.equal(b.vrma_hptes, 1);
   assert.equal(b.vrma_failed_index, (0x7ff - 1) * 8 + 7);
   assert.equal(b.vrma_failed_ret, H_PTEG_FULL);
