@@ -130,7 +130,7 @@ export class KvmInvariantChecker {
 
   /** First violated state invariant, or null. */
   check(): Violation | null {
-    if (this.kvm.kernel === '3.3') return this.geometry() ?? this.lpidRange() ?? this.seed1PerHpte() ?? this.seed1NoRmap() ?? this.seed1Pginfo();
+    if (this.kvm.ops.memory === 'ram_pginfo') return this.geometry() ?? this.lpidRange() ?? this.seed1PerHpte() ?? this.seed1NoRmap() ?? this.seed1Pginfo();
     return this.geometry() ?? this.lpidRange() ?? this.perHpte() ?? this.chains() ?? this.rmapLocks() ?? this.slotPhysKept();
   }
 
@@ -473,7 +473,7 @@ export class HvAudit implements KvmObserver {
     else this.inRegs.fill(0);
     this.pending.length = 0;
     this.untouchable = -1;
-    if (nr < 0 && kvm.kernel === '3.3') {
+    if (nr < 0 && kvm.ops.memory === 'ram_pginfo') {
       this.fail(v('S1_NO_NOTIFIER', 'an MMU-notifier callback reached a seed-1 (3.3) VM, which has no notifier', { op: nr }));
     }
     // J12 (pinned mode): a digest of the HPT/rmap before and after a notifier op. It walks the whole
@@ -513,7 +513,7 @@ export class HvAudit implements KvmObserver {
       this.fail(v('J20_FAULT_REVALIDATE', 'page fault wrote an HPTE after deciding not to commit', { index: i }));
     }
     // S1_NO_ABSENT: seed 1 never writes an ABSENT HPTE, on any path.
-    if (kvm.kernel === '3.3' && (nv_lo & HPTE_V_ABSENT_LO) !== 0) {
+    if (kvm.ops.memory === 'ram_pginfo' && (nv_lo & HPTE_V_ABSENT_LO) !== 0) {
       this.fail(v('S1_NO_ABSENT', 'ABSENT HPTE written in a seed-1 (3.3) VM', { index: i, v: hex64(nv_hi, nv_lo), op: this.op }));
     }
     // J12: in pinned mode notifier callbacks write no HPTE, and H_ENTER never writes ABSENT.
@@ -575,7 +575,7 @@ export class HvAudit implements KvmObserver {
     pd.length = 0;
     if (regs === null) return;
     const inr = this.inRegs;
-    if (kvm.kernel === '3.3') {
+    if (kvm.ops.memory === 'ram_pginfo') {
       this.checkSeed1(kvm, nr, ret, inr, regs);
       return;
     }
