@@ -95,6 +95,18 @@ export function mmu_notifier_retry(kvm: Kvm, mmu_seq: number): boolean {
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * H_ENTER's slot choice (3.3 and 3.4): without H_EXACT the first entry of the PTEG of pte_index
+ * whose dword 0 has none of the `busy` bits, with H_EXACT pte_index itself if it has none. Returns
+ * the index, or -1 for H_PTEG_FULL. 3.4 counts ABSENT entries as busy; 3.3 has no ABSENT.
+ */
+export function h_enter_find_slot(hpt: Uint32Array, flags_hi: number, idx_lo: number, busy: number): number {
+  if ((flags_hi & H_EXACT_HI) !== 0) return (hpt[idx_lo * 4 + 1] & busy) !== 0 ? -1 : idx_lo;
+  const first = idx_lo & ~(HPTES_PER_GROUP - 1);
+  for (let k = 0; k < HPTES_PER_GROUP; k++) if ((hpt[(first + k) * 4 + 1] & busy) === 0) return first + k;
+  return -1;
+}
+
+/**
  * H_ENTER: r4 = flags, r5 = pte_index, r6 = pteh, r7 = ptel; on success r4 = the index used.
  * Both branches of step 5 (kernel-model §D.3): POWER7 (using_mmu_notifiers: the VMM's Linux PTE)
  * and PPC970 (slot_phys: no array → H_PARAMETER, entry 0 → H_TOO_HARD, which the caller finishes
@@ -210,22 +222,8 @@ export function kvmppc_h_enter(kvm: Kvm, regs: Uint32Array): number {
 
   // 8. do_insert: find a slot with neither VALID nor ABSENT (first in the PTEG, or the exact one).
   if (badIndex(kvm, idx_hi, idx_lo)) return H_PARAMETER;
-  const hpt = kvm.mmu.hpt;
-  let index: number;
-  if ((flags_hi & H_EXACT_HI) === 0) {
-    const first = idx_lo & ~(HPTES_PER_GROUP - 1);
-    index = -1;
-    for (let k = 0; k < HPTES_PER_GROUP; k++) {
-      if ((hpt[(first + k) * 4 + 1] & VALID_OR_ABSENT) === 0) {
-        index = first + k;
-        break;
-      }
-    }
-    if (index < 0) return H_PTEG_FULL;
-  } else {
-    index = idx_lo;
-    if ((hpt[index * 4 + 1] & VALID_OR_ABSENT) !== 0) return H_PTEG_FULL;
-  }
+  const index = h_enter_find_slot(kvm.mmu.hpt, flags_hi, idx_lo, VALID_OR_ABSENT);
+  if (index < 0) return H_PTEG_FULL;
 
   // 9. Save the guest's idea of dword 1.
   kvm.mmu.revGuestR[index * 2] = g_ptel_hi;
@@ -266,10 +264,31 @@ export function kvmppc_h_enter(kvm: Kvm, regs: Uint32Array): number {
  * without HVLOCK.
  */
 export function h_remove_mismatch(flags_lo: number, v_hi: number, v_lo: number, a_hi: number, a_lo: number): boolean {
-  return (
-    ((flags_lo & H_AVPN_LO) !== 0 && (v_hi !== a_hi || ((v_lo & ~0x7f) >>> 0) !== a_lo)) ||
-    ((flags_lo & H_ANDCOND_LO) !== 0 && ((v_hi & a_hi) | ((v_lo | HPTE_V_HVLOCK_LO) & a_lo)) !== 0)
-  );
+  return h_avpn_mismatch(flags_lo, v_hi, v_lo, a_hi, a_lo) || ((flags_lo & H_ANDCOND_LO) !== 0 && !h_andcond_clear(v_hi, v_lo, a_hi, a_lo));
+}
+
+/** H_AVPN given and dword 0 without its low 7 bits differs from avpn (H_REMOVE, H_PROTECT; 3.3 and 3.4). */
+export function h_avpn_mismatch(flags_lo: number, v_hi: number, v_lo: number, a_hi: number, a_lo: number): boolean {
+  return (flags_lo & H_AVPN_LO) !== 0 && !h_avpn_match(v_hi, v_lo, a_hi, a_lo);
+}
+
+/** Dword 0 without its low 7 bits equals avpn. */
+function h_avpn_match(v_hi: number, v_lo: number, a_hi: number, a_lo: number): boolean {
+  return v_hi === a_hi && ((v_lo & ~0x7f) >>> 0) === a_lo;
+}
+
+/** (dword 0 & mask) = 0, tested on the locked word (HVLOCK set, so a mask with 0x40 always hits). */
+function h_andcond_clear(v_hi: number, v_lo: number, a_hi: number, a_lo: number): boolean {
+  return ((v_hi & a_hi) | ((v_lo | HPTE_V_HVLOCK_LO) & a_lo)) === 0;
+}
+
+/**
+ * Does an H_BULK_REMOVE request of type `flags` (0 exact, 1 andcond, 2 avpn) match the present
+ * HPTE with dword 0 = v and argument a? Shared by 3.3 and 3.4, which differ in what "present" is.
+ */
+export function h_bulk_remove_match(flags: number, v_hi: number, v_lo: number, a_hi: number, a_lo: number): boolean {
+  if (flags === 0) return true;
+  return flags === 1 ? h_andcond_clear(v_hi, v_lo, a_hi, a_lo) : h_avpn_match(v_hi, v_lo, a_hi, a_lo);
 }
 
 // Mirrors kvmppc_h_remove() (arch/powerpc/kvm/book3s_hv_rm_mmu.c, Linux 3.4)
@@ -360,13 +379,8 @@ export function kvmppc_h_bulk_remove(kvm: Kvm, regs: Uint32Array): number {
       const v_lo = hpt[p + 1];
       const a_hi = regs[j * 2 + 2];
       const a_lo = regs[j * 2 + 3];
-      let found = false;
-      if ((v_lo & VALID_OR_ABSENT) !== 0) {
-        if (flags === 0) found = true;
-        // andcond: tested against the locked word (HVLOCK set), as in H_REMOVE.
-        else if (flags === 1) found = ((v_hi & a_hi) | ((v_lo | HPTE_V_HVLOCK_LO) & a_lo)) === 0;
-        else found = v_hi === a_hi && ((v_lo & ~0x7f) >>> 0) === a_lo;
-      }
+      // andcond is tested against the locked word (HVLOCK set), as in H_REMOVE.
+      const found = (v_lo & VALID_OR_ABSENT) !== 0 && h_bulk_remove_match(flags, v_hi, v_lo, a_hi, a_lo);
       if (!found) {
         h_bulk_remove_response(H_BULK_REMOVE_RESP_NOT_FOUND, flags, 0, pte_index, regs, j * 2);
         continue;
@@ -427,12 +441,7 @@ export function kvmppc_h_protect(kvm: Kvm, regs: Uint32Array): number {
   const v_hi = hpt[p];
   const v_lo = hpt[p + 1];
   // 1. Not there or AVPN mismatch.
-  if (
-    (v_lo & VALID_OR_ABSENT) === 0 ||
-    ((flags_lo & H_AVPN_LO) !== 0 && (v_hi !== regs[4] || ((v_lo & ~0x7f) >>> 0) !== regs[5]))
-  ) {
-    return H_NOT_FOUND;
-  }
+  if ((v_lo & VALID_OR_ABSENT) === 0 || h_avpn_mismatch(flags_lo, v_hi, v_lo, regs[4], regs[5])) return H_NOT_FOUND;
   if (kvm.online_vcpus === 1) flags_lo |= H_LOCAL_LO;
   // 2. New bits.
   const t = kvm.tmp;

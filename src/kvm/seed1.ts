@@ -64,7 +64,7 @@ import type { Kvm } from './kvm.js';
 import { KVMPPC_RAM_PGINFO_ENTRIES, LARGE_PAGE_ORDER, type UserspaceMemoryRegion } from './types.js';
 
 export { KVMPPC_RAM_PGINFO_ENTRIES, KvmppcPginfo, LARGE_PAGE_ORDER, MAX_MEM_ORDER } from './types.js';
-import { badIndex, h_remove_mismatch } from './rm_mmu.js';
+import { badIndex, h_avpn_mismatch, h_bulk_remove_match, h_enter_find_slot, h_remove_mismatch } from './rm_mmu.js';
 
 const EINVAL = -22;
 const TWO32 = 0x1_0000_0000;
@@ -261,22 +261,8 @@ export function kvmppc_h_enter_33(kvm: Kvm, regs: Uint32Array): number {
   ptel_lo = t[1];
   // 6. Index in range; then a slot without VALID (first in the PTEG, or the exact one).
   if (badIndex(kvm, idx_hi, idx_lo)) return H_PARAMETER;
-  const hpt = kvm.mmu.hpt;
-  let index: number;
-  if ((flags_hi & H_EXACT_HI) === 0) {
-    const first = idx_lo & ~(HPTES_PER_GROUP - 1);
-    index = -1;
-    for (let k = 0; k < HPTES_PER_GROUP; k++) {
-      if ((hpt[(first + k) * 4 + 1] & HPTE_V_VALID_LO) === 0) {
-        index = first + k;
-        break;
-      }
-    }
-    if (index < 0) return H_PTEG_FULL;
-  } else {
-    index = idx_lo;
-    if ((hpt[index * 4 + 1] & HPTE_V_VALID_LO) !== 0) return H_PTEG_FULL;
-  }
+  const index = h_enter_find_slot(kvm.mmu.hpt, flags_hi, idx_lo, HPTE_V_VALID_LO);
+  if (index < 0) return H_PTEG_FULL;
   // 7. hpte[1] = ptel; eieio; hpte[0] = pteh (unlocks); refcnt++ (never dropped); r4 = index.
   kvm.setHpte(index, pteh_hi >>> 0, pteh_lo, ptel_hi >>> 0, ptel_lo >>> 0);
   pg.refcnt[lpn]++;
@@ -352,13 +338,8 @@ export function kvmppc_h_bulk_remove_33(kvm: Kvm, regs: Uint32Array): number {
     const v_lo = hpt[p + 1];
     const a_hi = regs[j + 2];
     const a_lo = regs[j + 3];
-    let found = false;
-    if ((v_lo & HPTE_V_VALID_LO) !== 0) {
-      if (flags === 0) found = true;
-      // andcond: hp[0] is locked (HVLOCK set) when tested.
-      else if (flags === 1) found = ((v_hi & a_hi) | ((v_lo | HPTE_V_HVLOCK_LO) & a_lo)) === 0;
-      else found = v_hi === a_hi && ((v_lo & ~0x7f) >>> 0) === a_lo;
-    }
+    // andcond: hp[0] is locked (HVLOCK set) when tested.
+    const found = (v_lo & HPTE_V_VALID_LO) !== 0 && h_bulk_remove_match(flags, v_hi, v_lo, a_hi, a_lo);
     if (!found) {
       h_bulk_remove_response(H_BULK_REMOVE_RESP_NOT_FOUND, flags, 0, pte_index, regs, j);
       continue;
@@ -394,9 +375,7 @@ export function kvmppc_h_protect_33(kvm: Kvm, regs: Uint32Array): number {
   const v_hi = hpt[p];
   const v_lo = hpt[p + 1];
   // 1. Not VALID or AVPN mismatch.
-  if ((v_lo & HPTE_V_VALID_LO) === 0 || ((flags_lo & H_AVPN_LO) !== 0 && (v_hi !== regs[4] || ((v_lo & ~0x7f) >>> 0) !== regs[5]))) {
-    return H_NOT_FOUND;
-  }
+  if ((v_lo & HPTE_V_VALID_LO) === 0 || h_avpn_mismatch(flags_lo, v_hi, v_lo, regs[4], regs[5])) return H_NOT_FOUND;
   if (kvm.online_vcpus === 1) flags_lo |= H_LOCAL_LO;
   // 2. r = (hpte[1] & ~(PP0|PP|N|KEY_HI|KEY_LO)) | new bits.
   const t = kvm.tmp;

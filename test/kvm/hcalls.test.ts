@@ -361,6 +361,19 @@ test('H_BULK_REMOVE: the same index twice ends the batch; the second request fin
   ok(w);
 });
 
+test('H_BULK_REMOVE: an AVPN request whose AVPN differs from dword 0 >> 7 finds nothing', () => {
+  const w = makeWorld({ order: 18 });
+  const k = w.kvm;
+  hostMap(w, 0x60, 0x900);
+  hcallBig(k, w.vcpu, H_ENTER, [H_EXACT, 0x30n, 0x111000001n, 0x60012n]);
+  const req = (fl: bigint, idx: bigint) => (1n << 62n) | (fl << 56n) | idx;
+  // PAPR: AVPN (flags 2) matches when the avpn equals dword 0 with its low 7 bits cleared;
+  // 0x111000080 differs (bit 7) → 0x90 | 2; absolute (flags 0) on the same entry then removes it.
+  const r = hcallBig(k, w.vcpu, H_BULK_REMOVE, [req(2n, 0x30n), 0x111000080n, req(0n, 0x30n), 0n, 3n << 62n]);
+  assert.deepEqual([r.ret, r.out[0], r.out[2]], [H_SUCCESS, 0x9200000000000030n, 0x8000000000000030n]);
+  ok(w);
+});
+
 test('H_CLEAR_REF / H_CLEAR_MOD: to userspace with 3.4, 4.20 semantics with 4.20', () => {
   const w34 = makeWorld({ order: 18 });
   const c = hcallBig(w34.kvm, w34.vcpu, H_CLEAR_REF, [0n, 0n]);

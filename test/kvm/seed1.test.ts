@@ -379,6 +379,11 @@ test('H_BULK_REMOVE: VALID only, R/C from hardware dword 1 before the invalidati
   assert.equal(bad.ret, H_PARAMETER);
   assert.equal(bad.out[0], req(0xa0n, 0x100n));
   assert.equal(k.isValid(0xfffff), true); // the VRMA entry in the second request was not reached
+  // AVPN (0x42) whose avpn differs from dword 0 >> 7 (bit 7 set) → not found, entry kept: 0x92.
+  hc(w, H_ENTER, [H_EXACT, 0x103n, 0x123456001n, 0xabc012n]);
+  const miss = hc(w, H_BULK_REMOVE, [req(0x42n, 0x103n), 0x123456080n, req(0xc0n, 0n), 0n]);
+  assert.equal(miss.out[0], req(0x92n, 0x103n));
+  assert.equal(k.isValid(0x103), true);
   ok(w);
 });
 
