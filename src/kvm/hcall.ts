@@ -39,8 +39,8 @@ import {
 } from '../arch/index.js';
 import type { Kvm } from './kvm.js';
 import { KVM_MEMSLOT_INVALID, type KvmVcpuRef } from './types.js';
-import { kvmppc_get_guest_page } from './slot_phys.js';
-import { kvmppc_h_enter, slot_is_aligned } from './rm_mmu.js';
+import { kvmppc_get_guest_page } from './hash/slot_phys.js';
+import { kvmppc_h_enter, slot_is_aligned } from './hash/rm_mmu.js';
 
 /** Words in a register block: r4..r11, two u32 halves each. */
 export const HCALL_REGS_WORDS = 16;

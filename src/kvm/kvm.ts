@@ -1,9 +1,9 @@
 // struct kvm for Book3S HV: the LPID, the MMU (kvm.mmu: the hashed page table and revmap,
-// hash_mmu.ts), the memslots with their rmap words, and the MMU-notifier counters; plus the recorded primitives every modelled path uses
+// hash/mmu.ts), the memslots with their rmap words, and the MMU-notifier counters; plus the recorded primitives every modelled path uses
 // to change them (one HPTE write, one tlbie, one rmap change), so that recording, and the optional
 // observer used by the invariant checker, cannot be forgotten on any path.
 //
-// Storage: the HPT and revmap are in kvm.mmu (hash_mmu.ts);
+// Storage: the HPT and revmap are in kvm.mmu (hash/mmu.ts);
 //   slot.rmap  Uint32Array, 2 words per host page of the slot: [hi, lo] of the rmap word
 //              (hi: LOCK 0x80000000, REFERENCED 0x100, CHANGED 0x80, PRESENT 0x1; lo: INDEX)
 // HVLOCK and the rmap lock bit are never left set: the model runs one path at a time, so every
@@ -11,11 +11,11 @@
 //
 // Versions and CPUs: `ops` (ops.ts), chosen once from `kernel` and `cpu` at creation, holds what
 // differs. `kernel` selects Linux 3.4 or 4.20 behaviour where this model implements the
-// difference (today: H_CLEAR_REF / H_CLEAR_MOD, see rm_mmu.ts), or the Linux 3.1–3.3 "seed 1"
+// difference (today: H_CLEAR_REF / H_CLEAR_MOD, see hash/rm_mmu.ts), or the Linux 3.1–3.3 "seed 1"
 // memory model ('3.3', POWER7 only: 16 MiB chunks pinned into ram_pginfo at region registration,
-// no ABSENT, no revmap/rmap, no notifiers; see seed1.ts); `cpu` selects POWER7 (ARCH_206,
+// no ABSENT, no revmap/rmap, no notifiers; see hash/seed1.ts); `cpu` selects POWER7 (ARCH_206,
 // using_mmu_notifiers = 1) or PPC970 (ARCH_201, using_mmu_notifiers = 0: 6-bit LPIDs, HID4 instead
-// of the LPCR, guest pages pinned through slot_phys, see slot_phys.ts; kernel-model §G.5).
+// of the LPCR, guest pages pinned through slot_phys, see hash/slot_phys.ts; kernel-model §G.5).
 
 import {
   compute_tlbie_rb,
@@ -31,7 +31,7 @@ import {
 import type { HostMm } from '../host/mm.js';
 import { NO_TLB, type TlbPort } from '../hw/tlb.js';
 import type { HashPageTableVhyp } from '../hw/vhyp.js';
-import { HashMmu } from './hash_mmu.js';
+import { HashMmu } from './hash/mmu.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
 import {

@@ -34,7 +34,7 @@ import {
   kvmppc_h_protect,
   kvmppc_h_read,
   kvmppc_h_remove,
-} from './rm_mmu.js';
+} from './hash/rm_mmu.js';
 import {
   kvmppc_core_commit_memory_region_33,
   kvmppc_core_destroy_vm_33,
@@ -44,8 +44,8 @@ import {
   kvmppc_h_protect_33,
   kvmppc_h_read_33,
   kvmppc_h_remove_33,
-} from './seed1.js';
-import { kvmppc_core_prepare_memory_region, unpin_slot } from './slot_phys.js';
+} from './hash/seed1.js';
+import { kvmppc_core_prepare_memory_region, unpin_slot } from './hash/slot_phys.js';
 import { type CpuModel, type KernelVersion, KVM_MEM_SLOTS_NUM, type UserspaceMemoryRegion } from './types.js';
 import { kvmppc_virtmode_do_h_enter } from './hcall.js';
 

@@ -6,7 +6,7 @@
 import { BOOK3S_INTERRUPT_DATA_STORAGE, BOOK3S_INTERRUPT_H_DATA_STORAGE, BOOK3S_INTERRUPT_H_INST_STORAGE, BOOK3S_INTERRUPT_INST_STORAGE, RESUME_FLAG_HOST } from '../arch/index.js';
 import { ACCESS_IFETCH, type MmuContext, ppc_hash64_handle_mmu_fault } from '../hw/mmu.js';
 import type { Vcpu } from '../hw/vcpu.js';
-import { kvmppc_handle_exit_hv_fault, kvmppc_hdsi, kvmppc_hisi, TRIAGE_REFLECT, TRIAGE_RETRY } from '../kvm/hv_fault.js';
+import { kvmppc_handle_exit_hv_fault, kvmppc_hdsi, kvmppc_hisi, TRIAGE_REFLECT, TRIAGE_RETRY } from '../kvm/hash/hv_fault.js';
 import type { Kvm } from '../kvm/kvm.js';
 import { kvm_vmm_complete_mmio, type MmioDevice } from '../kvm/mmio.js';
 import { NO_CAUSE } from '../trace/recorder.js';

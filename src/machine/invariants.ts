@@ -1,5 +1,5 @@
 // Machine-level invariants (kernel-model §J 23, 25, 26), checked at quiescent points next to the
-// KVM invariants of src/kvm/invariants.ts.
+// KVM invariants of src/kvm/hash/invariants.ts.
 //   J23 partition switch: while a vcore's threads are in the guest, its core's LPID and SDR1 are the
 //       VM's; otherwise the core runs the host (LPID 0). LPID_RSVD is only transient, never left.
 //   J25 vcore grouping: vcore id = vcpu_id / threads_per_core, at most threads_per_core vcpus per
@@ -8,7 +8,7 @@
 //       TLB model).
 
 import { LPID_RSVD } from '../arch/reg.js';
-import { HvAudit, KvmInvariantChecker, type Violation } from '../kvm/invariants.js';
+import { HvAudit, KvmInvariantChecker, type Violation } from '../kvm/hash/invariants.js';
 import { K } from '../trace/kinds.js';
 import type { Recorder } from '../trace/recorder.js';
 import type { Machine } from './machine.js';

@@ -15,14 +15,14 @@ import { Vcpu } from '../hw/vcpu.js';
 import { GUEST_ACCESS_EMULATED, type GuestAccessHost, guest_access } from './guest-access.js';
 import { HCALL_REGS_WORDS, isVirtmodePending, kvmppc_hcall, kvmppc_hcall_virtmode } from '../kvm/hcall.js';
 import { MmioRegisterFile } from '../kvm/mmio.js';
-import { kvmppc_hv_setup_rma } from '../kvm/vrma.js';
+import { kvmppc_hv_setup_rma } from '../kvm/hash/vrma.js';
 import { HostMm } from '../host/mm.js';
 import { PhysMem } from '../host/physmem.js';
 import { type Kvm, LpidAllocator } from '../kvm/kvm.js';
 import { kvm_create_vm } from '../kvm/ops.js';
 import { kvm_set_memory_region } from '../kvm/memslot.js';
-import { KvmMmuNotifier } from '../kvm/mmu_notifier.js';
-import { kvm_alloc_rma, kvmppc_hv_setup_rma_970 } from '../kvm/slot_phys.js';
+import { KvmMmuNotifier } from '../kvm/hash/mmu_notifier.js';
+import { kvm_alloc_rma, kvmppc_hv_setup_rma_970 } from '../kvm/hash/slot_phys.js';
 import type { MachineConfig } from '../guest/scenario.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
@@ -190,7 +190,7 @@ export class Machine {
     }
   }
 
-  /** POWER7 first KVM_RUN: the VRMA HPTEs (kvmppc_hv_setup_rma, see src/kvm/vrma.ts). */
+  /** POWER7 first KVM_RUN: the VRMA HPTEs (kvmppc_hv_setup_rma, see src/kvm/hash/vrma.ts). */
   private setupVrma(): void {
     const v = this.vcpus[0];
     const r = kvmppc_hv_setup_rma(this.kvm, { vcpu_id: v.id, core: this.coreOf(v) });

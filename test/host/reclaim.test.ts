@@ -10,7 +10,7 @@ import { Reclaim } from '../../src/host/reclaim.js';
 import { PTE_PRESENT, PTE_SWAP } from '../../src/host/mm.js';
 import { E } from '../../src/trace/kinds.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
-import { checkInvariants, mmuStateDigest } from '../../src/kvm/invariants.js';
+import { checkInvariants, mmuStateDigest } from '../../src/kvm/hash/invariants.js';
 import { makeWorld, UA, w64, wnum, type World } from '../kvm/helpers.js';
 
 function ok(w: World): void {

@@ -17,7 +17,7 @@ import {
 import { ACCESS_LOAD, ppc_hash64_handle_mmu_fault } from '../../src/hw/mmu.js';
 import { ANOMALY_STALE_TLB, Tlb, tlb_set_of_rb, tlb_set_of_va } from '../../src/hw/tlb.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
-import { checkInvariants } from '../../src/kvm/invariants.js';
+import { checkInvariants } from '../../src/kvm/hash/invariants.js';
 import { w64 } from '../kvm/helpers.js';
 import { hEnter, hvaOf, hwWorld, TV1_EA, TV1_PRIMARY_INDEX } from './hwworld.js';
 

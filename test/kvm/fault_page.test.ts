@@ -1,4 +1,4 @@
-// Virtual-mode HPT page fault (src/kvm/page_fault.ts; kernel-model §E.3, kvmppc_book3s_hv_page_fault
+// Virtual-mode HPT page fault (src/kvm/hash/page_fault.ts; kernel-model §E.3, kvmppc_book3s_hv_page_fault
 // of Linux 3.4). Each test reaches the handler the way the machine does (hardware fault → real-mode
 // triage → full exit → handler) and checks the HPTE, the rmap chain and the recorded events against
 // values derived from the rules in the comments.
@@ -14,11 +14,11 @@ import {
 import { ACCESS_LOAD, ACCESS_STORE, ppc_hash64_handle_mmu_fault } from '../../src/hw/mmu.js';
 import { PTE_PRESENT, PTE_RW } from '../../src/host/mm.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
-import { kvmppc_hdsi, TRIAGE_VIRTUAL } from '../../src/kvm/hv_fault.js';
+import { kvmppc_hdsi, TRIAGE_VIRTUAL } from '../../src/kvm/hash/hv_fault.js';
 import { guest_access } from '../../src/machine/guest-access.js';
-import { checkInvariants } from '../../src/kvm/invariants.js';
+import { checkInvariants } from '../../src/kvm/hash/invariants.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
-import { EFAULT, kvmppc_book3s_hv_page_fault } from '../../src/kvm/page_fault.js';
+import { EFAULT, kvmppc_book3s_hv_page_fault } from '../../src/kvm/hash/page_fault.js';
 import { E } from '../../src/trace/kinds.js';
 import { w64, wnum } from './helpers.js';
 import { hEnter, hvaOf, hwWorld, TV1_EA, TV1_PRIMARY_INDEX, type HwWorld } from '../hw/hwworld.js';

@@ -1,4 +1,4 @@
-// Real-mode triage of HDSI/HISI (src/kvm/hv_fault.ts; kernel-model §E.2, kvmppc_hdsi/kvmppc_hisi +
+// Real-mode triage of HDSI/HISI (src/kvm/hash/hv_fault.ts; kernel-model §E.2, kvmppc_hdsi/kvmppc_hisi +
 // kvmppc_hpte_hv_fault of Linux 3.4). Each case sets up the HPT so that one rule decides, drives
 // the hardware MMU to raise the interrupt, and checks the decision, the reflected registers and
 // the fault_triage event. Expected values come from the rules quoted in the comments.
@@ -27,7 +27,7 @@ import {
   TRIAGE_REFLECT,
   TRIAGE_RETRY,
   TRIAGE_VIRTUAL,
-} from '../../src/kvm/hv_fault.js';
+} from '../../src/kvm/hash/hv_fault.js';
 import { E } from '../../src/trace/kinds.js';
 import { w64, wnum } from './helpers.js';
 import { hEnter, hvaOf, hwWorld, TV1_EA, TV1_PRIMARY_INDEX, TV1_SLB_V_HI, TV1_SLB_V_LO, type HwWorld } from '../hw/hwworld.js';

@@ -20,7 +20,7 @@ import {
 import { Prng } from '../../src/base/prng.js';
 import { PTE_PRESENT } from '../../src/host/mm.js';
 import { kvmppc_hcall, newHcallRegs } from '../../src/kvm/hcall.js';
-import { checkInvariants } from '../../src/kvm/invariants.js';
+import { checkInvariants } from '../../src/kvm/hash/invariants.js';
 import type { KernelVersion } from '../../src/kvm/kvm.js';
 import { makeWorld, UA } from './helpers.js';
 

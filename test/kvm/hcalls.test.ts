@@ -20,8 +20,8 @@ import {
 } from '../../src/arch/index.js';
 import { E } from '../../src/trace/kinds.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
-import { HpteSearchKey, kvmppc_hv_find_lock_hpte } from '../../src/kvm/rm_mmu.js';
-import { checkInvariants } from '../../src/kvm/invariants.js';
+import { HpteSearchKey, kvmppc_hv_find_lock_hpte } from '../../src/kvm/hash/rm_mmu.js';
+import { checkInvariants } from '../../src/kvm/hash/invariants.js';
 import { makeWorld, UA, w64, wnum, type World } from './helpers.js';
 
 const H_EXACT = 0x0000008000000000n;

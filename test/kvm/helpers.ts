@@ -11,8 +11,8 @@ import { PhysMem } from '../../src/host/physmem.js';
 import { type Kvm, type CpuModel, type KernelVersion, type KvmVcpuRef, type LpidAllocator } from '../../src/kvm/kvm.js';
 import { kvm_create_vm } from '../../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
-import { KvmMmuNotifier } from '../../src/kvm/mmu_notifier.js';
-import { HvAudit, KvmInvariantChecker } from '../../src/kvm/invariants.js';
+import { KvmMmuNotifier } from '../../src/kvm/hash/mmu_notifier.js';
+import { HvAudit, KvmInvariantChecker } from '../../src/kvm/hash/invariants.js';
 import type { TlbPort } from '../../src/hw/tlb.js';
 
 export class MemorySink implements EventSink {

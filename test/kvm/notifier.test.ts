@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { H_ENTER, H_SUCCESS } from '../../src/arch/index.js';
 import { E } from '../../src/trace/kinds.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
-import { checkInvariants } from '../../src/kvm/invariants.js';
+import { checkInvariants } from '../../src/kvm/hash/invariants.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { makeWorld, UA, w64, wnum, type World } from './helpers.js';
 

@@ -22,7 +22,7 @@ import {
 import { Prng } from '../../src/base/prng.js';
 import { PTE_PRESENT } from '../../src/host/mm.js';
 import { isVirtmodePending, kvmppc_hcall, kvmppc_hcall_virtmode, newHcallRegs } from '../../src/kvm/hcall.js';
-import { checkInvariants } from '../../src/kvm/invariants.js';
+import { checkInvariants } from '../../src/kvm/hash/invariants.js';
 import { makeWorld, UA } from './helpers.js';
 
 const LEGAL = new Set([H_SUCCESS, H_PARAMETER, H_NOT_FOUND, H_PTEG_FULL, H_TOO_HARD]);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { H_ENTER, H_READ, H_REMOVE, H_SUCCESS } from '../../src/arch/index.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
-import { checkInvariants } from '../../src/kvm/invariants.js';
+import { checkInvariants } from '../../src/kvm/hash/invariants.js';
 import { makeWorld, UA } from './helpers.js';
 
 test('H_ENTER → H_READ → H_REMOVE keeps the guest view (4K pages, any PP/key/WIMG/R/C)', () => {

@@ -19,12 +19,12 @@ import {
 import { HostMm, PTE_PRESENT } from '../../src/host/mm.js';
 import { PhysMem } from '../../src/host/physmem.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
-import { checkInvariants, HvAudit, KvmInvariantChecker } from '../../src/kvm/invariants.js';
+import { checkInvariants, HvAudit, KvmInvariantChecker } from '../../src/kvm/hash/invariants.js';
 import type { Kvm } from '../../src/kvm/kvm.js';
 import { kvm_create_vm } from '../../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
-import { KvmMmuNotifier } from '../../src/kvm/mmu_notifier.js';
-import { kvmppc_map_vrma, reverse_xlate } from '../../src/kvm/seed1.js';
+import { KvmMmuNotifier } from '../../src/kvm/hash/mmu_notifier.js';
+import { kvmppc_map_vrma, reverse_xlate } from '../../src/kvm/hash/seed1.js';
 import type { TraceEvent } from '../../src/trace/event.js';
 import { Recorder } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';

@@ -1,4 +1,4 @@
-// VRMA set-up (src/kvm/vrma.ts; kernel-model §A.5 K34+, kvmppc_hv_setup_rma + kvmppc_map_vrma of
+// VRMA set-up (src/kvm/hash/vrma.ts; kernel-model §A.5 K34+, kvmppc_hv_setup_rma + kvmppc_map_vrma of
 // Linux 3.4) and guest real-mode translation through it. Expected HPTEs come from the §A.5
 // formulas: index = (mask − i)·8 + 7, pteh = 0x4001ffffff000000 | BOLTED | (LARGE if > 4K) |
 // ((i << porder) >> 16 & ~0x7f), ptel = (0x1000 if 64K) | R | C | M | PP_RWXX | (i << porder).
@@ -13,12 +13,12 @@ import { Tlb } from '../../src/hw/tlb.js';
 import { Vcpu } from '../../src/hw/vcpu.js';
 import { guest_access } from '../../src/machine/guest-access.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
-import { checkInvariants, HvAudit, KvmInvariantChecker } from '../../src/kvm/invariants.js';
+import { checkInvariants, HvAudit, KvmInvariantChecker } from '../../src/kvm/hash/invariants.js';
 import type { Kvm } from '../../src/kvm/kvm.js';
 import { kvm_create_vm } from '../../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
-import { KvmMmuNotifier } from '../../src/kvm/mmu_notifier.js';
-import { kvmppc_hv_setup_rma, vrma_hpte, vrma_npages } from '../../src/kvm/vrma.js';
+import { KvmMmuNotifier } from '../../src/kvm/hash/mmu_notifier.js';
+import { kvmppc_hv_setup_rma, vrma_hpte, vrma_npages } from '../../src/kvm/hash/vrma.js';
 import { Recorder } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
 import { MemorySink, UA } from './helpers.js';

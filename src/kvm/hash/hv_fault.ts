@@ -34,12 +34,12 @@ import {
   SRR1_ISI_N_OR_G,
   SRR1_ISI_NOPT,
   SRR1_ISI_PROT,
-} from '../arch/index.js';
-import { ACCESS_IFETCH, ACCESS_STORE, SRR1_CAUSE_MASK } from '../hw/mmu.js';
-import type { Vcpu } from '../hw/vcpu.js';
-import { E, K } from '../trace/kinds.js';
-import { NO_CAUSE } from '../trace/recorder.js';
-import type { Kvm } from './kvm.js';
+} from '../../arch/index.js';
+import { ACCESS_IFETCH, ACCESS_STORE, SRR1_CAUSE_MASK } from '../../hw/mmu.js';
+import type { Vcpu } from '../../hw/vcpu.js';
+import { E, K } from '../../trace/kinds.js';
+import { NO_CAUSE } from '../../trace/recorder.js';
+import type { Kvm } from '../kvm.js';
 import { kvmppc_hv_find_lock_hpte } from './rm_mmu.js';
 import { kvmppc_book3s_hv_page_fault } from './page_fault.js';
 

@@ -11,15 +11,15 @@
 // Like the kernel, slot_phys is indexed by slot *id* and outlives memslot deletion: it is allocated
 // by the first KVM_SET_USER_MEMORY_REGION for that id and freed only by unpin_slot at VM destroy.
 
-import { hid4_set_rma, HPTE_R_I_LO, HPTE_R_W_LO, KVMPPC_GOT_PAGE, KVMPPC_PAGE_ORDER_MASK, lpcr_rmls } from '../arch/index.js';
-import { PTE_PRESENT } from '../host/mm.js';
-import { FRAME_RESERVED } from '../host/physmem.js';
-import { E } from '../trace/kinds.js';
-import { NO_CAUSE } from '../trace/recorder.js';
-import type { Kvm } from './kvm.js';
-import { KVM_MEMSLOT_INVALID, type Memslot, SlotPhys } from './types.js';
+import { hid4_set_rma, HPTE_R_I_LO, HPTE_R_W_LO, KVMPPC_GOT_PAGE, KVMPPC_PAGE_ORDER_MASK, lpcr_rmls } from '../../arch/index.js';
+import { PTE_PRESENT } from '../../host/mm.js';
+import { FRAME_RESERVED } from '../../host/physmem.js';
+import { E } from '../../trace/kinds.js';
+import { NO_CAUSE } from '../../trace/recorder.js';
+import type { Kvm } from '../kvm.js';
+import { KVM_MEMSLOT_INVALID, type Memslot, SlotPhys } from '../types.js';
 
-export { SlotPhys } from './types.js';
+export { SlotPhys } from '../types.js';
 
 const EINVAL = -22;
 const ENOMEM = -12;

@@ -8,10 +8,10 @@ import {
   hpte_rpn,
   KVMPPC_RMAP_PRESENT_HI,
   KVMPPC_RMAP_REFERENCED_HI,
-} from '../arch/index.js';
-import { E } from '../trace/kinds.js';
-import type { Kvm } from './kvm.js';
-import { KVM_MEMSLOT_INVALID, type Memslot } from './types.js';
+} from '../../arch/index.js';
+import { E } from '../../trace/kinds.js';
+import type { Kvm } from '../kvm.js';
+import { KVM_MEMSLOT_INVALID, type Memslot } from '../types.js';
 
 /**
  * Link HPTE i into the chain of rmap word `off` of `slot`, as the tail (just before the head), or

@@ -2,7 +2,7 @@
 // for a hash guest — the HPT, its revmap, SDR1, the VRMA segment — held by Kvm as `kvm.mmu`, the
 // way Linux 4.20 chooses per VM between the hash and the radix MMU (kvm->arch.radix). A radix MMU
 // (partition-scoped page table, no HPT, no revmap) would be a second class beside this one; the
-// hash paths (kvm/hash/) reach their state through kvm.mmu only.
+// hash paths (this folder) reach their state through kvm.mmu; a radix MMU goes in kvm/radix/.
 //
 // Storage (all typed arrays, allocated once):
 //   hpt        Uint32Array, 4 words per HPTE: [v_hi, v_lo, r_hi, r_lo] (kernel: big-endian u64 pair)
@@ -10,8 +10,8 @@
 //   revForw    Uint32Array, revmap[i].forw
 //   revBack    Uint32Array, revmap[i].back
 
-import { hpt_geometry, type HptGeometry, SLB_VSID_B_1T_HI, VRMA_VSID_LO } from '../arch/index.js';
-import { HostPage } from '../host/gup.js';
+import { hpt_geometry, type HptGeometry, SLB_VSID_B_1T_HI, VRMA_VSID_LO } from '../../arch/index.js';
+import { HostPage } from '../../host/gup.js';
 
 export class HashMmu {
   /** kvm->arch.radix = 0: this is the hash MMU. */

@@ -57,13 +57,13 @@ import {
   HPTE_V_VALID_LO,
   HPTES_PER_GROUP,
   VRMA_VSID,
-} from '../arch/index.js';
-import { E } from '../trace/kinds.js';
-import { NO_CAUSE } from '../trace/recorder.js';
-import type { Kvm } from './kvm.js';
-import { KVMPPC_RAM_PGINFO_ENTRIES, LARGE_PAGE_ORDER, type UserspaceMemoryRegion } from './types.js';
+} from '../../arch/index.js';
+import { E } from '../../trace/kinds.js';
+import { NO_CAUSE } from '../../trace/recorder.js';
+import type { Kvm } from '../kvm.js';
+import { KVMPPC_RAM_PGINFO_ENTRIES, LARGE_PAGE_ORDER, type UserspaceMemoryRegion } from '../types.js';
 
-export { KVMPPC_RAM_PGINFO_ENTRIES, KvmppcPginfo, LARGE_PAGE_ORDER, MAX_MEM_ORDER } from './types.js';
+export { KVMPPC_RAM_PGINFO_ENTRIES, KvmppcPginfo, LARGE_PAGE_ORDER, MAX_MEM_ORDER } from '../types.js';
 import { badIndex, h_avpn_mismatch, h_bulk_remove_match, h_enter_find_slot, h_remove_mismatch } from './rm_mmu.js';
 
 const EINVAL = -22;

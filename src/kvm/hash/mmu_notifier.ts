@@ -17,12 +17,12 @@ import {
   hpte_rpn,
   KVMPPC_RMAP_PRESENT_HI,
   KVMPPC_RMAP_REFERENCED_HI,
-} from '../arch/index.js';
-import type { HostMm, MmuNotifier } from '../host/mm.js';
-import { E, K } from '../trace/kinds.js';
-import { NO_CAUSE } from '../trace/recorder.js';
-import type { Kvm } from './kvm.js';
-import type { Memslot } from './types.js';
+} from '../../arch/index.js';
+import type { HostMm, MmuNotifier } from '../../host/mm.js';
+import { E, K } from '../../trace/kinds.js';
+import { NO_CAUSE } from '../../trace/recorder.js';
+import type { Kvm } from '../kvm.js';
+import type { Memslot } from '../types.js';
 import { kvmppc_clear_ref_hpte, kvmppc_invalidate_hpte } from './rm_mmu.js';
 
 type RmapHandler = (kvm: Kvm, slot: Memslot, off: number, gfn: number) => number;

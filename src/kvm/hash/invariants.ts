@@ -64,10 +64,10 @@ import {
   LPID_RSVD,
   MAX_LPID_970,
   PPC_MIN_HPT_ORDER,
-} from '../arch/index.js';
-import { PTE_PRESENT } from '../host/mm.js';
-import type { Kvm, KvmObserver } from './kvm.js';
-import type { Memslot } from './types.js';
+} from '../../arch/index.js';
+import { PTE_PRESENT } from '../../host/mm.js';
+import type { Kvm, KvmObserver } from '../kvm.js';
+import type { Memslot } from '../types.js';
 import { slot_is_aligned } from './rm_mmu.js';
 import { KVMPPC_RAM_PGINFO_ENTRIES } from './seed1.js';
 

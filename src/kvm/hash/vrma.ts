@@ -3,7 +3,7 @@
 // the first KVM_RUN calls to create the VRMA HPTEs with H_ENTER (kernel-model §A.5, K34+).
 //
 // kvm->arch.lpcr is Kvm.lpcrHi/lpcrLo and rma_setup_done is Kvm.rma_setup_done (kvm.ts); vrma_slb_v
-// and the set-up's results are the hash MMU's (kvm.mmu, hash_mmu.ts), created with the value
+// and the set-up's results are the hash MMU's (kvm.mmu, hash/mmu.ts), created with the value
 // kvmppc_core_init_vm() gives a POWER7 VM: vrma_slb_v = B_1T | VRMA_VSID << 24 (senc 0). PPC970 guests use kvmppc_hv_setup_rma_970
 // (slot_phys.ts) instead: this file's set-up returns -EPERM for them, as K34 does without an RMA.
 
@@ -22,11 +22,11 @@ import {
   slb_pgsize_encoding,
   VRMA_VSID,
   VRMA_VSID_LO,
-} from '../arch/index.js';
-import { kvmppc_virtmode_h_enter } from './hcall.js';
-import type { Kvm } from './kvm.js';
-import { KVM_MEMSLOT_INVALID, type KvmVcpuRef } from './types.js';
-import { NO_CAUSE } from '../trace/recorder.js';
+} from '../../arch/index.js';
+import { kvmppc_virtmode_h_enter } from '../hcall.js';
+import type { Kvm } from '../kvm.js';
+import { KVM_MEMSLOT_INVALID, type KvmVcpuRef } from '../types.js';
+import { NO_CAUSE } from '../../trace/recorder.js';
 
 const EINVAL = -22;
 const EPERM = -1;

@@ -22,15 +22,15 @@ import {
   DSISR_ISSTORE,
   RESUME_GUEST,
   rmap_rc_filter,
-} from '../arch/index.js';
-import { host_get_user_page } from '../host/gup.js';
-import { PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_YOUNG } from '../host/mm.js';
-import type { Vcpu } from '../hw/vcpu.js';
-import { E, K } from '../trace/kinds.js';
-import { NO_CAUSE } from '../trace/recorder.js';
-import type { Kvm } from './kvm.js';
-import { KVM_MEMSLOT_INVALID, type Memslot } from './types.js';
-import { kvmppc_hv_emulate_mmio } from './mmio.js';
+} from '../../arch/index.js';
+import { host_get_user_page } from '../../host/gup.js';
+import { PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_YOUNG } from '../../host/mm.js';
+import type { Vcpu } from '../../hw/vcpu.js';
+import { E, K } from '../../trace/kinds.js';
+import { NO_CAUSE } from '../../trace/recorder.js';
+import type { Kvm } from '../kvm.js';
+import { KVM_MEMSLOT_INVALID, type Memslot } from '../types.js';
+import { kvmppc_hv_emulate_mmio } from '../mmio.js';
 import { kvmppc_add_revmap_chain } from './rmap.js';
 import { kvmppc_invalidate_hpte, mmu_notifier_retry } from './rm_mmu.js';
 

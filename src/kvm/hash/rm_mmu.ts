@@ -58,11 +58,11 @@ import {
   KVMPPC_PAGE_ORDER_MASK,
   KVMPPC_RMAP_REFERENCED_HI,
   rmap_rc_filter,
-} from '../arch/index.js';
-import { PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_YOUNG } from '../host/mm.js';
-import { E } from '../trace/kinds.js';
-import type { Kvm } from './kvm.js';
-import { KVM_MEMSLOT_INVALID, type Memslot } from './types.js';
+} from '../../arch/index.js';
+import { PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_YOUNG } from '../../host/mm.js';
+import { E } from '../../trace/kinds.js';
+import type { Kvm } from '../kvm.js';
+import { KVM_MEMSLOT_INVALID, type Memslot } from '../types.js';
 import { harvest_rc, kvmppc_add_revmap_chain, unlink_revmap_chain } from './rmap.js';
 
 const VALID_OR_ABSENT = HPTE_V_VALID_LO | HPTE_V_ABSENT_LO;
