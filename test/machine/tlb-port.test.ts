@@ -15,10 +15,15 @@ import { MemorySink } from '../kvm/helpers.js';
 
 const wl = parseWorkload({ name: 'mix', seed: 5, accesses: 20000, guest_mb: 96, host_mb: 128, pressure: 0.85, hpt_order: 20 });
 
-function run(profile: Profile, check: boolean) {
+/** One recorded run; `detachAt` ops into it, the checker's observer is detached from the VM. */
+function run(profile: Profile, check: boolean, detachAt = -1) {
   const sink = new MemorySink();
   const rec = new Recorder([sink], runInfo(profile, wl.seed, { workload: wl }));
-  const r = recordWorkloadRun(wl, profile, rec, { check, checkStateEvery: 64 });
+  let ops = 0;
+  const afterOp = (m: { kvm: { observer: unknown } }): void => {
+    if (++ops === detachAt) m.kvm.observer = null;
+  };
+  const r = recordWorkloadRun(wl, profile, rec, { check, checkStateEvery: 64, afterOp });
   rec.close(true);
   return { r, events: sink.events };
 }
@@ -39,9 +44,12 @@ for (const profile of ['power7', 'ppc970'] as const) {
     assert.ok(invalidated > 0, 'tlbies removed TLB entries');
   });
 
-  test(`${profile}: attaching the checker changes no event`, () => {
+  test(`${profile}: attaching the checker, or detaching it half-way, changes no event`, () => {
     const off = run(profile, false);
     const on = run(profile, true);
+    const detached = run(profile, true, 3000);
+    assert.equal(detached.r.machine.kvm.observer, null, 'detached');
+    assert.deepEqual(detached.events, off.events);
     assert.equal(on.r.violation, null, JSON.stringify(on.r.violation));
     assert.notEqual(on.r.machine.kvm.observer, null, 'the checker observes the VM');
     assert.equal(on.events.length, off.events.length);
