@@ -10,6 +10,7 @@ import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
 import { type RecordBatch, RecordBatchReader } from 'apache-arrow';
 import { EventBatch, type WireColumns } from '../../src/trace/batch.js';
 import { batchOf, eventsOf, type TraceEvent } from '../../src/trace/event.js';
+import { fieldIndex } from '../../src/trace/fields.js';
 import { KINDS, KIND_NAMES } from '../../src/trace/kinds.js';
 import { NO_CAUSE, Recorder, type EventSink } from '../../src/trace/recorder.js';
 import { decodeArrowBatch } from '../../src/trace/reader.js';
@@ -63,7 +64,7 @@ test('wire form by the rules: 64-bit halves, cause validity, zero suppression an
   rec.u(5); // word 2: low half only → mask bit 4
   rec.u(0); // trailing zero word: no bits, not stored
   // The open event's words can be read back before the next event starts.
-  assert.deepEqual([0, 1, 2, 3, 4].map((j) => rec.openWord(j)), [0xabc * 2 ** 32, 0, 5, 0, 0]);
+  assert.deepEqual([0, 1, 2, 3, 4].map((j) => rec.openWord(fieldIndex(j))), [0xabc * 2 ** 32, 0, 5, 0, 0]);
   rec.close(true);
   const b = batches[0];
   assert.equal(b.wireValid, true);
