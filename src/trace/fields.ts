@@ -1,12 +1,12 @@
 // Named event fields: the one way to write an event (typed emitters) and to read a payload word
 // (the field index map F), both derived from KINDS so a new kind needs only its entry in kinds.ts.
 //
-// Write: `rec.ev(kind code, lpid, vcpu, core, cause)` returns the emitter of that kind, a chain of
+// Write: `rec.emit(kind code, lpid, vcpu, core, cause)` returns the emitter of that kind, a chain of
 // one setter per field in field order; the compiler rejects a wrong name, a field of another kind
 // and a field out of order. Fields left off at the end are zero. `.seq` is the event's seq (-1 when
 // the recorder is disabled):
 //
-//   const seq = rec.ev(K.hpte_write, lpid, vcpu, core, cause)
+//   const seq = rec.emit(K.hpte_write, lpid, vcpu, core, cause)
 //     .hpte_index(i).old_v(ovh, ovl).old_r(orh, orl).new_v(vh, vl).new_r(rh, rl).guest_r(gh, gl).seq;
 //
 // A 'hex' setter takes the word as (hi, lo) unsigned 32-bit halves or as one number (exact below
@@ -57,7 +57,7 @@ export type FieldChain<Fs> = Fs extends readonly [infer D extends { name: string
 export type KindOfCode<C extends number> = { [P in EventKind]: (typeof KINDS)[P]['code'] extends C ? P : never }[EventKind];
 export type KindCode = (typeof KINDS)[EventKind]['code'];
 
-/** The emitter returned by `rec.ev(K.kind, ...)`. */
+/** The emitter returned by `rec.emit(K.kind, ...)`. */
 export type Emitter<Kd extends EventKind> = FieldChain<Fields<Kd>>;
 
 // ---------------------------------------------------------------------------------------------
