@@ -96,26 +96,6 @@ export class Recorder {
     return out as never;
   }
 
-  // Positional writers, kept only while call sites move to emit(); removed by the conversion.
-  /** @deprecated use emit() */
-  ev(kind: number, lpid: number, vcpu: number, core: number, cause: number): number {
-    return this.emit(kind as KindCode, lpid, vcpu, core, cause).seq;
-  }
-  /** @deprecated use emit() */
-  w(hi: number, lo: number): void {
-    if (this.enabled) this.out.pair(hi, lo);
-  }
-  /** @deprecated use emit() */
-  u(x: number): void {
-    if (this.enabled) this.out.num(x);
-  }
-  /** @deprecated use emit() */
-  big(x: bigint): void {
-    if (!this.enabled) return;
-    const u = BigInt.asUintN(64, x);
-    this.out.pair(Number(u >> 32n), Number(u & 0xffffffffn));
-  }
-
   /**
    * Field j of the event being written, as a number (exact within ±2^53; 0 if not written or zero).
    * For instrumentation that looks at an event before the next one starts (tests).

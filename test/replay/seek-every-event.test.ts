@@ -112,7 +112,7 @@ const rowOf = (kind: number, key: number) => `${kind === K.guest_exit ? K.guest_
 
 
 /**
- * Wrap rec.ev (test-only) to learn which state row each event touches, and read those rows from the
+ * Wrap rec.emit (test-only) to learn which state row each event touches, and read those rows from the
  * emulator at the end of the operation, for the LAST event of the operation that touched each row.
  * Emulator paths record some events after their change (setHpte, slbmte) and some before (host_page,
  * then notifiers, then the PTE change; an rmap word is unlinked before the hpte_write that precedes
@@ -120,7 +120,7 @@ const rowOf = (kind: number, key: number) => `${kind === K.guest_exit ? K.guest_
  * the last event touching a row in an operation, nothing changes that row until the operation ends.
  */
 function instrument(rec: Recorder, cap: Capture): { endOp: (m: Machine) => void } {
-  const orig = rec.ev.bind(rec);
+  const orig = rec.emit.bind(rec);
   const batch = () => (rec as unknown as { batch: EventBatch }).batch;
   const opTouches = new Map<string, { seq: number; kind: number; key: number; key2: number }>();
   let noted = -1;
@@ -142,7 +142,7 @@ function instrument(rec: Recorder, cap: Capture): { endOp: (m: Machine) => void 
     else if (k !== K.notifier) return;
     opTouches.set(rowOf(k, key), { seq, kind: k, key, key2 });
   };
-  rec.ev = (kind, lpid, vcpu, core, cause) => {
+  rec.emit = (kind, lpid, vcpu, core, cause) => {
     noteLast();
     return orig(kind, lpid, vcpu, core, cause);
   };
