@@ -115,11 +115,6 @@ export class PayloadWriter {
   }
 }
 
-/** What a disabled recorder returns: every setter does nothing. */
-export class NullWriter {
-  readonly seq = -1;
-}
-
 /** Field names with their type, one type per name (kinds.ts checks it at load). */
 function fieldTypes(): Map<string, FieldType> {
   const m = new Map<string, FieldType>();
@@ -132,7 +127,6 @@ function fieldTypes(): Map<string, FieldType> {
   const reserved = new Set([
     ...Object.getOwnPropertyNames(PayloadWriter.prototype),
     ...Object.keys(new PayloadWriter(new Uint32Array(0))),
-    ...Object.getOwnPropertyNames(NullWriter.prototype),
   ]);
   for (const [name, type] of fieldTypes()) {
     if (reserved.has(name)) throw new Error(`field name ${name} collides with a PayloadWriter member`);
@@ -148,12 +142,5 @@ function fieldTypes(): Map<string, FieldType> {
             return this;
           };
     Object.defineProperty(PayloadWriter.prototype, name, { value: set, writable: false, enumerable: false });
-    Object.defineProperty(NullWriter.prototype, name, {
-      value: function (this: NullWriter): NullWriter {
-        return this;
-      },
-      writable: false,
-      enumerable: false,
-    });
   }
 })();
