@@ -2,7 +2,6 @@
 // with its notifier registered and an audit attached, and an in-memory trace sink.
 
 import { EventBatch } from '../../src/trace/batch.js';
-import { KINDS } from '../../src/trace/kinds.js';
 import { eventAt, type TraceEvent } from '../../src/trace/event.js';
 import { Recorder, type EventSink } from '../../src/trace/recorder.js';
 import { runInfo, type RunInfo } from '../../src/trace/run-info.js';
