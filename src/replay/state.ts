@@ -23,7 +23,7 @@
 import { SLB_ESID_V_LO } from '../arch/slb.js';
 import type { EventBatch } from '../trace/batch.js';
 import { E, type EventKind, KINDS } from '../trace/kinds.js';
-import { stateDigest } from './digest.js';
+import { stateDigest } from '../base/digest.js';
 import { RowTable } from './table.js';
 
 /** Host PTE flags kept by the fold (same values as src/host/mm.ts PTE_*). */

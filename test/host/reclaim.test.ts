@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { H_ENTER, H_SUCCESS } from '../../src/arch/index.js';
-import { Prng } from '../../src/machine/prng.js';
+import { Prng } from '../../src/base/prng.js';
 import { Reclaim } from '../../src/host/reclaim.js';
 import { PTE_PRESENT, PTE_SWAP } from '../../src/host/mm.js';
 import { E } from '../../src/trace/kinds.js';

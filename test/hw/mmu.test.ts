@@ -169,7 +169,7 @@ test('PPC970: no VPM — a miss is a DSI to the guest; real mode uses the RMA fr
   assert.equal(kvm_set_memory_region(kvm, { slot: 0, guest_phys_addr: 0, memory_size: 0x8000000, userspace_addr: 0x3fff80000000 }), 0);
   const ri = kvm_alloc_rma(kvm, 0x4000000)!; // 64 MiB → RMLS 3
   assert.equal(kvmppc_hv_setup_rma_970(kvm, ri), 0);
-  const ctx = new MmuContext(kvm, new Tlb(0), 0);
+  const ctx = new MmuContext(kvm, new Tlb(0), 0, kvm.lpcrHi, kvm.lpcrLo);
   assert.equal(ctx.vpm0 || ctx.vpm1, false);
   assert.equal(ctx.rmaSize, 0x4000000);
   const v = new Vcpu(0, { rec, lpid: kvm.lpid, slb_nr: 64 });

@@ -14,7 +14,8 @@ import {
 import { ACCESS_LOAD, ACCESS_STORE, ppc_hash64_handle_mmu_fault } from '../../src/hw/mmu.js';
 import { PTE_PRESENT, PTE_RW } from '../../src/host/mm.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
-import { guest_access, kvmppc_hdsi, TRIAGE_VIRTUAL } from '../../src/kvm/hv_fault.js';
+import { kvmppc_hdsi, TRIAGE_VIRTUAL } from '../../src/kvm/hv_fault.js';
+import { guest_access } from '../../src/machine/guest-access.js';
 import { checkInvariants } from '../../src/kvm/invariants.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { EFAULT, kvmppc_book3s_hv_page_fault } from '../../src/kvm/page_fault.js';
@@ -171,7 +172,7 @@ test('notifier retry: seq moves during gup (another page reclaimed) → RESUME_G
   assert.equal(w.v.fault_outcome, E.page_fault_outcome.notifier_retry);
   assert.equal(w.kvm.hpteBig(I)[0], 0x123456020n);
   // The guest retries the access; this time the fault installs.
-  assert.equal(guest_access(w.ctx, w.v, 0, TV1_EA, ACCESS_LOAD), 0);
+  assert.equal(guest_access(w.kvm, w.ctx, w.v, 0, TV1_EA, ACCESS_LOAD), 0);
   assert.equal(w.v.fault_outcome, E.page_fault_outcome.installed);
   assert.equal(w.kvm.hpteBig(I)[0], 0x123456001n);
   ok(w);
@@ -208,7 +209,7 @@ test('guest_access end to end: miss → triage → fault → retry translates; a
       return -1;
     },
   };
-  assert.equal(guest_access(w.ctx, w.v, 0, TV1_EA, ACCESS_STORE, host), 0);
+  assert.equal(guest_access(w.kvm, w.ctx, w.v, 0, TV1_EA, ACCESS_STORE, host), 0);
   assert.deepEqual(exits, [0xe00]);
   // A store: writing = 1; the page is faulted in writable, so the entry is installed writable,
   // C is stripped by the filter (rmap was 0), and the hardware store then sets R and C.

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KVM_EXIT_MMIO, KVM_INST_FETCH_FAILED, RESUME_GUEST, RESUME_HOST, RESUME_HOST_NV } from '../../src/arch/index.js';
 import { ACCESS_LOAD, ACCESS_STORE, ppc_hash64_handle_mmu_fault } from '../../src/hw/mmu.js';
-import { GUEST_ACCESS_EMULATED, guest_access, kvmppc_hdsi, TRIAGE_MMIO } from '../../src/kvm/hv_fault.js';
+import { kvmppc_hdsi, TRIAGE_MMIO } from '../../src/kvm/hv_fault.js';
+import { GUEST_ACCESS_EMULATED, guest_access } from '../../src/machine/guest-access.js';
 import { MmioRegisterFile } from '../../src/kvm/mmio.js';
 import { kvmppc_book3s_hv_page_fault } from '../../src/kvm/page_fault.js';
 import { E } from '../../src/trace/kinds.js';
@@ -35,7 +36,7 @@ test('lwz from an MMIO page returns the device value (r5), PC advances, mmio_exi
   w.v.cur_inst = dform(32, 5, 4, 0x10);
   assert.equal(w.v.cur_inst, 0x80a40010);
   const n = w.events().length;
-  assert.equal(guest_access(w.ctx, w.v, 0, 0x10005010, ACCESS_LOAD, { mmio: dev }), GUEST_ACCESS_EMULATED);
+  assert.equal(guest_access(w.kvm, w.ctx, w.v, 0, 0x10005010, ACCESS_LOAD, { mmio: dev }), GUEST_ACCESS_EMULATED);
   assert.equal(w.v.gprLo(5), 0xdeadbeef);
   assert.equal(w.v.gprHi(5), 0);
   assert.equal(w.v.pcLo, PC + 4);
@@ -65,7 +66,7 @@ test('stw to an MMIO page reaches the device (big-endian bytes); lha sign-extend
   // stw r6, 0x18(r4) = 36 << 26 | 6 << 21 | 4 << 16 | 0x18 = 0x90c40018; stores the low word.
   w.v.cur_inst = dform(36, 6, 4, 0x18);
   assert.equal(w.v.cur_inst, 0x90c40018);
-  assert.equal(guest_access(w.ctx, w.v, 0, 0x10005018, ACCESS_STORE, { mmio: dev }), GUEST_ACCESS_EMULATED);
+  assert.equal(guest_access(w.kvm, w.ctx, w.v, 0, 0x10005018, ACCESS_STORE, { mmio: dev }), GUEST_ACCESS_EMULATED);
   assert.equal(dev.writes, 1);
   assert.equal(dev.read(0x80000018, 4), 0x12345678);
   assert.equal(dev.read(0x8000001b, 1), 0x78);
@@ -73,7 +74,7 @@ test('stw to an MMIO page reaches the device (big-endian bytes); lha sign-extend
   // lha r7, 0x20(r4): halfword 0x8001 sign-extended to 0xffffffff_ffff8001.
   dev.preset(0x80000020, 2, 0x8001);
   w.v.cur_inst = dform(42, 7, 4, 0x20);
-  assert.equal(guest_access(w.ctx, w.v, 0, 0x10005020, ACCESS_LOAD, { mmio: dev }), GUEST_ACCESS_EMULATED);
+  assert.equal(guest_access(w.kvm, w.ctx, w.v, 0, 0x10005020, ACCESS_LOAD, { mmio: dev }), GUEST_ACCESS_EMULATED);
   assert.equal(w.v.gprHi(7), 0xffffffff);
   assert.equal(w.v.gprLo(7), 0xffff8001);
 });

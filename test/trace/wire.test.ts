@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Prng } from '../../src/machine/prng.js';
+import { Prng } from '../../src/base/prng.js';
 import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
 import { type RecordBatch, RecordBatchReader } from 'apache-arrow';
 import { EventBatch, type WireColumns } from '../../src/trace/batch.js';
