@@ -248,11 +248,11 @@ export function ppc_hash64_handle_mmu_fault(
     tlb.counters.stale_tlb++;
     const rec = kvm.rec;
     if (rec.enabled) {
-      rec.ev(K.anomaly, kvm.lpid, vcpu.vcpu_id, ctx.core, cause);
-      rec.u(ANOMALY_STALE_TLB);
-      rec.u(2);
-      rec.u(tlb.index[e]);
-      rec.w(ea_hi >>> 0, ea_lo >>> 0);
+      rec.emit(K.anomaly, kvm.lpid, vcpu.vcpu_id, ctx.core, cause)
+        .code(ANOMALY_STALE_TLB)
+        .severity(2)
+        .a(tlb.index[e])
+        .b(ea_hi >>> 0, ea_lo >>> 0);
     }
     tlb.valid[e] = 0;
     e = -1;
@@ -387,16 +387,16 @@ function recordGuestFault(
   const rec = kvm.rec;
   if (!rec.enabled) return;
   const gfn = index >= 0 ? kvm.guestGfnOf(index) : -1;
-  rec.ev(K.fault_triage, kvm.lpid, vcpu.vcpu_id, ctx.core, cause);
-  rec.u(rwx === ACCESS_IFETCH ? E.fault_kind.isi : E.fault_kind.dsi);
-  rec.w(ea_hi >>> 0, ea_lo >>> 0);
-  rec.u(status);
-  rec.w(ctx.slbVHi, ctx.slbVLo);
-  rec.u(index);
-  rec.u(E.fault_decision.guest);
-  rec.u(status);
-  rec.u(gfn);
-  rec.u(rwx);
+  rec.emit(K.fault_triage, kvm.lpid, vcpu.vcpu_id, ctx.core, cause)
+    .interrupt(rwx === ACCESS_IFETCH ? E.fault_kind.isi : E.fault_kind.dsi)
+    .ea(ea_hi >>> 0, ea_lo >>> 0)
+    .status(status)
+    .slb_v(ctx.slbVHi, ctx.slbVLo)
+    .hpte_index(index)
+    .decision(E.fault_decision.guest)
+    .out_status(status)
+    .gfn(gfn)
+    .access(rwx);
 }
 
 /**

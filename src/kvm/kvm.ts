@@ -34,6 +34,7 @@ import type { HashPageTableVhyp } from '../hw/vhyp.js';
 import { HashMmu } from './hash/mmu.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
+import { recordTlbie } from '../trace/writers.js';
 import {
   type CpuModel,
   type KernelVersion,
@@ -348,11 +349,11 @@ export class Kvm implements HashPageTableVhyp {
     this.lpcrLo = 0;
     ops.initLpcr(this, opts.hostLpcrLo ?? 0, opts.hostHid4 ?? 0n);
     const rec = this.rec;
-    rec.ev(K.vm_create, this.lpid, -1, -1, NO_CAUSE);
-    rec.u(order);
-    rec.w(this.sdr1Hi, this.sdr1Lo);
-    rec.w(this.lpcrHi, this.lpcrLo);
-    rec.u(this.vmId);
+    rec.emit(K.vm_create, this.lpid, -1, -1, NO_CAUSE)
+      .hpt_order(order)
+      .sdr1(this.sdr1Hi, this.sdr1Lo)
+      .lpcr(this.lpcrHi, this.lpcrLo)
+      .vm_id(this.vmId);
   }
 
   /**
@@ -445,13 +446,14 @@ export class Kvm implements HashPageTableVhyp {
     if (!rec.enabled) return;
     const h = this.hpt;
     const p = i * 4;
-    rec.ev(K.hpte_write, this.lpid, vcpu, core, cause);
-    rec.u(i);
-    rec.w(ovh, ovl);
-    rec.w(orh, orl);
-    rec.w(h[p] >>> 0, h[p + 1] >>> 0);
-    rec.w(h[p + 2] >>> 0, h[p + 3] >>> 0);
-    rec.w(this.revGuestR[i * 2], this.revGuestR[i * 2 + 1]);
+    rec
+      .emit(K.hpte_write, this.lpid, vcpu, core, cause)
+      .hpte_index(i)
+      .old_v(ovh, ovl)
+      .old_r(orh, orl)
+      .new_v(h[p], h[p + 1])
+      .new_r(h[p + 2], h[p + 3])
+      .guest_r(this.revGuestR[i * 2], this.revGuestR[i * 2 + 1]);
   }
 
   /** PTEG index mask (HashPageTableVhyp.hashMask). */
@@ -475,10 +477,7 @@ export class Kvm implements HashPageTableVhyp {
     compute_tlbie_rb(v_hi, v_lo, r_lo, i, this.arch206, t, 0);
     const rec = this.rec;
     if (rec.enabled) {
-      rec.ev(K.tlbie, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause);
-      rec.w(t[0], t[1]);
-      rec.u(local ? E.tlb_scope.local : E.tlb_scope.global);
-      rec.u(0);
+      recordTlbie(rec, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause, t[0], t[1], local ? E.tlb_scope.local : E.tlb_scope.global, 0);
     }
     this.tlb.tlbie(this.lpid, this.ctxCore, t[0], t[1], local);
     const o = this.observer;
@@ -489,13 +488,13 @@ export class Kvm implements HashPageTableVhyp {
   recRmap(op: number, slot: Memslot, off: number, index: number, forw: number, back: number): void {
     const rec = this.rec;
     if (!rec.enabled) return;
-    rec.ev(K.rmap_change, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause);
-    rec.u(op);
-    rec.u(slot.base_gfn + off);
-    rec.u(index);
-    rec.w(slot.rmap[off * 2], slot.rmap[off * 2 + 1]);
-    rec.u(forw);
-    rec.u(back);
+    rec.emit(K.rmap_change, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause)
+      .op(op)
+      .gfn(slot.base_gfn + off)
+      .hpte_index(index)
+      .rmap(slot.rmap[off * 2], slot.rmap[off * 2 + 1])
+      .forw(forw)
+      .back(back);
   }
 
   /** Set the recording context; returns nothing (callers restore with clearCtx). */

@@ -20,7 +20,7 @@ import { checkInvariants } from '../../src/kvm/hash/invariants.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { EFAULT, kvmppc_book3s_hv_page_fault } from '../../src/kvm/hash/page_fault.js';
 import { E } from '../../src/trace/kinds.js';
-import { w64, wnum } from './helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 import { hEnter, hvaOf, hwWorld, TV1_EA, TV1_PRIMARY_INDEX, type HwWorld } from '../hw/hwworld.js';
 
 const H_EXACT = 0x0000008000000000n;
@@ -62,11 +62,11 @@ test('installed: ABSENT → VALID at the faulted-in host page, chained, R/C filt
   const ev = w.events().slice(n);
   const enter = ev.find((e) => e.kind === 'page_fault_enter')!;
   const exit = ev.find((e) => e.kind === 'page_fault_exit')!;
-  assert.equal(w64(enter, 'hpte_v'), 0x123456020n);
-  assert.equal(w64(enter, 'gpte_r'), 0x1234192n);
-  assert.equal(wnum(enter, 'base_gfn'), 0);
-  assert.equal(wnum(exit, 'outcome'), E.page_fault_outcome.installed);
-  assert.equal(w64(exit, 'hpte_v'), 0x123456001n);
+  assert.equal(field(enter, 'hpte_v'), 0x123456020n);
+  assert.equal(field(enter, 'gpte_r'), 0x1234192n);
+  assert.equal(fieldNum(enter, 'base_gfn'), 0);
+  assert.equal(fieldNum(exit, 'outcome'), E.page_fault_outcome.installed);
+  assert.equal(field(exit, 'hpte_v'), 0x123456001n);
   assert.equal(exit.cause, enter.seq);
   // Link recorded before the write that makes the entry VALID.
   const kinds = ev.map((e) => e.kind);
@@ -98,8 +98,8 @@ test('upgraded: a host-read-only VALID entry, store → write fault on the host 
   const ev = w.events().slice(n);
   const tl = ev.filter((e) => e.kind === 'tlbie');
   assert.equal(tl.length, 1);
-  assert.equal(w64(tl[0], 'rb'), compute_tlbie_rb_big(0x123456020n, 0x7e5a1113n, BigInt(I), true));
-  assert.equal(wnum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.upgraded);
+  assert.equal(field(tl[0], 'rb'), compute_tlbie_rb_big(0x123456020n, 0x7e5a1113n, BigInt(I), true));
+  assert.equal(fieldNum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.upgraded);
   // No chain operation: the rmap word is unchanged.
   assert.equal(ev.filter((e) => e.kind === 'rmap_change').length, 0);
   assert.equal(w.kvm.rmapBig(0x1234), rmapBefore);
@@ -121,7 +121,7 @@ test('changed (step 1): the HPTE differs from pgfault_hpte → RESUME_GUEST, HPT
   assert.equal(fault(w), RESUME_GUEST);
   assert.deepEqual(w.kvm.hpteBig(I), before);
   const ev = w.events().slice(n);
-  assert.equal(wnum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.changed);
+  assert.equal(fieldNum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.changed);
   assert.equal(ev.filter((e) => e.kind === 'hpte_write' || e.kind === 'rmap_change').length, 0);
   ok(w);
 });
@@ -140,7 +140,7 @@ test('changed (step 7): the HPTE changes while the handler sleeps in gup → not
   // Re-validation under the lock fails (dword 0 now 0): the HPTE stays as H_REMOVE left it.
   assert.deepEqual(w.kvm.hpteBig(I), after);
   const exit = w.events().slice(n).find((e) => e.kind === 'page_fault_exit')!;
-  assert.equal(wnum(exit, 'outcome'), E.page_fault_outcome.changed);
+  assert.equal(fieldNum(exit, 'outcome'), E.page_fault_outcome.changed);
   assert.equal(w.kvm.rmapBig(0x1234), 0n);
   // J20 (fault re-validation) holds: the audit saw faultCommit(committed = false) and no write.
   ok(w);
@@ -158,7 +158,7 @@ test('notifier retry: count ≠ 0 at commit → RESUME_GUEST, nothing installed'
   assert.equal(w.kvm.hpteBig(I)[0], 0x123456020n); // still ABSENT
   assert.equal(w.kvm.rmapBig(0x1234), 0n);
   const ev = w.events().slice(n);
-  assert.equal(wnum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.notifier_retry);
+  assert.equal(fieldNum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.notifier_retry);
   assert.equal(ev.filter((e) => e.kind === 'hpte_write' || e.kind === 'rmap_change').length, 0);
 });
 

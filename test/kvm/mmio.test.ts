@@ -12,7 +12,7 @@ import { GUEST_ACCESS_EMULATED, guest_access } from '../../src/machine/guest-acc
 import { MmioRegisterFile } from '../../src/kvm/mmio.js';
 import { kvmppc_book3s_hv_page_fault } from '../../src/kvm/hash/page_fault.js';
 import { E } from '../../src/trace/kinds.js';
-import { w64, wnum } from './helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 import { hEnter, hwWorld, TV1_PRIMARY_INDEX, type HwWorld } from '../hw/hwworld.js';
 
 const H_EXACT = 0x0000008000000000n;
@@ -43,18 +43,18 @@ test('lwz from an MMIO page returns the device value (r5), PC advances, mmio_exi
   assert.equal(w.v.mmio_needed, false);
   const ev = w.events().slice(n);
   const ft = ev.find((e) => e.kind === 'fault_triage')!;
-  assert.equal(wnum(ft, 'decision'), E.fault_decision.mmio);
+  assert.equal(fieldNum(ft, 'decision'), E.fault_decision.mmio);
   const pf = ev.find((e) => e.kind === 'page_fault_exit')!;
-  assert.equal(wnum(pf, 'outcome'), E.page_fault_outcome.mmio);
-  assert.equal(wnum(pf, 'ret'), RESUME_HOST_NV);
+  assert.equal(fieldNum(pf, 'outcome'), E.page_fault_outcome.mmio);
+  assert.equal(fieldNum(pf, 'ret'), RESUME_HOST_NV);
   const mx = ev.filter((e) => e.kind === 'mmio_exit');
   assert.equal(mx.length, 1);
   // gpa = gfn << 12 | (EA & 0xfff) = 0x80000000 | 0x010.
-  assert.equal(w64(mx[0], 'gpa'), 0x80000010n);
-  assert.equal(w64(mx[0], 'len'), 4n);
-  assert.equal(w64(mx[0], 'is_write'), 0n);
-  assert.equal(w64(mx[0], 'data'), 0xdeadbeefn);
-  assert.equal(w64(mx[0], 'inst'), 0x80a40010n);
+  assert.equal(field(mx[0], 'gpa'), 0x80000010n);
+  assert.equal(field(mx[0], 'len'), 4n);
+  assert.equal(field(mx[0], 'is_write'), 0n);
+  assert.equal(field(mx[0], 'data'), 0xdeadbeefn);
+  assert.equal(field(mx[0], 'inst'), 0x80a40010n);
   // The HPTE is untouched by MMIO emulation: still ABSENT with key 31.
   assert.equal(w.kvm.hpteBig(TV1_PRIMARY_INDEX)[0], 0x123456020n);
 });

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { H_BULK_REMOVE, H_REMOVE } from '../../src/arch/index.js';
 import { parseWorkload } from '../../src/guest/workloads.js';
 import { recordWorkloadRun, type Profile } from '../../src/machine/workload-run.js';
+import { fieldNum } from '../../src/trace/event.js';
 import { E } from '../../src/trace/kinds.js';
 import { Recorder } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
@@ -32,10 +33,10 @@ for (const profile of ['power7', 'ppc970'] as const) {
   test(`${profile}: without a checker, no stale TLB entry after H_REMOVE / notifier invalidations`, () => {
     const { r, events } = run(profile, false);
     assert.equal(r.machine.kvm.observer, null, 'no observer attached');
-    const removes = events.filter((e) => e.kind === 'hcall_enter' && (Number(e.words[0]) === H_REMOVE || Number(e.words[0]) === H_BULK_REMOVE)).length;
+    const removes = events.filter((e) => e.kind === 'hcall_enter' && (fieldNum(e, 'nr') === H_REMOVE || fieldNum(e, 'nr') === H_BULK_REMOVE)).length;
     assert.ok(removes > 0, 'the workload issued H_REMOVE / H_BULK_REMOVE');
     if (profile === 'power7') {
-      const inval = events.filter((e) => e.kind === 'notifier' && Number(e.words[4]) === E.notifier_effect.invalidated).length;
+      const inval = events.filter((e) => e.kind === 'notifier' && fieldNum(e, 'effect') === E.notifier_effect.invalidated).length;
       assert.ok(inval > 0, 'notifier invalidations of guest pages');
     }
     // No translation was used stale, and the port did reach the TLBs (KVM's tlbies dropped entries).
