@@ -347,7 +347,7 @@ export function summaryState(fold: StateFold) {
   const faults: Record<string, number> = {};
   c.faults.forEach((v, k) => v && (faults[`${ENUMS.fault_kind[k >> 3]}/${ENUMS.fault_decision[k & 7]}`] = v));
   const notifier: Record<string, number> = {};
-  c.notifier.forEach((v, k) => v && (notifier[`${ENUMS.notifier_kind[k >> 3]}/${ENUMS.notifier_effect[k & 7]}`] = v));
+  c.notifierEffect.forEach((v, k) => v && (notifier[`${ENUMS.notifier_kind[k >> 3]}/${ENUMS.notifier_effect[k & 7]}`] = v));
   const hostOps: Record<string, number> = {};
   c.hostOps.forEach((v, k) => v && (hostOps[`${ENUMS.host_page_op[k >> 1]}/${k & 1 ? 'other' : 'vmm'}`] = v));
   const hcalls = [...c.hcalls].sort((a, b) => a[0] - b[0]).map(([k, v]) => ({ nr: `0x${Math.floor(k / 65536).toString(16)}`, ret: (k & 0xffff) << 16 >> 16, count: v }));
@@ -416,9 +416,8 @@ export function summaryState(fold: StateFold) {
       tlbie: named(ENUMS.tlb_scope, c.tlbScope),
       guest_ops: named(ENUMS.guest_op_kind, c.guestOps),
       mmio: { loads: c.mmio[0], stores: c.mmio[1] },
-      anomalies: named(['info', 'warning', 'error'], c.anomalySeverity),
     },
-    fold_anomalies: fold.anomalies,
+    anomalies: fold.anomalies.data(),
   };
 }
 

@@ -1,0 +1,115 @@
+// HPT and guest view per VM (vm_create, hpte_write): the hardware HPTE words and the revmap
+// guest_rpte, as kvm->arch.hpt_virt and kvm->arch.revmap[].guest_rpte hold them.
+
+import { A } from '../../trace/anomalies.js';
+import type { EventBatch } from '../../trace/batch.js';
+import { RowTable } from '../table.js';
+import type { AnomalyHandler } from './anomalies.js';
+import type { HandlerName, ReplayHandler } from './handler.js';
+
+// Payload words (kinds.ts).
+const VM_HPT_ORDER = 0;
+const VM_SDR1 = 1;
+const VM_LPCR = 2;
+const VM_ID = 3;
+const HW_INDEX = 0;
+const HW_NEW_V = 3;
+const HW_NEW_R = 4;
+const HW_GUEST_R = 5;
+
+export class HptVm {
+  readonly npte: number;
+  sdr1Hi = 0;
+  sdr1Lo = 0;
+  lpcrHi = 0;
+  lpcrLo = 0;
+  vmId = 0;
+  /** [v_hi, v_lo, r_hi, r_lo] per HPTE. */
+  readonly hptT: RowTable;
+  /** guest_rpte [hi, lo] per HPTE. */
+  readonly guestT: RowTable;
+  constructor(
+    readonly lpid: number,
+    readonly hptOrder: number,
+    /** Identity for delta checkpoints: a re-created VM is a new generation (see snapshot.ts). */
+    readonly gen: number,
+  ) {
+    this.npte = 2 ** (hptOrder - 4);
+    this.hptT = new RowTable(4, this.npte);
+    this.guestT = new RowTable(2, this.npte);
+  }
+}
+
+type SavedVm = [lpid: number, gen: number, order: number, sdr1Hi: number, sdr1Lo: number, lpcrHi: number, lpcrLo: number, vmId: number];
+
+export class HptHandler implements ReplayHandler {
+  readonly name = 'hpt';
+  readonly deps: readonly HandlerName[] = ['anomalies'];
+  readonly vms = new Map<number, HptVm>();
+  private gens = 0;
+
+  constructor(private readonly anomalies: AnomalyHandler) {}
+
+  reset(): void {
+    this.vms.clear();
+    this.gens = 0;
+  }
+
+  vm_create(b: EventBatch, i: number): void {
+    const vm = new HptVm(b.lpid[i], b.wordNum(i, VM_HPT_ORDER), ++this.gens);
+    vm.sdr1Hi = b.wordHi(i, VM_SDR1);
+    vm.sdr1Lo = b.wordLo(i, VM_SDR1);
+    vm.lpcrHi = b.wordHi(i, VM_LPCR);
+    vm.lpcrLo = b.wordLo(i, VM_LPCR);
+    vm.vmId = b.wordNum(i, VM_ID);
+    this.vms.set(vm.lpid, vm);
+  }
+
+  hpte_write(b: EventBatch, i: number): void {
+    const vm = this.vms.get(b.lpid[i]);
+    if (!vm) return this.anomalies.count(A.hpte_write_unknown_vm, b.firstSeq + i);
+    const idx = b.wordNum(i, HW_INDEX);
+    if (idx < 0 || idx >= vm.npte) return this.anomalies.count(A.hpte_write_index_out_of_range, b.firstSeq + i);
+    const h = vm.hptT.data;
+    h[idx * 4] = b.wordHi(i, HW_NEW_V);
+    h[idx * 4 + 1] = b.wordLo(i, HW_NEW_V);
+    h[idx * 4 + 2] = b.wordHi(i, HW_NEW_R);
+    h[idx * 4 + 3] = b.wordLo(i, HW_NEW_R);
+    vm.hptT.mark(idx);
+    const g = vm.guestT.data;
+    g[idx * 2] = b.wordHi(i, HW_GUEST_R);
+    g[idx * 2 + 1] = b.wordLo(i, HW_GUEST_R);
+    vm.guestT.mark(idx);
+  }
+
+  finalize(): void {}
+
+  data(): ReadonlyMap<number, HptVm> {
+    return this.vms;
+  }
+
+  save(): unknown {
+    const vms: SavedVm[] = [...this.vms.values()].sort((a, b) => a.lpid - b.lpid).map((v) => [v.lpid, v.gen, v.hptOrder, v.sdr1Hi, v.sdr1Lo, v.lpcrHi, v.lpcrLo, v.vmId]);
+    return { gens: this.gens, vms };
+  }
+
+  /** A VM of unchanged generation keeps its tables (a delta fills only changed rows). */
+  restore(s: unknown): void {
+    const { gens, vms } = s as { gens: number; vms: SavedVm[] };
+    this.gens = gens;
+    const keep = new Set(vms.map((v) => v[0]));
+    for (const l of [...this.vms.keys()]) if (!keep.has(l)) this.vms.delete(l);
+    for (const [lpid, gen, order, sh, sl, lh, ll, id] of vms) {
+      let vm = this.vms.get(lpid);
+      if (!vm || vm.gen !== gen) {
+        vm = new HptVm(lpid, order, gen);
+        this.vms.set(lpid, vm);
+      }
+      [vm.sdr1Hi, vm.sdr1Lo, vm.lpcrHi, vm.lpcrLo, vm.vmId] = [sh, sl, lh, ll, id];
+    }
+  }
+
+  tables(out: [string, RowTable][]): void {
+    for (const vm of [...this.vms.values()].sort((a, b) => a.lpid - b.lpid)) out.push([`vm${vm.lpid}.hpt`, vm.hptT], [`vm${vm.lpid}.guest`, vm.guestT]);
+  }
+}
