@@ -374,3 +374,12 @@ export function compute_tlbie_rb_big(v: bigint, r: bigint, pte_index: bigint, ar
   rb |= (v >> 54n) & 0x300n;
   return rb;
 }
+
+// ---------------------------------------------------------------------------------------------
+// book3s_hv_rmhandlers.S (Linux 3.4): flushing the TLB sets of an LPID on guest entry
+// ---------------------------------------------------------------------------------------------
+
+/** tlbiel RB of the first set of an LPID flush: IS = 0b10 (`li r7,0x800`, "IS field = 0b10"). */
+export const TLBIEL_RB_LPID_SETS = 0x800;
+/** RB step from one TLB set to the next in that loop ("addi r7,r7,0x1000"). */
+export const TLBIEL_RB_SET_STRIDE = 0x1000;

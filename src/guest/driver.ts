@@ -44,12 +44,7 @@ export class WorkloadDriver {
   private record(op: GuestOp, pid: number): void {
     const rec = this.rec;
     if (!rec.enabled) return;
-    this.os.opId = rec.ev(K.guest_op, -1, op.vcpu, -1, NO_CAUSE);
-    rec.u(op.id);
-    rec.u(op.op);
-    rec.u(pid);
-    rec.u(op.ea);
-    rec.u(op.ea2);
+    this.os.opId = rec.emit(K.guest_op, -1, op.vcpu, -1, NO_CAUSE).op_id(op.id).op(op.op).pid(pid).ea(op.ea).ea_end(op.ea2).seq;
   }
 
   exec(op: GuestOp): void {

@@ -429,13 +429,13 @@ export class HostMm {
 
   private recHost(op: number, hva: number, pfn: number, writable: boolean, shift: number, cause: number = NO_CAUSE, lpid = -1, owner = OWNER_VMM): number {
     const rec = this.rec;
-    const seq = rec.ev(K.host_page, lpid, -1, -1, cause);
-    rec.u(op);
-    rec.u(hva);
-    rec.u(pfn);
-    rec.u(writable ? 1 : 0);
-    rec.u(shift);
-    rec.u(owner);
+    const seq = rec.emit(K.host_page, lpid, -1, -1, cause)
+      .op(op)
+      .hva(hva)
+      .pfn(pfn)
+      .writable(writable ? 1 : 0)
+      .page_shift(shift)
+      .owner(owner).seq;
     return seq;
   }
 }

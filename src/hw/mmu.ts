@@ -56,6 +56,7 @@ import { kvmppc_hv_find_lock_hpte } from '../kvm/rm_mmu.js';
 import type { Kvm } from '../kvm/kvm.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
+import { recordHpteWrite } from '../trace/writers.js';
 import { ANOMALY_STALE_TLB, type Tlb, tlb_entry_stale, tlb_set_of_va } from './tlb.js';
 import type { Vcpu } from './vcpu.js';
 
@@ -247,11 +248,11 @@ export function ppc_hash64_handle_mmu_fault(
     tlb.counters.stale_tlb++;
     const rec = kvm.rec;
     if (rec.enabled) {
-      rec.ev(K.anomaly, kvm.lpid, vcpu.vcpu_id, ctx.core, cause);
-      rec.u(ANOMALY_STALE_TLB);
-      rec.u(2);
-      rec.u(tlb.index[e]);
-      rec.w(ea_hi >>> 0, ea_lo >>> 0);
+      rec.emit(K.anomaly, kvm.lpid, vcpu.vcpu_id, ctx.core, cause)
+        .code(ANOMALY_STALE_TLB)
+        .severity(2)
+        .a(tlb.index[e])
+        .b(ea_hi >>> 0, ea_lo >>> 0);
     }
     tlb.valid[e] = 0;
     e = -1;
@@ -335,13 +336,7 @@ export function hw_set_rc(kvm: Kvm, vcpu: Vcpu, core: number, index: number, r_l
   hpt[p + 3] = r_lo >>> 0;
   const rec = kvm.rec;
   if (rec.enabled) {
-    rec.ev(K.hpte_write, kvm.lpid, vcpu.vcpu_id, core, cause);
-    rec.u(index);
-    rec.w(hpt[p], hpt[p + 1]);
-    rec.w(hpt[p + 2], or_lo);
-    rec.w(hpt[p], hpt[p + 1]);
-    rec.w(hpt[p + 2], r_lo >>> 0);
-    rec.w(kvm.revGuestR[index * 2], kvm.revGuestR[index * 2 + 1]);
+    recordHpteWrite(rec, kvm.lpid, vcpu.vcpu_id, core, cause, index, hpt[p], hpt[p + 1], hpt[p + 2], or_lo, hpt, kvm.revGuestR);
   }
 }
 
@@ -414,16 +409,16 @@ function recordGuestFault(
     const psize = hpte_page_size(kvm.hpt[index * 4 + 1], gr_lo, kvm.arch206);
     if (psize !== 0) gfn = hpte_rpn(kvm.revGuestR[index * 2], gr_lo, psize, kvm.pageShift);
   }
-  rec.ev(K.fault_triage, kvm.lpid, vcpu.vcpu_id, ctx.core, cause);
-  rec.u(rwx === ACCESS_IFETCH ? E.fault_kind.isi : E.fault_kind.dsi);
-  rec.w(ea_hi >>> 0, ea_lo >>> 0);
-  rec.u(status);
-  rec.w(ctx.slbVHi, ctx.slbVLo);
-  rec.u(index);
-  rec.u(E.fault_decision.guest);
-  rec.u(status);
-  rec.u(gfn);
-  rec.u(rwx);
+  rec.emit(K.fault_triage, kvm.lpid, vcpu.vcpu_id, ctx.core, cause)
+    .interrupt(rwx === ACCESS_IFETCH ? E.fault_kind.isi : E.fault_kind.dsi)
+    .ea(ea_hi >>> 0, ea_lo >>> 0)
+    .status(status)
+    .slb_v(ctx.slbVHi, ctx.slbVLo)
+    .hpte_index(index)
+    .decision(E.fault_decision.guest)
+    .out_status(status)
+    .gfn(gfn)
+    .access(rwx);
 }
 
 /**

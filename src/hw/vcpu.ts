@@ -212,10 +212,10 @@ export class Vcpu {
     this.slbOrigv[slot * 2 + 1] = rs_lo >>> 0;
     const rec = this.rec;
     if (rec.enabled) {
-      rec.ev(K.slb_update, this.lpid, this.vcpu_id, this.core, cause);
-      rec.u(slot);
-      rec.w(rb_hi >>> 0, rb_lo >>> 0);
-      rec.w(rs_hi >>> 0, rs_lo >>> 0);
+      rec.emit(K.slb_update, this.lpid, this.vcpu_id, this.core, cause)
+        .slot(slot)
+        .esid(rb_hi >>> 0, rb_lo >>> 0)
+        .vsid(rs_hi >>> 0, rs_lo >>> 0);
     }
   }
 
@@ -231,10 +231,7 @@ export class Vcpu {
     }
     const rec = this.rec;
     if (rec.enabled) {
-      rec.ev(K.slb_update, this.lpid, this.vcpu_id, this.core, cause);
-      rec.u(-1);
-      rec.w(0, 0);
-      rec.w(0, 0);
+      rec.emit(K.slb_update, this.lpid, this.vcpu_id, this.core, cause).slot(-1).esid(0, 0).vsid(0, 0);
     }
   }
 

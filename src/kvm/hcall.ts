@@ -134,9 +134,17 @@ export function kvmppc_hcall(kvm: Kvm, vcpu: KvmVcpuRef, nr: number, regs: Uint3
   const core = vcpu.core;
   let enter = NO_CAUSE;
   if (rec.enabled) {
-    enter = rec.ev(K.hcall_enter, kvm.lpid, vid, core, cause);
-    rec.u(nr);
-    for (let k = 0; k < HCALL_REGS_WORDS; k += 2) rec.w(regs[k], regs[k + 1]);
+    enter = rec
+      .emit(K.hcall_enter, kvm.lpid, vid, core, cause)
+      .nr(nr)
+      .r4(regs[0], regs[1])
+      .r5(regs[2], regs[3])
+      .r6(regs[4], regs[5])
+      .r7(regs[6], regs[7])
+      .r8(regs[8], regs[9])
+      .r9(regs[10], regs[11])
+      .r10(regs[12], regs[13])
+      .r11(regs[14], regs[15]).seq;
   }
   const obs = kvm.observer;
   if (obs !== null) obs.opBegin(kvm, nr, regs);
@@ -170,11 +178,20 @@ export function kvmppc_hcall(kvm: Kvm, vcpu: KvmVcpuRef, nr: number, regs: Uint3
 function recordHcallExit(kvm: Kvm, vid: number, core: number, cause: number, nr: number, ret: number, path: number, regs: Uint32Array): void {
   const rec = kvm.rec;
   if (!rec.enabled) return;
-  rec.ev(K.hcall_exit, kvm.lpid, vid, core, cause);
-  rec.u(nr);
-  rec.u(ret);
-  rec.u(path);
-  for (let k = 0; k < HCALL_REGS_WORDS; k += 2) rec.w(regs[k], regs[k + 1]);
+  // regs: r4..r11 as (hi, lo) pairs, HCALL_REGS_WORDS words.
+  rec
+    .emit(K.hcall_exit, kvm.lpid, vid, core, cause)
+    .nr(nr)
+    .ret(ret)
+    .path(path)
+    .out_r4(regs[0], regs[1])
+    .out_r5(regs[2], regs[3])
+    .out_r6(regs[4], regs[5])
+    .out_r7(regs[6], regs[7])
+    .out_r8(regs[8], regs[9])
+    .out_r9(regs[10], regs[11])
+    .out_r10(regs[12], regs[13])
+    .out_r11(regs[14], regs[15]);
 }
 
 /** Does host virtual mode (kvmppc_pseries_do_hcall, K34) complete `nr` after a real-mode H_TOO_HARD? */

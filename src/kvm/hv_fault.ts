@@ -301,16 +301,16 @@ function recordTriage(
     const psize = hpte_page_size(kvm.hpt[index * 4 + 1], gr_lo, kvm.arch206);
     if (psize !== 0) gfn = hpte_rpn(kvm.revGuestR[index * 2], gr_lo, psize, kvm.pageShift);
   }
-  rec.ev(K.fault_triage, kvm.lpid, vcpu.vcpu_id, core, cause);
-  rec.u(kind);
-  rec.w(ea_hi >>> 0, ea_lo >>> 0);
-  rec.u(status >>> 0);
-  rec.w(slb_v_hi >>> 0, slb_v_lo >>> 0);
-  rec.u(index);
-  rec.u(decision);
-  rec.u(out >>> 0);
-  rec.u(gfn);
-  rec.u(access);
+  rec.emit(K.fault_triage, kvm.lpid, vcpu.vcpu_id, core, cause)
+    .interrupt(kind)
+    .ea(ea_hi >>> 0, ea_lo >>> 0)
+    .status(status >>> 0)
+    .slb_v(slb_v_hi >>> 0, slb_v_lo >>> 0)
+    .hpte_index(index)
+    .decision(decision)
+    .out_status(out >>> 0)
+    .gfn(gfn)
+    .access(access);
 }
 
 /**

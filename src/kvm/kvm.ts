@@ -41,6 +41,7 @@ import {
 import type { HostMm } from '../host/mm.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
+import { recordHpteWrite, recordTlbie } from '../trace/writers.js';
 import { KvmppcPginfo, kvmppc_core_destroy_vm_33 } from './seed1.js';
 import { type SlotPhys, unpin_slot } from './slot_phys.js';
 
@@ -317,11 +318,11 @@ export class Kvm {
     }
 
     const rec = this.rec;
-    rec.ev(K.vm_create, this.lpid, -1, -1, NO_CAUSE);
-    rec.u(order);
-    rec.w(this.sdr1Hi, this.sdr1Lo);
-    rec.w(this.lpcrHi, this.lpcrLo);
-    rec.u(this.vmId);
+    rec.emit(K.vm_create, this.lpid, -1, -1, NO_CAUSE)
+      .hpt_order(order)
+      .sdr1(this.sdr1Hi, this.sdr1Lo)
+      .lpcr(this.lpcrHi, this.lpcrLo)
+      .vm_id(this.vmId);
   }
 
   /**
@@ -391,13 +392,7 @@ export class Kvm {
     h[p + 3] = r_lo;
     const rec = this.rec;
     if (rec.enabled) {
-      rec.ev(K.hpte_write, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause);
-      rec.u(i);
-      rec.w(ovh, ovl);
-      rec.w(orh, orl);
-      rec.w(v_hi >>> 0, v_lo >>> 0);
-      rec.w(r_hi >>> 0, r_lo >>> 0);
-      rec.w(this.revGuestR[i * 2], this.revGuestR[i * 2 + 1]);
+      recordHpteWrite(rec, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause, i, ovh, ovl, orh, orl, h, this.revGuestR);
     }
     const o = this.observer;
     if (o !== null) o.hpteWrite(this, i, ovh, ovl, orh, orl);
@@ -412,10 +407,7 @@ export class Kvm {
     compute_tlbie_rb(v_hi, v_lo, r_lo, i, this.arch206, t, 0);
     const rec = this.rec;
     if (rec.enabled) {
-      rec.ev(K.tlbie, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause);
-      rec.w(t[0], t[1]);
-      rec.u(local ? E.tlb_scope.local : E.tlb_scope.global);
-      rec.u(0);
+      recordTlbie(rec, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause, t[0], t[1], local ? E.tlb_scope.local : E.tlb_scope.global, 0);
     }
     const o = this.observer;
     if (o !== null) o.tlbie(this, t[0], t[1], local);
@@ -425,13 +417,13 @@ export class Kvm {
   recRmap(op: number, slot: Memslot, off: number, index: number, forw: number, back: number): void {
     const rec = this.rec;
     if (!rec.enabled) return;
-    rec.ev(K.rmap_change, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause);
-    rec.u(op);
-    rec.u(slot.base_gfn + off);
-    rec.u(index);
-    rec.w(slot.rmap[off * 2], slot.rmap[off * 2 + 1]);
-    rec.u(forw);
-    rec.u(back);
+    rec.emit(K.rmap_change, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause)
+      .op(op)
+      .gfn(slot.base_gfn + off)
+      .hpte_index(index)
+      .rmap(slot.rmap[off * 2], slot.rmap[off * 2 + 1])
+      .forw(forw)
+      .back(back);
   }
 
   /** Set the recording context; returns nothing (callers restore with clearCtx). */

@@ -77,12 +77,12 @@ export function kvm_set_memory_region(kvm: Kvm, mem: UserspaceMemoryRegion): num
 
 function recMemslot(kvm: Kvm, op: number, s: Memslot): number {
   const rec = kvm.rec;
-  const seq = rec.ev(K.memslot, kvm.lpid, -1, -1, NO_CAUSE);
-  rec.u(op);
-  rec.u(s.id);
-  rec.u(s.base_gfn);
-  rec.u(s.npages);
-  rec.u(s.userspace_addr);
-  rec.u(s.flags & ~KVM_MEMSLOT_INVALID);
+  const seq = rec.emit(K.memslot, kvm.lpid, -1, -1, NO_CAUSE)
+    .op(op)
+    .slot(s.id)
+    .base_gfn(s.base_gfn)
+    .npages(s.npages)
+    .userspace_addr(s.userspace_addr)
+    .flags(s.flags & ~KVM_MEMSLOT_INVALID).seq;
   return seq;
 }

@@ -278,11 +278,11 @@ export function kvm_vmm_complete_mmio(kvm: Kvm, vcpu: Vcpu, dev: MmioDevice, cau
   vcpu.exit_reason = 0;
   const rec = kvm.rec;
   if (rec.enabled) {
-    rec.ev(K.mmio_exit, kvm.lpid, vcpu.vcpu_id, vcpu.core, cause);
-    rec.u(gpa);
-    rec.u(len);
-    rec.u(vcpu.mmio_is_write ? 1 : 0);
-    rec.u(data);
-    rec.u(vcpu.last_inst >>> 0);
+    rec.emit(K.mmio_exit, kvm.lpid, vcpu.vcpu_id, vcpu.core, cause)
+      .gpa(gpa)
+      .len(len)
+      .is_write(vcpu.mmio_is_write ? 1 : 0)
+      .data(data)
+      .inst(vcpu.last_inst >>> 0);
   }
 }

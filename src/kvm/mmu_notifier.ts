@@ -352,15 +352,15 @@ export class KvmMmuNotifier implements MmuNotifier {
       else if (aging === null) effect = NE.none;
       else if (aging) effect = testOnly ? (pre.young ? NE.young : NE.not_young) : pre.young ? NE.aged : NE.not_young;
       else effect = pre.hptes > 0 ? NE.invalidated : NE.none;
-      seq = rec.ev(K.notifier, kvm.lpid, -1, -1, cause);
-      rec.u(kind);
-      rec.u(start);
-      rec.u(end);
-      rec.u(pre.gfn);
-      rec.u(effect);
-      rec.u(testOnly ? 0 : pre.hptes);
-      rec.u(kvm.mmu_notifier_seq + dSeq);
-      rec.u(kvm.mmu_notifier_count + dCount);
+      seq = rec.emit(K.notifier, kvm.lpid, -1, -1, cause)
+        .callback(kind)
+        .hva_start(start)
+        .hva_end(end)
+        .gfn(pre.gfn)
+        .effect(effect)
+        .hptes(testOnly ? 0 : pre.hptes)
+        .mmu_seq(kvm.mmu_notifier_seq + dSeq)
+        .mmu_count(kvm.mmu_notifier_count + dCount).seq;
     }
     kvm.setCtx(-1, -1, seq);
     const obs = kvm.observer;

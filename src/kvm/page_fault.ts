@@ -292,16 +292,16 @@ function recEnter(
 ): number {
   const rec = kvm.rec;
   if (!rec.enabled) return NO_CAUSE;
-  const seq = rec.ev(K.page_fault_enter, kvm.lpid, vcpu.vcpu_id, vcpu.core, cause);
-  rec.w(snap[0], snap[1]);
-  rec.w(snap[2], snap[3]);
-  rec.w(snap[4], snap[5]);
-  rec.w(ea_hi >>> 0, ea_lo >>> 0);
-  rec.u(slot === null ? -1 : slot.base_gfn);
-  rec.u(slot === null ? 0 : slot.flags);
-  rec.u(dsisr >>> 0);
-  rec.u(index);
-  rec.u(gfn);
+  const seq = rec.emit(K.page_fault_enter, kvm.lpid, vcpu.vcpu_id, vcpu.core, cause)
+    .hpte_v(snap[0], snap[1])
+    .hpte_r(snap[2], snap[3])
+    .gpte_r(snap[4], snap[5])
+    .ea(ea_hi >>> 0, ea_lo >>> 0)
+    .base_gfn(slot === null ? -1 : slot.base_gfn)
+    .slot_flags(slot === null ? 0 : slot.flags)
+    .dsisr(dsisr >>> 0)
+    .hpte_index(index)
+    .gfn(gfn).seq;
   return seq;
 }
 
@@ -320,13 +320,13 @@ function finish(
 ): number {
   const rec = kvm.rec;
   if (rec.enabled) {
-    rec.ev(K.page_fault_exit, kvm.lpid, vcpu.vcpu_id, vcpu.core, enter);
-    rec.w(v_hi >>> 0, v_lo >>> 0);
-    rec.w(r_hi >>> 0, r_lo >>> 0);
-    rec.u(ret);
-    rec.u(outcome);
-    rec.u(index);
-    rec.u(gfn);
+    rec.emit(K.page_fault_exit, kvm.lpid, vcpu.vcpu_id, vcpu.core, enter)
+      .hpte_v(v_hi >>> 0, v_lo >>> 0)
+      .hpte_r(r_hi >>> 0, r_lo >>> 0)
+      .ret(ret)
+      .outcome(outcome)
+      .hpte_index(index)
+      .gfn(gfn);
   }
   const obs = kvm.observer;
   if (obs !== null) obs.opEnd(kvm, KVM_OP_PAGE_FAULT, ret, null);

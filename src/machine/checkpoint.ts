@@ -44,11 +44,11 @@ export class Checkpointer {
     const d = kvmDigest(this.kvm);
     const rec = this.rec;
     this.last = rec.eventCount;
-    rec.ev(K.checkpoint, this.kvm.lpid, -1, -1, NO_CAUSE);
-    rec.w(d.all[0], d.all[1]);
-    rec.u(this.ordinal++);
-    rec.w(d.hpt[0], d.hpt[1]);
-    rec.w(d.guest[0], d.guest[1]);
-    rec.w(d.rmap[0], d.rmap[1]);
+    rec.emit(K.checkpoint, this.kvm.lpid, -1, -1, NO_CAUSE)
+      .digest(d.all[0], d.all[1])
+      .ordinal(this.ordinal++)
+      .hpt_digest(d.hpt[0], d.hpt[1])
+      .guest_digest(d.guest[0], d.guest[1])
+      .rmap_digest(d.rmap[0], d.rmap[1]);
   }
 }

@@ -53,9 +53,7 @@ export class RunChecker {
     if (!v) return false;
     const rec = this.rec;
     this.violation = { seq: rec.eventCount - 1, op, code: v.code, message: v.message };
-    rec.ev(K.anomaly, this.m.kvm.lpid, -1, -1, this.violation.seq);
-    rec.u(Number(/^J(\d+)/.exec(v.code)?.[1] ?? 0));
-    rec.u(2);
+    rec.emit(K.anomaly, this.m.kvm.lpid, -1, -1, this.violation.seq).code(Number(/^J(\d+)/.exec(v.code)?.[1] ?? 0)).severity(2);
     return true;
   }
 }

@@ -26,6 +26,8 @@ import type { MachineConfig } from '../guest/scenario.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
 import { UserError } from '../trace/errors.js';
+import { recordTlbie } from '../trace/writers.js';
+import { TLBIEL_RB_LPID_SETS } from '../arch/hash.js';
 import { Prng } from './prng.js';
 
 /** Timebase ticks charged per modelled step (POWER7 timebase 512 MHz: 512 ticks = 1 µs). */
@@ -242,20 +244,17 @@ export class Machine {
     const core = vc.core;
     // 1. vcore RUNNING.
     vc.state = E.vcore_state.running;
-    rec.ev(K.vcore_state, kvm.lpid, -1, core.id, cause);
-    rec.u(vc.id);
-    rec.u(vc.state);
-    rec.u(vc.vcpus.length);
+    rec.emit(K.vcore_state, kvm.lpid, -1, core.id, cause).vcore(vc.id).state(vc.state).n_runnable(vc.vcpus.length);
     // 2. Primary thread: LPID ← LPID_RSVD; SDR1 ← guest; LPID ← guest (the reserved LPID is transient).
     this.tick(COST.entry);
-    const sw = rec.ev(K.partition_switch, kvm.lpid, vc.vcpus[0].id, core.id, cause);
-    rec.u(0);
-    rec.u(core.lpid);
-    rec.u(kvm.lpid);
-    rec.u(E.switch_direction.entry);
-    rec.u(0);
-    rec.w(kvm.sdr1Hi, kvm.sdr1Lo);
-    rec.w(kvm.lpcrHi, kvm.lpcrLo);
+    const sw = rec.emit(K.partition_switch, kvm.lpid, vc.vcpus[0].id, core.id, cause)
+      .thread(0)
+      .from_lpid(core.lpid)
+      .to_lpid(kvm.lpid)
+      .direction(E.switch_direction.entry)
+      .trap(0)
+      .sdr1(kvm.sdr1Hi, kvm.sdr1Lo)
+      .lpcr(kvm.lpcrHi, kvm.lpcrLo).seq;
     this.mmus[core.id].loadLpcr(kvm.lpcrHi, kvm.lpcrLo);
     core.lpid = kvm.lpid;
     core.sdr1Hi = kvm.sdr1Hi;
@@ -269,18 +268,15 @@ export class Machine {
       if (kvm.arch206 && (t.lastCpu !== pcpu || this.lastVcpu[pcpu] !== t.id)) {
         t.lastCpu = pcpu;
         this.lastVcpu[pcpu] = t.id;
-        rec.ev(K.tlbie, kvm.lpid, t.id, core.id, sw);
-        rec.u(0x800);
-        rec.u(E.tlb_scope.lpid_sets);
-        rec.u(POWER7_TLB_SETS);
+        recordTlbie(rec, kvm.lpid, t.id, core.id, sw, 0, TLBIEL_RB_LPID_SETS, E.tlb_scope.lpid_sets, POWER7_TLB_SETS);
         this.counters.tlbFlushes++;
         this.tlbs[core.id].flush_lpid(kvm.lpid);
       }
       t.inGuest = true;
       t.enteredAt = this.now;
-      rec.ev(K.guest_enter, kvm.lpid, t.id, core.id, sw);
-      rec.w(t.pcHi, t.pcLo);
-      rec.w(0x80000000, 0x0000b032); // MSR: SF | EE | PR=0 | ME | IR | DR | RI
+      rec.emit(K.guest_enter, kvm.lpid, t.id, core.id, sw)
+        .pc(t.pcHi, t.pcLo)
+        .msr(0x80000000, 0x0000b032); // MSR: SF | EE | PR=0 | ME | IR | DR | RI
       this.counters.entries++;
     });
   }
@@ -301,33 +297,30 @@ export class Machine {
     for (const t of vc.vcpus) {
       if (!t.inGuest) continue;
       const tr = t === v ? trap : BOOK3S_INTERRUPT_HV_DECREMENTER;
-      const s = rec.ev(K.guest_exit, kvm.lpid, t.id, core.id, t === v ? cause : mine);
-      rec.u(tr);
-      rec.w(t.pcHi, t.pcLo);
-      rec.w(0x80000000, 0x0000b032);
+      const s = rec.emit(K.guest_exit, kvm.lpid, t.id, core.id, t === v ? cause : mine)
+        .trap(tr)
+        .pc(t.pcHi, t.pcLo)
+        .msr(0x80000000, 0x0000b032).seq;
       if (t === v) mine = s;
       t.inGuest = false;
       this.counters.exits++;
     }
     vc.state = E.vcore_state.exiting;
-    rec.ev(K.partition_switch, kvm.lpid, v.id, core.id, mine);
-    rec.u(0);
-    rec.u(core.lpid);
-    rec.u(0);
-    rec.u(E.switch_direction.exit);
-    rec.u(trap);
-    rec.u(0);
-    rec.u(0);
+    rec.emit(K.partition_switch, kvm.lpid, v.id, core.id, mine)
+      .thread(0)
+      .from_lpid(core.lpid)
+      .to_lpid(0)
+      .direction(E.switch_direction.exit)
+      .trap(trap)
+      .sdr1(0)
+      .lpcr(0);
     if (!kvm.arch206) this.flushAll970(core, mine);
     core.lpid = 0;
     core.sdr1Hi = 0;
     core.sdr1Lo = 0;
     core.inGuest = false;
     vc.state = E.vcore_state.inactive;
-    rec.ev(K.vcore_state, kvm.lpid, -1, core.id, mine);
-    rec.u(vc.id);
-    rec.u(vc.state);
-    rec.u(vc.vcpus.length);
+    rec.emit(K.vcore_state, kvm.lpid, -1, core.id, mine).vcore(vc.id).state(vc.state).n_runnable(vc.vcpus.length);
     return mine;
   }
 
@@ -348,10 +341,7 @@ export class Machine {
   /** PPC970 partition switch: 256 × tlbiel over the untagged TLB (entry and exit, §G.2). */
   private flushAll970(core: Core, cause: number): void {
     const rec = this.rec;
-    rec.ev(K.tlbie, this.kvm.lpid, -1, core.id, cause);
-    rec.u(0);
-    rec.u(E.tlb_scope.all_sets);
-    rec.u(PPC970_TLB_SETS);
+    recordTlbie(rec, this.kvm.lpid, -1, core.id, cause, 0, 0, E.tlb_scope.all_sets, PPC970_TLB_SETS);
     this.counters.tlbFlushes++;
     this.tlbs[core.id].flush_all();
   }
@@ -378,10 +368,10 @@ export class Machine {
       const exit = v.inGuest ? this.fullExit(v, BOOK3S_INTERRUPT_SYSCALL, enterSeq) : enterSeq;
       this.tick(COST.userspace);
       this.counters.userspaceExits++;
-      this.rec.ev(K.vcpu_state, this.kvm.lpid, v.id, this.coreOf(v), exit);
-      this.rec.u(E.vcpu_state.busy_in_host);
-      this.rec.u(RESUME_HOST);
-      this.rec.u(KVM_EXIT_PAPR_HCALL);
+      this.rec.emit(K.vcpu_state, this.kvm.lpid, v.id, this.coreOf(v), exit)
+        .state(E.vcpu_state.busy_in_host)
+        .ret(RESUME_HOST)
+        .exit_reason(KVM_EXIT_PAPR_HCALL);
       ret = H_FUNCTION;
       for (let k = 0; k < HCALL_REGS_WORDS; k++) regs[k] = 0;
     }

@@ -2,7 +2,7 @@
 // a test checks the committed files are up to date).
 
 import { arrowSchema, ARROW_COLUMNS } from './arrow-schema.js';
-import { ENUMS, type EnumName, KINDS, KIND_NAMES, MAX_FIELDS, SCHEMA_VERSION } from './kinds.js';
+import { ENUMS, type EnumName, type KindDef, KINDS, KIND_NAMES, MAX_FIELDS, SCHEMA_VERSION } from './kinds.js';
 import { runInfo } from './run-info.js';
 import { scenarioJsonSchema } from '../guest/scenario.js';
 import { workloadJsonSchema } from '../guest/workloads.js';
@@ -22,7 +22,7 @@ export function eventsMarkdown(): string {
   L.push('Types: `hex` = 64-bit word printed `0x…`; `u` = unsigned integer; `i` = signed integer; otherwise an enumeration (below).', '');
   L.push('Each kind has a SQLite view `ev_<kind>` with the words named as below and enumerations as names.', '');
   for (const k of KIND_NAMES) {
-    const d = KINDS[k];
+    const d: KindDef = KINDS[k];
     L.push(`### \`${k}\` (code ${d.code}, family ${d.family})`, '', d.doc, '');
     if (d.fields.length === 0) continue;
     L.push('| word | field | type | meaning |', '|---|---|---|---|');

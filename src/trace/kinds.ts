@@ -7,7 +7,16 @@
 // MAX_FIELDS payload words w0..w11. A kind names its words: `hpte_write.w0` is `hpte_index`. All
 // payload words are 64-bit two's-complement bit patterns; the `type` of a field says how to show it
 // ('hex' = unsigned 64-bit word printed 0x…, 'u' = unsigned count/index, 'i' = signed value such as
-// an hcall return code, or an enum name). Kinds are append-only: a new kind gets a new code and the
+// an hcall return code, or an enum name). A field name has one type in every kind that uses it
+// (checked below, at compile time and at load): `gfn` is always 'i' (-1 = none), so a view or query
+// that mixes kinds shows it one way, and the emitter setter `.gfn()` (fields.ts) means one thing.
+// Enum fields are the one allowed difference: `op` is rmap_op in rmap_change, host_page_op in
+// host_page, memslot_op in memslot and guest_op_kind in guest_op, and `state` is vcore_state or
+// vcpu_state. An enum field's type is its enumeration: it is always stored as a small unsigned index
+// and always shown as a name, never as a number, so no reader can confuse two kinds' `op` (every
+// view is per kind, and the name table goes with the kind); renaming them per kind would only rename
+// stable view columns. The rule is about numeric display: a name is 'hex', 'u', 'i' or 'enum'
+// everywhere. Kinds are append-only: a new kind gets a new code and the
 // schema version goes up; a code is never reused or renamed.
 
 export const SCHEMA_VERSION = 1;
@@ -61,9 +70,20 @@ export const ENUMS = {
 
 export type EnumName = keyof typeof ENUMS;
 
-const f = (name: string, type: FieldType, doc: string): FieldDef => ({ name, type, doc });
-const regs = (prefix: string, doc: string): FieldDef[] =>
-  [4, 5, 6, 7, 8, 9, 10, 11].map((n) => f(`${prefix}r${n}`, 'hex', `${doc} r${n}`));
+// `f` keeps the literal name and type so the compiler knows every kind's fields (emitters and the
+// field index map F in fields.ts are typed from them).
+const f = <N extends string, T extends FieldType>(name: N, type: T, doc: string) => ({ name, type, doc }) as const;
+const regs = <P extends string>(prefix: P, doc: string) =>
+  [
+    f(`${prefix}r4`, 'hex', `${doc} r4`),
+    f(`${prefix}r5`, 'hex', `${doc} r5`),
+    f(`${prefix}r6`, 'hex', `${doc} r6`),
+    f(`${prefix}r7`, 'hex', `${doc} r7`),
+    f(`${prefix}r8`, 'hex', `${doc} r8`),
+    f(`${prefix}r9`, 'hex', `${doc} r9`),
+    f(`${prefix}r10`, 'hex', `${doc} r10`),
+    f(`${prefix}r11`, 'hex', `${doc} r11`),
+  ] as const;
 
 // ---------------------------------------------------------------------------------------------
 // The kinds. Codes are stable forever.
@@ -95,7 +115,7 @@ export const KINDS = {
     code: 20, family: 'hpte',
     doc: 'An HPTE (both dwords) changed in the hashed page table, with the guest view (revmap guest_rpte) after the write.',
     fields: [
-      f('hpte_index', 'u', 'HPTE index (PTEG * 8 + slot)'),
+      f('hpte_index', 'i', 'HPTE index (PTEG * 8 + slot)'),
       f('old_v', 'hex', 'hardware dword 0 before'),
       f('old_r', 'hex', 'hardware dword 1 before'),
       f('new_v', 'hex', 'hardware dword 0 after'),
@@ -108,7 +128,7 @@ export const KINDS = {
     doc: 'A per-gfn rmap word changed: a revmap chain link/unlink of an HPTE, or an R/C update of the word.',
     fields: [
       f('op', 'rmap_op', 'link, unlink, or update (R/C bits only)'),
-      f('gfn', 'hex', 'guest frame number (host-page units)'),
+      f('gfn', 'i', 'guest frame number (host-page units)'),
       f('hpte_index', 'i', 'HPTE linked or unlinked (-1 for update)'),
       f('rmap', 'hex', 'rmap word after (REFERENCED 1<<40, CHANGED 1<<39, PRESENT 1<<32, INDEX low 32 bits)'),
       f('forw', 'i', 'revmap forw link of hpte_index after (-1 if none)'),
@@ -119,7 +139,7 @@ export const KINDS = {
     code: 22, family: 'tlb',
     doc: 'TLB invalidation: tlbie (global) / tlbiel (local) of one entry, or a flush of all sets of the LPID / the whole TLB.',
     fields: [
-      f('rb', 'hex', 'RB operand (compute_tlbie_rb for one entry; 0x800 + set*0x1000 style for set flushes)'),
+      f('rb', 'hex', 'RB operand (compute_tlbie_rb for one entry; TLBIE_RB_SET_FLUSH (IS=0b10) for an LPID set flush, 0 for a flush of the whole TLB)'),
       f('scope', 'tlb_scope', 'global (tlbie), local (tlbiel), lpid_sets (IS=0b10 over all sets), all_sets (untagged TLB)'),
       f('sets', 'u', 'number of sets flushed (0 for a single entry)'),
     ],
@@ -150,7 +170,7 @@ export const KINDS = {
       f('base_gfn', 'i', 'memslot base gfn (-1 if no memslot)'),
       f('slot_flags', 'hex', 'memslot flags'),
       f('dsisr', 'hex', 'DSISR passed to the handler'),
-      f('hpte_index', 'u', 'pgfault_index'),
+      f('hpte_index', 'i', 'pgfault_index'),
       f('gfn', 'i', 'guest frame faulted on (-1 if unknown)'),
     ],
   },
@@ -162,7 +182,7 @@ export const KINDS = {
       f('hpte_r', 'hex', 'old hardware dword 1'),
       f('ret', 'i', 'RESUME_GUEST 0 / RESUME_HOST 2 / negative errno'),
       f('outcome', 'page_fault_outcome', 'what the handler did'),
-      f('hpte_index', 'u', 'HPTE index'),
+      f('hpte_index', 'i', 'HPTE index'),
       f('gfn', 'i', 'guest frame (-1 if MMIO/unknown)'),
     ],
   },
@@ -231,8 +251,8 @@ export const KINDS = {
     doc: 'A memslot was created or deleted (KVM_SET_USER_MEMORY_REGION).',
     fields: [
       f('op', 'memslot_op', 'create or delete'),
-      f('slot', 'u', 'slot id'),
-      f('base_gfn', 'hex', 'first guest frame'),
+      f('slot', 'i', 'slot id'),
+      f('base_gfn', 'i', 'first guest frame'),
       f('npages', 'u', 'pages (host-page units)'),
       f('userspace_addr', 'hex', 'hva of base_gfn'),
       f('flags', 'hex', 'KVM_MEM_* flags'),
@@ -323,7 +343,35 @@ export const E: { readonly [P in EnumName]: { readonly [V in (typeof ENUMS)[P][n
 
 const COMMON_NAMES = ['seq', 'time', 'kind', 'lpid', 'vcpu', 'core', 'cause'];
 
-// Compile-time and load-time sanity: field counts and code uniqueness.
+/** How a field type is shown: the class that must agree across kinds for one field name. */
+export type FieldClass = 'hex' | 'u' | 'i' | 'enum';
+export const fieldClass = (t: FieldType): FieldClass => (t === 'hex' || t === 'u' || t === 'i' ? t : 'enum');
+
+// Compile-time: a field name with two display classes makes `oneTypePerName` fail to typecheck,
+// and the error names the offending fields.
+type AllFields = (typeof KINDS)[EventKind]['fields'][number];
+type ClassOf<T> = T extends 'hex' | 'u' | 'i' ? T : 'enum';
+type ClassesOf<N> = ClassOf<Extract<AllFields, { name: N }>['type']>;
+type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
+type MixedNames = { [N in AllFields['name']]: true extends IsUnion<ClassesOf<N>> ? N : never }[AllFields['name']];
+const oneTypePerName: [MixedNames] extends [never] ? true : { mixed: MixedNames } = true;
+void oneTypePerName;
+
+/** Names used with more than one display class across kinds (empty for a valid table). */
+export function mixedFieldNames(kinds: Readonly<Record<string, KindDef>>): string[] {
+  const cls = new Map<string, FieldClass>();
+  const bad = new Set<string>();
+  for (const d of Object.values(kinds))
+    for (const fd of d.fields) {
+      const c = fieldClass(fd.type);
+      const seen = cls.get(fd.name);
+      if (seen === undefined) cls.set(fd.name, c);
+      else if (seen !== c) bad.add(fd.name);
+    }
+  return [...bad];
+}
+
+// Load-time sanity: field counts, code uniqueness, common-column clashes, one type per name.
 (() => {
   const seen = new Set<number>();
   for (const k of KIND_NAMES) {
@@ -334,4 +382,6 @@ const COMMON_NAMES = ['seq', 'time', 'kind', 'lpid', 'vcpu', 'core', 'cause'];
     for (const fd of d.fields)
       if (COMMON_NAMES.includes(fd.name)) throw new Error(`kind ${k}: field ${fd.name} collides with a common column`);
   }
+  const mixed = mixedFieldNames(KINDS);
+  if (mixed.length > 0) throw new Error(`field names with more than one type across kinds: ${mixed.join(', ')}`);
 })();

@@ -1,17 +1,18 @@
 // Recorder: the emulator's only view of tracing. Events are written field by field into the current
 // EventBatch with no allocation; a full batch is handed to every sink and the batch is reused.
 //
-//   const seq = rec.ev(K.hpte_write, lpid, vcpu, core, cause);
-//   rec.u(index); rec.w(oldVhi, oldVlo); ...
+//   const seq = rec.emit(K.hpte_write, lpid, vcpu, core, cause).hpte_index(i).old_v(hi, lo) ... .seq;
 //
+// emit() returns the kind's emitter (fields.ts): named setters in field order, checked by the compiler.
 // Events are written in the batch's wire form (the Arrow encoding, see batch.ts): 64-bit halves and
 // zero-suppressed payload words with their presence mask, so trailing zero words are never stored
 // (readers restore them as zeros). Sinks wanting numbers call batch.toDense().
-// `enabled = false` turns every call into a cheap no-op so the model can run unrecorded.
+// `enabled = false` makes emit() return a writer whose setters do nothing, so the model runs unrecorded.
 
 import { EventBatch, NO_CAUSE, WireColumns, wordToNumber } from './batch.js';
 import { popcount32 } from '../arch/word.js';
-import { K, MAX_FIELDS } from './kinds.js';
+import { K } from './kinds.js';
+import { type Emitter, type FieldIndex, type KindCode, type KindOfCode, NullWriter, PayloadWriter } from './fields.js';
 import type { RunInfo } from './run-info.js';
 
 export interface EventSink {
@@ -28,15 +29,13 @@ export const DEFAULT_BATCH = 65536;
 export class Recorder {
   readonly enabled: boolean;
   private readonly batch: EventBatch;
-  /** The batch's wire form: what ev/w/u write. */
+  /** The batch's wire form: what emit and the emitters write. */
   private readonly wire: WireColumns;
-  private readonly wireWords: Uint32Array<ArrayBufferLike>;
+  /** Payload cursor of the open event; returned by emit() as the kind's emitter. */
+  private readonly out: PayloadWriter;
+  private readonly none = new NullWriter();
   private readonly sinks: EventSink[];
   private nextSeq = 0;
-  /** Payload halves written in this batch; presence mask and next mask bit of the open event. */
-  private pk = 0;
-  private pm = 0;
-  private pbit = 0;
   private closed = false;
   /** Deterministic time (timebase ticks) stamped on the next events. */
   now = 0;
@@ -48,7 +47,7 @@ export class Recorder {
     this.enabled = sinks.length > 0;
     this.batch = new EventBatch(this.enabled ? batchSize : 1);
     this.wire = new WireColumns(this.batch.capacity);
-    this.wireWords = this.wire.words;
+    this.out = new PayloadWriter(this.wire.words);
     this.batch.wire = this.wire;
     this.startBatch(0);
     if (this.enabled) {
@@ -56,8 +55,7 @@ export class Recorder {
       for (const s of sinks) s.open(info);
       // seq 0 is always run_start; run_end is written by close(true) only, so its absence marks an
       // incomplete trace in every format.
-      this.ev(K.run_start, -1, -1, -1, NO_CAUSE);
-      this.u(info.seed);
+      this.emit(K.run_start, -1, -1, -1, NO_CAUSE).seed(info.seed);
     }
   }
 
@@ -70,9 +68,12 @@ export class Recorder {
     return this.nextSeq;
   }
 
-  /** Start an event; returns its seq (or -1 when disabled). cause = NO_CAUSE (-1) for none. */
-  ev(kind: number, lpid: number, vcpu: number, core: number, cause: number): number {
-    if (!this.enabled) return -1;
+  /**
+   * Start an event of kind `code` (`K.hpte_write`) and return its emitter (fields.ts): the setters
+   * of its fields in order, then `.seq`. cause = NO_CAUSE (-1) for none.
+   */
+  emit<C extends KindCode>(code: C, lpid: number, vcpu: number, core: number, cause: number): Emitter<KindOfCode<C>> {
+    if (!this.enabled) return this.none as never;
     const b = this.batch;
     let n = b.length;
     if (n > 0) this.seal(n - 1);
@@ -80,72 +81,42 @@ export class Recorder {
       this.flush();
       n = 0;
     }
-    b.kind[n] = kind;
+    b.kind[n] = code;
     b.lpid[n] = lpid;
     b.vcpu[n] = vcpu;
     b.core[n] = core;
     const w = this.wire;
+    const out = this.out;
     w.causeNulls += w.setCommon(n, this.nextSeq, this.now, cause);
-    w.wofs[n] = this.pk;
-    this.pm = 0;
-    this.pbit = 0;
+    w.wofs[n] = out.pk;
+    out.pm = 0;
+    out.pbit = 0;
+    out.seq = this.nextSeq++;
     b.length = n + 1;
-    return this.nextSeq++;
+    return out as never;
   }
 
   /**
-   * Append a 64-bit word given as unsigned 32-bit halves. Both halves are stored blindly and the
-   * cursor advances past a nonzero one only, so zero suppression costs no branch.
-   */
-  w(hi: number, lo: number): void {
-    if (!this.enabled) return;
-    if (this.pbit >= 2 * MAX_FIELDS) throw new Error(`Recorder: more than ${MAX_FIELDS} words in event ${this.nextSeq - 1}`);
-    lo >>>= 0; // halves as stored (a caller's 2^32 or -1 must not set a mask bit over a stored 0)
-    hi >>>= 0;
-    const l = +(lo !== 0);
-    const h = +(hi !== 0);
-    const words = this.wireWords;
-    let k = this.pk;
-    words[k] = lo;
-    k += l;
-    words[k] = hi;
-    this.pk = k + h;
-    this.pm |= (l | (h << 1)) << this.pbit;
-    this.pbit += 2;
-  }
-
-  /** Append an integer word (exact for |x| < 2^53; negative values are two's complement). */
-  u(x: number): void {
-    if (!this.enabled) return;
-    this.w(Math.floor(x / 4294967296) >>> 0, x >>> 0);
-  }
-
-  /**
-   * Word j of the event being written, as a number (exact within ±2^53; 0 if not written or zero).
+   * Field j of the event being written, as a number (exact within ±2^53; 0 if not written or zero).
    * For instrumentation that looks at an event before the next one starts (tests).
    */
-  openWord(j: number): number {
+  openWord(j: FieldIndex): number {
     const n = this.batch.length;
-    if (!this.enabled || n === 0 || 2 * j >= this.pbit) return 0;
-    const m = this.pm;
+    const out = this.out;
+    if (!this.enabled || n === 0 || 2 * j >= out.pbit) return 0;
+    const m = out.pm;
     // Halves of words 0..j-1 come first: one per mask bit below bit 2j.
     let p = this.wire.wofs[n - 1] + (j === 0 ? 0 : popcount32(m & (0xffffffff >>> (32 - 2 * j))));
-    const lo = (m >>> (2 * j)) & 1 ? this.wireWords[p++] : 0;
-    const hi = (m >>> (2 * j + 1)) & 1 ? this.wireWords[p] : 0;
+    const words = this.wire.words;
+    const lo = (m >>> (2 * j)) & 1 ? words[p++] : 0;
+    const hi = (m >>> (2 * j + 1)) & 1 ? words[p] : 0;
     return wordToNumber(hi, lo);
-  }
-
-  /** Append a BigInt word (edge use: scenario-provided register values). */
-  big(x: bigint): void {
-    if (!this.enabled) return;
-    const u = BigInt.asUintN(64, x);
-    this.w(Number(u >> 32n), Number(u & 0xffffffffn));
   }
 
   /** Close event i (the last one written): its mask and the end of its payload. */
   private seal(i: number): void {
-    this.wire.wmask[i] = this.pm >>> 0;
-    this.wire.wofs[i + 1] = this.pk;
+    this.wire.wmask[i] = this.out.pm >>> 0;
+    this.wire.wofs[i + 1] = this.out.pk;
   }
 
   private startBatch(firstSeq: number): void {
@@ -154,7 +125,7 @@ export class Recorder {
     b.denseValid = false;
     b.wireValid = true;
     this.wire.causeNulls = 0;
-    this.pk = 0;
+    this.out.pk = 0;
   }
 
   /** Hand the current batch to the sinks (a durable commit point). */
@@ -174,8 +145,7 @@ export class Recorder {
     this.closed = true;
     if (complete) {
       const n = this.nextSeq;
-      this.ev(K.run_end, -1, -1, -1, NO_CAUSE);
-      this.u(n);
+      this.emit(K.run_end, -1, -1, -1, NO_CAUSE).events(n);
     }
     this.flush();
     for (const s of this.sinks) s.close(complete, this.nextSeq);

@@ -29,6 +29,7 @@ import { Seeker } from '../../src/replay/seek.js';
 import { SLB_ROWS, StateFold } from '../../src/replay/state.js';
 import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
 import type { EventBatch } from '../../src/trace/batch.js';
+import { F } from '../../src/trace/fields.js';
 import { K } from '../../src/trace/kinds.js';
 import { openTrace } from '../../src/trace/reader.js';
 import { Recorder } from '../../src/trace/recorder.js';
@@ -111,7 +112,7 @@ const rowOf = (kind: number, key: number) => `${kind === K.guest_exit ? K.guest_
 
 
 /**
- * Wrap rec.ev (test-only) to learn which state row each event touches, and read those rows from the
+ * Wrap rec.emit (test-only) to learn which state row each event touches, and read those rows from the
  * emulator at the end of the operation, for the LAST event of the operation that touched each row.
  * Emulator paths record some events after their change (setHpte, slbmte) and some before (host_page,
  * then notifiers, then the PTE change; an rmap word is unlinked before the hpte_write that precedes
@@ -119,7 +120,7 @@ const rowOf = (kind: number, key: number) => `${kind === K.guest_exit ? K.guest_
  * the last event touching a row in an operation, nothing changes that row until the operation ends.
  */
 function instrument(rec: Recorder, cap: Capture): { endOp: (m: Machine) => void } {
-  const orig = rec.ev.bind(rec);
+  const orig = rec.emit.bind(rec);
   const batch = () => (rec as unknown as { batch: EventBatch }).batch;
   const opTouches = new Map<string, { seq: number; kind: number; key: number; key2: number }>();
   let noted = -1;
@@ -133,15 +134,15 @@ function instrument(rec: Recorder, cap: Capture): { endOp: (m: Machine) => void 
     const k = b.kind[i];
     let key = -1;
     let key2 = -1;
-    if (k === K.hpte_write) key = rec.openWord(0);
-    else if (k === K.rmap_change) (key = rec.openWord(1), key2 = rec.openWord(2));
+    if (k === K.hpte_write) key = rec.openWord(F.hpte_write.hpte_index);
+    else if (k === K.rmap_change) (key = rec.openWord(F.rmap_change.gfn), key2 = rec.openWord(F.rmap_change.hpte_index));
     else if (k === K.slb_update || k === K.guest_enter || k === K.guest_exit) key = b.vcpu[i];
     else if (k === K.partition_switch) key = b.core[i];
-    else if (k === K.vcore_state) key = rec.openWord(0);
+    else if (k === K.vcore_state) key = rec.openWord(F.vcore_state.vcore);
     else if (k !== K.notifier) return;
     opTouches.set(rowOf(k, key), { seq, kind: k, key, key2 });
   };
-  rec.ev = (kind, lpid, vcpu, core, cause) => {
+  rec.emit = (kind, lpid, vcpu, core, cause) => {
     noteLast();
     return orig(kind, lpid, vcpu, core, cause);
   };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
 import { batchOf, type TraceEvent } from '../../src/trace/event.js';
-import { KINDS, KIND_NAMES, type EventKind } from '../../src/trace/kinds.js';
+import { K, KINDS, KIND_NAMES, type EventKind } from '../../src/trace/kinds.js';
 import { Prng } from '../../src/machine/prng.js';
 import { Recorder, type EventSink } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
@@ -65,10 +65,7 @@ test('recorder frames a run with run_start (seq 0) and run_end, in both formats'
   const rec = new Recorder([new SqliteSink(sq), new ArrowStreamSink(ar)], runInfo('synthetic', 99, {}), 4);
   rec.now = 5;
   for (let i = 0; i < 10; i++) {
-    rec.ev(KINDS.tlbie.code, 1, 0, 0, i === 0 ? -1 : i);
-    rec.w(0xffffffff, 0xfffff000);
-    rec.u(1);
-    rec.u(0);
+    rec.emit(K.tlbie, 1, 0, 0, i === 0 ? -1 : i).rb(0xffffffff, 0xfffff000).scope(1).sets(0);
   }
   rec.close(true);
   for (const p of [sq, ar]) {

@@ -10,7 +10,8 @@ import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
 import { type RecordBatch, RecordBatchReader } from 'apache-arrow';
 import { EventBatch, type WireColumns } from '../../src/trace/batch.js';
 import { batchOf, eventsOf, type TraceEvent } from '../../src/trace/event.js';
-import { KINDS, KIND_NAMES } from '../../src/trace/kinds.js';
+import { fieldIndex, type KindCode } from '../../src/trace/fields.js';
+import { type FieldDef, K, KINDS, KIND_NAMES } from '../../src/trace/kinds.js';
 import { NO_CAUSE, Recorder, type EventSink } from '../../src/trace/recorder.js';
 import { decodeArrowBatch } from '../../src/trace/reader.js';
 import { runInfo } from '../../src/trace/run-info.js';
@@ -18,6 +19,11 @@ import { SqliteSink } from '../../src/trace/sqlite-sink.js';
 import { readAll, tmpDir } from '../helpers.js';
 
 const HALVES = [0, 1, 0xffffffff, 0x80000000, 0x7fffffff, 0x1234, 0xfffff000];
+/** Values for non-hex fields (numbers, exact as 64-bit words): zero/nonzero low and high halves. */
+const NUMBERS = [0, 1, -1, 0x1234, 2 ** 32, 2 ** 40 + 5, -4096];
+
+/** An emitter seen without its kind, for writing a kind chosen at run time through its setters. */
+type AnyEmitter = { [field: string]: (a: number, b?: number) => AnyEmitter };
 
 /** Record `n` events with random words: zero and nonzero halves, zero words inside and at the end. */
 function recordRandom(n: number, batchSize: number, sinks: EventSink[]): void {
@@ -27,12 +33,13 @@ function recordRandom(n: number, batchSize: number, sinks: EventSink[]): void {
     rec.now += rng.below(3) === 0 ? 2 ** 33 + rng.below(1000) : rng.below(100);
     const kind = KINDS[KIND_NAMES[rng.below(KIND_NAMES.length)]];
     const cause = rng.chance(0.4) ? NO_CAUSE : rng.below(rec.eventCount);
-    rec.ev(kind.code, rng.below(3) - 1, rng.below(8) - 1, rng.below(3) - 1, cause);
-    for (let j = 0; j < kind.fields.length; j++) {
+    let e = rec.emit(kind.code as KindCode, rng.below(3) - 1, rng.below(8) - 1, rng.below(3) - 1, cause) as unknown as AnyEmitter;
+    for (const d of kind.fields as readonly FieldDef[]) {
       const r = rng.below(4);
-      if (r === 0) rec.w(0, 0);
-      else if (r === 1) rec.u(rng.below(1 << 20));
-      else rec.w(HALVES[rng.below(HALVES.length)], HALVES[rng.below(HALVES.length)]);
+      if (r === 0) e = e[d.name](0);
+      else if (r === 1) e = e[d.name](rng.below(1 << 20));
+      else if (d.type === 'hex') e = e[d.name](HALVES[rng.below(HALVES.length)], HALVES[rng.below(HALVES.length)]);
+      else e = e[d.name](NUMBERS[rng.below(NUMBERS.length)]);
     }
   }
   rec.close(true);
@@ -57,13 +64,14 @@ test('wire form by the rules: 64-bit halves, cause validity, zero suppression an
   const batches: EventBatch[] = [];
   const rec = new Recorder([collector(batches)], runInfo('synthetic', 1, {}), 16);
   rec.now = 2 ** 32 + 7; // time crosses into the high half
-  rec.ev(KINDS.tlbie.code, 1, 0, 0, 0);
-  rec.w(0xabc, 0); // word 0: high half only → mask bit 1
-  rec.w(0, 0); // word 1: zero → no bits
-  rec.u(5); // word 2: low half only → mask bit 4
-  rec.u(0); // trailing zero word: no bits, not stored
+  rec
+    .emit(K.mmio_exit, 1, 0, 0, 0)
+    .gpa(0xabc, 0) // word 0: high half only → mask bit 1
+    .len(0) // word 1: zero → no bits
+    .is_write(5) // word 2: low half only → mask bit 4
+    .data(0); // trailing zero word: no bits, not stored
   // The open event's words can be read back before the next event starts.
-  assert.deepEqual([0, 1, 2, 3, 4].map((j) => rec.openWord(j)), [0xabc * 2 ** 32, 0, 5, 0, 0]);
+  assert.deepEqual([0, 1, 2, 3, 4].map((j) => rec.openWord(fieldIndex(j))), [0xabc * 2 ** 32, 0, 5, 0, 0]);
   rec.close(true);
   const b = batches[0];
   assert.equal(b.wireValid, true);
@@ -119,8 +127,7 @@ test('a batch decoded from a file never encodes into the file buffers it borrowe
   const p = join(dir, 'sixteen.arrow');
   const rec = new Recorder([new ArrowStreamSink(p)], runInfo('synthetic', 1, {}), 16);
   for (let i = 0; i < 40; i++) {
-    rec.ev(KINDS.tlbie.code, 1, 0, 0, i); // every event has a cause: no validity bitmap in the file
-    rec.u(i);
+    rec.emit(K.tlbie, 1, 0, 0, i).rb(i); // every event has a cause: no validity bitmap in the file
   }
   rec.close(true);
   const reader = RecordBatchReader.from(readFileSync(p));
@@ -147,9 +154,7 @@ test('a batch decoded from a file never encodes into the file buffers it borrowe
 test('halves are normalised to u32 before the zero test (2^32 as a low half stores 0 and no mask bit)', () => {
   const batches: EventBatch[] = [];
   const rec = new Recorder([collector(batches)], runInfo('synthetic', 1, {}), 8);
-  rec.ev(KINDS.tlbie.code, 1, 0, 0, NO_CAUSE);
-  rec.w(0, 1);
-  rec.w(0, 2 ** 32); // ToUint32(2^32) = 0: a zero word
+  rec.emit(K.guest_enter, 1, 0, 0, NO_CAUSE).pc(0, 1).msr(0, 2 ** 32); // ToUint32(2^32) = 0: a zero word
   rec.close(true);
   const b = batches[0];
   assert.equal(b.wire!.wmask[1], 0b1);
