@@ -3,11 +3,10 @@
 
 import { A, ANOMALIES, ANOMALY_BY_CODE, ANOMALY_CODES, type AnomalyName, type AnomalySeverity } from '../../trace/anomalies.js';
 import type { EventBatch } from '../../trace/batch.js';
+import { F } from '../../trace/fields.js';
 import type { RowTable } from '../table.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
-/** Payload word of the anomaly code (kinds.ts `anomaly.w0`). */
-const W_CODE = 0;
 
 export interface AnomalyCounter {
   name: AnomalyName;
@@ -36,7 +35,7 @@ export class AnomalyHandler implements ReplayHandler {
   }
 
   anomaly(b: EventBatch, i: number): void {
-    const c = b.wordNum(i, W_CODE);
+    const c = b.num(i, F.anomaly.code);
     this.count(c >= 0 && c < ANOMALY_CODES && ANOMALY_BY_CODE[c] !== undefined ? c : A.unknown_anomaly_code, b.firstSeq + i);
   }
 

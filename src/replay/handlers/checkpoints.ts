@@ -3,6 +3,7 @@
 
 import { A } from '../../trace/anomalies.js';
 import type { EventBatch } from '../../trace/batch.js';
+import { F, type FieldIndex } from '../../trace/fields.js';
 import { stateDigest } from '../digest.js';
 import type { RowTable } from '../table.js';
 import type { AnomalyHandler } from './anomalies.js';
@@ -14,9 +15,7 @@ import type { VcpuHandler } from './vcpus.js';
 import { VmState } from './vm-view.js';
 
 // Payload words of `checkpoint` (kinds.ts).
-const CP_DIGEST = 0;
-const CP_ORDINAL = 1;
-const CP_PARTS: [string, number][] = [['hpt', 2], ['guest', 3], ['rmap', 4]];
+const CP_PARTS: [string, FieldIndex][] = [['hpt', F.checkpoint.hpt_digest], ['guest', F.checkpoint.guest_digest], ['rmap', F.checkpoint.rmap_digest]];
 
 export interface CheckpointDivergence {
   /** seq of the checkpoint whose digest disagrees with the folded state. */
@@ -58,10 +57,10 @@ export class CheckpointHandler implements ReplayHandler {
     if (!h) return this.anomalies.count(A.checkpoint_unknown_vm, b.firstSeq + i);
     const d = stateDigest(new VmState(h, this.memslots.vms.get(lpid)!, this.rmap.vms.get(lpid)!, this.vcpus.vms.get(lpid)!));
     const got: Record<string, [number, number]> = { hpt: d.hpt, guest: d.guest, rmap: d.rmap };
-    const differ = CP_PARTS.filter(([n, j]) => got[n][0] !== b.wordHi(i, j) || got[n][1] !== b.wordLo(i, j)).map(([n]) => n);
-    const allOk = d.all[0] === b.wordHi(i, CP_DIGEST) && d.all[1] === b.wordLo(i, CP_DIGEST);
+    const differ = CP_PARTS.filter(([n, j]) => got[n][0] !== b.hi(i, j) || got[n][1] !== b.lo(i, j)).map(([n]) => n);
+    const allOk = d.all[0] === b.hi(i, F.checkpoint.digest) && d.all[1] === b.lo(i, F.checkpoint.digest);
     if (!allOk || differ.length) {
-      this.divergence = { seq: b.firstSeq + i, ordinal: b.wordNum(i, CP_ORDINAL), lastGoodSeq: this.lastGood, components: differ.length ? differ : ['notifier seq/count'] };
+      this.divergence = { seq: b.firstSeq + i, ordinal: b.num(i, F.checkpoint.ordinal), lastGoodSeq: this.lastGood, components: differ.length ? differ : ['notifier seq/count'] };
     } else this.lastGood = b.firstSeq + i;
   }
 

@@ -1,16 +1,11 @@
 // Cores: LPID, SDR1, LPCR and in-guest (partition_switch), TLB invalidations and flushes (tlbie).
 
 import type { EventBatch } from '../../trace/batch.js';
+import { F } from '../../trace/fields.js';
 import { E } from '../../trace/kinds.js';
 import type { RowTable } from '../table.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
-// Payload words (kinds.ts).
-const PS_TO_LPID = 2;
-const PS_DIRECTION = 3;
-const PS_SDR1 = 5;
-const PS_LPCR = 6;
-const TL_SCOPE = 1;
 
 export class CoreFold {
   lpid = 0;
@@ -57,19 +52,19 @@ export class CoreHandler implements ReplayHandler {
   partition_switch(b: EventBatch, i: number): void {
     if (b.core[i] < 0) return;
     const c = this.core(b.core[i]);
-    c.lpid = b.wordNum(i, PS_TO_LPID);
-    c.inGuest = b.wordNum(i, PS_DIRECTION) === E.switch_direction.entry;
-    c.sdr1Hi = b.wordHi(i, PS_SDR1);
-    c.sdr1Lo = b.wordLo(i, PS_SDR1);
-    c.lpcrHi = b.wordHi(i, PS_LPCR);
-    c.lpcrLo = b.wordLo(i, PS_LPCR);
+    c.lpid = b.num(i, F.partition_switch.to_lpid);
+    c.inGuest = b.num(i, F.partition_switch.direction) === E.switch_direction.entry;
+    c.sdr1Hi = b.hi(i, F.partition_switch.sdr1);
+    c.sdr1Lo = b.lo(i, F.partition_switch.sdr1);
+    c.lpcrHi = b.hi(i, F.partition_switch.lpcr);
+    c.lpcrLo = b.lo(i, F.partition_switch.lpcr);
     c.switches++;
   }
 
   tlbie(b: EventBatch, i: number): void {
     const cid = b.core[i];
     if (cid < 0) return;
-    const scope = b.wordNum(i, TL_SCOPE);
+    const scope = b.num(i, F.tlbie.scope);
     const c = this.core(cid);
     if (scope === E.tlb_scope.global) c.tlbieGlobal++;
     else if (scope === E.tlb_scope.local) c.tlbieLocal++;

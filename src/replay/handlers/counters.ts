@@ -4,29 +4,12 @@
 // one increment, no dispatch).
 
 import type { EventBatch } from '../../trace/batch.js';
+import { F } from '../../trace/fields.js';
 import { E } from '../../trace/kinds.js';
 import { RowTable } from '../table.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
 // Payload words (kinds.ts).
-const HE_NR = 0;
-const HX_NR = 0;
-const HX_RET = 1;
-const HX_PATH = 2;
-const HW_NEW_V = 3;
-const FT_INTERRUPT = 0;
-const FT_DECISION = 5;
-const PX_OUTCOME = 3;
-const PX_GFN = 5;
-const NT_CALLBACK = 0;
-const NT_GFN = 3;
-const NT_EFFECT = 4;
-const NT_HPTES = 5;
-const HP_OP = 0;
-const HP_OWNER = 5;
-const TL_SCOPE = 1;
-const MM_IS_WRITE = 2;
-const GO_OP = 1;
 /** HPTE_V_ABSENT in the low word of dword 0 (arch/hpte.ts HPTE_V_ABSENT_LO). */
 const V_ABSENT_LO = 0x20;
 
@@ -69,37 +52,37 @@ export class CounterHandler implements ReplayHandler {
   }
 
   hcall_enter(b: EventBatch, i: number): void {
-    const nr = b.wordNum(i, HE_NR);
+    const nr = b.num(i, F.hcall_enter.nr);
     this.hcallEnters.set(nr, (this.hcallEnters.get(nr) ?? 0) + 1);
   }
 
   hcall_exit(b: EventBatch, i: number): void {
-    const key = b.wordNum(i, HX_NR) * 65536 + (b.wordNum(i, HX_RET) & 0xffff);
+    const key = b.num(i, F.hcall_exit.nr) * 65536 + (b.num(i, F.hcall_exit.ret) & 0xffff);
     this.hcalls.set(key, (this.hcalls.get(key) ?? 0) + 1);
-    this.hcallPath[b.wordNum(i, HX_PATH) & 3]++;
+    this.hcallPath[b.num(i, F.hcall_exit.path) & 3]++;
   }
 
   hpte_write(b: EventBatch, i: number): void {
-    if ((b.wordLo(i, HW_NEW_V) & V_ABSENT_LO) !== 0) this.scalars[S_ABSENT_HPTE_WRITES]++;
+    if ((b.lo(i, F.hpte_write.new_v) & V_ABSENT_LO) !== 0) this.scalars[S_ABSENT_HPTE_WRITES]++;
   }
 
   fault_triage(b: EventBatch, i: number): void {
-    this.faults[(b.wordNum(i, FT_INTERRUPT) & 3) * 8 + (b.wordNum(i, FT_DECISION) & 7)]++;
+    this.faults[(b.num(i, F.fault_triage.interrupt) & 3) * 8 + (b.num(i, F.fault_triage.decision) & 7)]++;
   }
 
   page_fault_exit(b: EventBatch, i: number): void {
-    const outcome = b.wordNum(i, PX_OUTCOME);
+    const outcome = b.num(i, F.page_fault_exit.outcome);
     this.pageFaultOutcome[outcome & 7]++;
-    const gfn = b.wordNum(i, PX_GFN);
+    const gfn = b.num(i, F.page_fault_exit.gfn);
     if (outcome === E.page_fault_outcome.installed && gfn >= 0 && this.wasInvalidated(b.lpid[i], gfn)) this.scalars[S_REFAULTS]++;
   }
 
   notifier(b: EventBatch, i: number): void {
-    const effect = b.wordNum(i, NT_EFFECT);
-    this.notifierEffect[(b.wordNum(i, NT_CALLBACK) & 7) * 8 + (effect & 7)]++;
+    const effect = b.num(i, F.notifier.effect);
+    this.notifierEffect[(b.num(i, F.notifier.callback) & 7) * 8 + (effect & 7)]++;
     if (effect !== E.notifier_effect.invalidated) return;
-    this.scalars[S_NOTIFIER_HPTES] += b.wordNum(i, NT_HPTES);
-    const gfn = b.wordNum(i, NT_GFN);
+    this.scalars[S_NOTIFIER_HPTES] += b.num(i, F.notifier.hptes);
+    const gfn = b.num(i, F.notifier.gfn);
     if (gfn >= 0) this.markInvalidated(b.lpid[i], gfn);
   }
 
@@ -122,19 +105,19 @@ export class CounterHandler implements ReplayHandler {
   }
 
   host_page(b: EventBatch, i: number): void {
-    this.hostOps[(b.wordNum(i, HP_OP) & 15) * 2 + (b.wordNum(i, HP_OWNER) & 1)]++;
+    this.hostOps[(b.num(i, F.host_page.op) & 15) * 2 + (b.num(i, F.host_page.owner) & 1)]++;
   }
 
   tlbie(b: EventBatch, i: number): void {
-    this.tlbScope[b.wordNum(i, TL_SCOPE) & 3]++;
+    this.tlbScope[b.num(i, F.tlbie.scope) & 3]++;
   }
 
   mmio_exit(b: EventBatch, i: number): void {
-    this.mmio[b.wordNum(i, MM_IS_WRITE) & 1]++;
+    this.mmio[b.num(i, F.mmio_exit.is_write) & 1]++;
   }
 
   guest_op(b: EventBatch, i: number): void {
-    this.guestOps[b.wordNum(i, GO_OP) & 15]++;
+    this.guestOps[b.num(i, F.guest_op.op) & 15]++;
   }
 
   finalize(): void {}

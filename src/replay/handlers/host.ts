@@ -3,6 +3,7 @@
 
 import { A } from '../../trace/anomalies.js';
 import type { EventBatch } from '../../trace/batch.js';
+import { F } from '../../trace/fields.js';
 import { E } from '../../trace/kinds.js';
 import { RowTable } from '../table.js';
 import type { AnomalyHandler } from './anomalies.js';
@@ -15,13 +16,6 @@ export const HOST_SWAP = 0x80;
 /** Frame owners kept by the fold. */
 export const FRAME_OWNER_OTHER = 1;
 
-// Payload words of `host_page` (kinds.ts).
-const HP_OP = 0;
-const HP_HVA = 1;
-const HP_PFN = 2;
-const HP_WRITABLE = 3;
-const HP_SHIFT = 4;
-const HP_OWNER = 5;
 
 export class HostState {
   /** [hva_hi, hva_lo, pfn, flags (HOST_*), page_shift]. */
@@ -84,10 +78,10 @@ export class HostHandler implements ReplayHandler {
   }
 
   host_page(b: EventBatch, i: number): void {
-    const op = b.wordNum(i, HP_OP);
-    const hva = b.wordNum(i, HP_HVA);
-    const pfn = b.wordNum(i, HP_PFN);
-    const owner = b.wordNum(i, HP_OWNER);
+    const op = b.num(i, F.host_page.op);
+    const hva = b.num(i, F.host_page.hva);
+    const pfn = b.num(i, F.host_page.pfn);
+    const owner = b.num(i, F.host_page.owner);
     const h = this.host;
     if (op === E.host_page_op.pin || op === E.host_page_op.unpin) {
       const f = h.frames;
@@ -112,13 +106,13 @@ export class HostHandler implements ReplayHandler {
     const r = h.row(hva);
     const d = h.pages.data;
     const p = r * 5;
-    const writable = b.wordNum(i, HP_WRITABLE) !== 0;
+    const writable = b.num(i, F.host_page.writable) !== 0;
     switch (op) {
       case E.host_page_op.map:
       case E.host_page_op.swap_in:
         d[p + 2] = pfn;
         d[p + 3] = HOST_PRESENT | (writable ? HOST_RW : 0);
-        d[p + 4] = b.wordNum(i, HP_SHIFT);
+        d[p + 4] = b.num(i, F.host_page.page_shift);
         break;
       case E.host_page_op.unmap:
         d[p + 2] = 0;

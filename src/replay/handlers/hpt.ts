@@ -3,19 +3,11 @@
 
 import { A } from '../../trace/anomalies.js';
 import type { EventBatch } from '../../trace/batch.js';
+import { F } from '../../trace/fields.js';
 import { RowTable } from '../table.js';
 import type { AnomalyHandler } from './anomalies.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
-// Payload words (kinds.ts).
-const VM_HPT_ORDER = 0;
-const VM_SDR1 = 1;
-const VM_LPCR = 2;
-const VM_ID = 3;
-const HW_INDEX = 0;
-const HW_NEW_V = 3;
-const HW_NEW_R = 4;
-const HW_GUEST_R = 5;
 
 export class HptVm {
   readonly npte: number;
@@ -56,29 +48,29 @@ export class HptHandler implements ReplayHandler {
   }
 
   vm_create(b: EventBatch, i: number): void {
-    const vm = new HptVm(b.lpid[i], b.wordNum(i, VM_HPT_ORDER), ++this.gens);
-    vm.sdr1Hi = b.wordHi(i, VM_SDR1);
-    vm.sdr1Lo = b.wordLo(i, VM_SDR1);
-    vm.lpcrHi = b.wordHi(i, VM_LPCR);
-    vm.lpcrLo = b.wordLo(i, VM_LPCR);
-    vm.vmId = b.wordNum(i, VM_ID);
+    const vm = new HptVm(b.lpid[i], b.num(i, F.vm_create.hpt_order), ++this.gens);
+    vm.sdr1Hi = b.hi(i, F.vm_create.sdr1);
+    vm.sdr1Lo = b.lo(i, F.vm_create.sdr1);
+    vm.lpcrHi = b.hi(i, F.vm_create.lpcr);
+    vm.lpcrLo = b.lo(i, F.vm_create.lpcr);
+    vm.vmId = b.num(i, F.vm_create.vm_id);
     this.vms.set(vm.lpid, vm);
   }
 
   hpte_write(b: EventBatch, i: number): void {
     const vm = this.vms.get(b.lpid[i]);
     if (!vm) return this.anomalies.count(A.hpte_write_unknown_vm, b.firstSeq + i);
-    const idx = b.wordNum(i, HW_INDEX);
+    const idx = b.num(i, F.hpte_write.hpte_index);
     if (idx < 0 || idx >= vm.npte) return this.anomalies.count(A.hpte_write_index_out_of_range, b.firstSeq + i);
     const h = vm.hptT.data;
-    h[idx * 4] = b.wordHi(i, HW_NEW_V);
-    h[idx * 4 + 1] = b.wordLo(i, HW_NEW_V);
-    h[idx * 4 + 2] = b.wordHi(i, HW_NEW_R);
-    h[idx * 4 + 3] = b.wordLo(i, HW_NEW_R);
+    h[idx * 4] = b.hi(i, F.hpte_write.new_v);
+    h[idx * 4 + 1] = b.lo(i, F.hpte_write.new_v);
+    h[idx * 4 + 2] = b.hi(i, F.hpte_write.new_r);
+    h[idx * 4 + 3] = b.lo(i, F.hpte_write.new_r);
     vm.hptT.mark(idx);
     const g = vm.guestT.data;
-    g[idx * 2] = b.wordHi(i, HW_GUEST_R);
-    g[idx * 2 + 1] = b.wordLo(i, HW_GUEST_R);
+    g[idx * 2] = b.hi(i, F.hpte_write.guest_r);
+    g[idx * 2 + 1] = b.lo(i, F.hpte_write.guest_r);
     vm.guestT.mark(idx);
   }
 

@@ -2,19 +2,13 @@
 
 import { A } from '../../trace/anomalies.js';
 import type { EventBatch } from '../../trace/batch.js';
+import { F } from '../../trace/fields.js';
 import { E } from '../../trace/kinds.js';
 import type { RowTable } from '../table.js';
 import type { AnomalyHandler } from './anomalies.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 import type { HptHandler } from './hpt.js';
 
-// Payload words of `memslot` (kinds.ts).
-const MS_OP = 0;
-const MS_SLOT = 1;
-const MS_BASE_GFN = 2;
-const MS_NPAGES = 3;
-const MS_UA = 4;
-const MS_FLAGS = 5;
 
 export class FoldMemslot {
   constructor(
@@ -68,10 +62,10 @@ export class MemslotHandler implements ReplayHandler {
   memslot(b: EventBatch, i: number): void {
     const vm = this.vms.get(b.lpid[i]);
     if (!vm || !this.hpt.vms.has(b.lpid[i])) return this.anomalies.count(A.memslot_unknown_vm, b.firstSeq + i);
-    const slot = b.wordNum(i, MS_SLOT);
+    const slot = b.num(i, F.memslot.slot);
     vm.memslots.delete(slot);
-    if (b.wordNum(i, MS_OP) === E.memslot_op.create) {
-      vm.memslots.set(slot, new FoldMemslot(slot, b.wordNum(i, MS_BASE_GFN), b.wordNum(i, MS_NPAGES), b.wordNum(i, MS_UA), b.wordNum(i, MS_FLAGS), ++this.gens));
+    if (b.num(i, F.memslot.op) === E.memslot_op.create) {
+      vm.memslots.set(slot, new FoldMemslot(slot, b.num(i, F.memslot.base_gfn), b.num(i, F.memslot.npages), b.num(i, F.memslot.userspace_addr), b.num(i, F.memslot.flags), ++this.gens));
     }
     vm.slotList = [...vm.memslots.values()];
   }

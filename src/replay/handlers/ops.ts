@@ -5,11 +5,10 @@
 // operation, not per event, and a checkpoint delta carries only the new runs.
 
 import type { EventBatch } from '../../trace/batch.js';
+import { F } from '../../trace/fields.js';
 import { RowTable } from '../table.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
-/** Payload word of guest_op.op_id (kinds.ts). */
-const GO_OP_ID = 0;
 /** No guest operation. */
 export const NO_OP = -1;
 
@@ -36,7 +35,7 @@ export class OpIndexHandler implements ReplayHandler {
   }
 
   guest_op(b: EventBatch, i: number): void {
-    this.serve(b.firstSeq + i, b.wordNum(i, GO_OP_ID));
+    this.serve(b.firstSeq + i, b.num(i, F.guest_op.op_id));
   }
 
   private serve(seq: number, op: number): void {

@@ -3,6 +3,7 @@
 
 import { A } from '../../trace/anomalies.js';
 import type { EventBatch } from '../../trace/batch.js';
+import { F } from '../../trace/fields.js';
 import { E } from '../../trace/kinds.js';
 import { RowTable } from '../table.js';
 import type { AnomalyHandler } from './anomalies.js';
@@ -10,15 +11,6 @@ import type { HandlerName, ReplayHandler } from './handler.js';
 import type { HptHandler } from './hpt.js';
 import type { MemslotHandler } from './memslots.js';
 
-// Payload words (kinds.ts).
-const RC_OP = 0;
-const RC_GFN = 1;
-const RC_INDEX = 2;
-const RC_RMAP = 3;
-const RC_FORW = 4;
-const RC_BACK = 5;
-const NT_SEQ = 6;
-const NT_COUNT = 7;
 
 export class RmapVm {
   /** revmap [forw + 1, back + 1] per HPTE (0 = none). */
@@ -77,19 +69,19 @@ export class RmapHandler implements ReplayHandler {
     const lpid = b.lpid[i];
     const vm = this.vms.get(lpid);
     if (!vm) return this.anomalies.count(A.rmap_change_unknown_vm, b.firstSeq + i);
-    const op = b.wordNum(i, RC_OP);
-    const gfn = b.wordNum(i, RC_GFN);
-    const idx = b.wordNum(i, RC_INDEX);
+    const op = b.num(i, F.rmap_change.op);
+    const gfn = b.num(i, F.rmap_change.gfn);
+    const idx = b.num(i, F.rmap_change.hpte_index);
     const slot = this.memslots.vms.get(lpid)?.slotOf(gfn);
     if (!slot) return this.anomalies.count(A.rmap_change_no_memslot, b.firstSeq + i);
     const t = vm.rmap.get(slot.gen)!;
     const off = gfn - slot.base_gfn;
-    t.data[off * 2] = b.wordHi(i, RC_RMAP);
-    t.data[off * 2 + 1] = b.wordLo(i, RC_RMAP);
+    t.data[off * 2] = b.hi(i, F.rmap_change.rmap);
+    t.data[off * 2 + 1] = b.lo(i, F.rmap_change.rmap);
     t.mark(off);
     if (idx < 0 || idx >= vm.npte) return;
-    const f = b.wordNum(i, RC_FORW);
-    const k = b.wordNum(i, RC_BACK);
+    const f = b.num(i, F.rmap_change.forw);
+    const k = b.num(i, F.rmap_change.back);
     const T = vm.linksT;
     const L = T.data;
     if (op === E.rmap_op.link) {
@@ -125,8 +117,8 @@ export class RmapHandler implements ReplayHandler {
   notifier(b: EventBatch, i: number): void {
     const vm = this.vms.get(b.lpid[i]);
     if (!vm) return;
-    vm.mmuSeq = b.wordNum(i, NT_SEQ);
-    vm.mmuCount = b.wordNum(i, NT_COUNT);
+    vm.mmuSeq = b.num(i, F.notifier.mmu_seq);
+    vm.mmuCount = b.num(i, F.notifier.mmu_count);
   }
 
   finalize(): void {}

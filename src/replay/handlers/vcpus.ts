@@ -4,6 +4,7 @@
 import { SLB_ESID_V_LO } from '../../arch/slb.js';
 import { A } from '../../trace/anomalies.js';
 import type { EventBatch } from '../../trace/batch.js';
+import { F } from '../../trace/fields.js';
 import { RowTable } from '../table.js';
 import type { AnomalyHandler } from './anomalies.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
@@ -12,21 +13,6 @@ import type { HptHandler } from './hpt.js';
 /** SLB rows per vcpu in the fold (PPC970 has 64 entries, POWER7 32). */
 export const SLB_ROWS = 64;
 
-// Payload words (kinds.ts).
-const GE_PC = 0;
-const GE_MSR = 1;
-const GX_TRAP = 0;
-const GX_PC = 1;
-const GX_MSR = 2;
-const VS_STATE = 0;
-const VS_RET = 1;
-const VS_EXIT_REASON = 2;
-const VC_VCORE = 0;
-const VC_STATE = 1;
-const VC_N_RUNNABLE = 2;
-const SLB_SLOT = 0;
-const SLB_ESID = 1;
-const SLB_VSID = 2;
 
 export class VcpuFold {
   inGuest = false;
@@ -111,10 +97,10 @@ export class VcpuHandler implements ReplayHandler {
     if (!v) return;
     v.inGuest = true;
     v.core = b.core[i];
-    v.pcHi = b.wordHi(i, GE_PC);
-    v.pcLo = b.wordLo(i, GE_PC);
-    v.msrHi = b.wordHi(i, GE_MSR);
-    v.msrLo = b.wordLo(i, GE_MSR);
+    v.pcHi = b.hi(i, F.guest_enter.pc);
+    v.pcLo = b.lo(i, F.guest_enter.pc);
+    v.msrHi = b.hi(i, F.guest_enter.msr);
+    v.msrLo = b.lo(i, F.guest_enter.msr);
     v.entries++;
   }
 
@@ -122,28 +108,28 @@ export class VcpuHandler implements ReplayHandler {
     const v = this.vcpuOf(b, i);
     if (!v) return;
     v.inGuest = false;
-    v.lastTrap = b.wordNum(i, GX_TRAP);
-    v.pcHi = b.wordHi(i, GX_PC);
-    v.pcLo = b.wordLo(i, GX_PC);
-    v.msrHi = b.wordHi(i, GX_MSR);
-    v.msrLo = b.wordLo(i, GX_MSR);
+    v.lastTrap = b.num(i, F.guest_exit.trap);
+    v.pcHi = b.hi(i, F.guest_exit.pc);
+    v.pcLo = b.lo(i, F.guest_exit.pc);
+    v.msrHi = b.hi(i, F.guest_exit.msr);
+    v.msrLo = b.lo(i, F.guest_exit.msr);
     v.exits++;
   }
 
   vcpu_state(b: EventBatch, i: number): void {
     const v = this.vcpuOf(b, i);
     if (!v) return;
-    v.state = b.wordNum(i, VS_STATE);
-    v.ret = b.wordNum(i, VS_RET);
-    v.exitReason = b.wordNum(i, VS_EXIT_REASON);
+    v.state = b.num(i, F.vcpu_state.state);
+    v.ret = b.num(i, F.vcpu_state.ret);
+    v.exitReason = b.num(i, F.vcpu_state.exit_reason);
   }
 
   vcore_state(b: EventBatch, i: number): void {
     const vm = this.vms.get(b.lpid[i]);
     if (!vm) return;
-    const vc = vm.vcore(b.wordNum(i, VC_VCORE));
-    vc.state = b.wordNum(i, VC_STATE);
-    vc.nRunnable = b.wordNum(i, VC_N_RUNNABLE);
+    const vc = vm.vcore(b.num(i, F.vcore_state.vcore));
+    vc.state = b.num(i, F.vcore_state.state);
+    vc.nRunnable = b.num(i, F.vcore_state.n_runnable);
     vc.core = b.core[i];
   }
 
@@ -155,7 +141,7 @@ export class VcpuHandler implements ReplayHandler {
     const T = vm.slbT;
     const d = T.data;
     const base = vid * SLB_ROWS;
-    const slot = b.wordNum(i, SLB_SLOT);
+    const slot = b.num(i, F.slb_update.slot);
     if (slot < 0) {
       // slbia: every entry but 0 loses its valid bit (hw/vcpu.ts slbia).
       for (let k = 1; k < SLB_ROWS; k++) {
@@ -169,10 +155,10 @@ export class VcpuHandler implements ReplayHandler {
     }
     if (slot >= SLB_ROWS) return this.anomalies.count(A.slb_slot_out_of_range, b.firstSeq + i);
     const p = (base + slot) * 4;
-    d[p] = b.wordHi(i, SLB_ESID);
-    d[p + 1] = b.wordLo(i, SLB_ESID);
-    d[p + 2] = b.wordHi(i, SLB_VSID);
-    d[p + 3] = b.wordLo(i, SLB_VSID);
+    d[p] = b.hi(i, F.slb_update.esid);
+    d[p + 1] = b.lo(i, F.slb_update.esid);
+    d[p + 2] = b.hi(i, F.slb_update.vsid);
+    d[p + 3] = b.lo(i, F.slb_update.vsid);
     T.mark(base + slot);
   }
 
