@@ -18,6 +18,7 @@ import {
   HPTE_V_SECONDARY_LO,
   HPTE_V_AVPN,
   HPTE_V_1TB_SEG,
+  hpte_page_size,
 } from './hpte.js';
 import {
   SLB_VSID_B,
@@ -301,6 +302,31 @@ export function hpte_search_match(
   if ((v_lo & valid) === 0) return false;
   const want_lo = secondary ? key.valLo | HPTE_V_SECONDARY_LO : key.valLo;
   return ((v_hi & key.maskHi) >>> 0) === key.valHi && ((v_lo & key.maskLo) >>> 0) === want_lo >>> 0;
+}
+
+/**
+ * The PTEG search both the hardware and KVM perform: the primary PTEG (hash & hashMask), then the
+ * secondary (primary ^ hashMask, H = 1), each slot in order, for an entry with one of the `valid`
+ * bits whose B/AVPN/L/H match `key` and whose page size is the segment's base page size (the
+ * hardware searches VALID entries; KVM's no-HPTE fault path also ABSENT ones). `hpt` holds four
+ * 32-bit words per HPTE (v_hi, v_lo, r_hi, r_lo). Returns the HPTE index or -1.
+ */
+// Mirrors the PTEG loop of kvmppc_hv_find_lock_hpte() (book3s_hv_rm_mmu.c, Linux 3.4) and ppc_hash64_htab_lookup() (target/ppc/mmu-hash64.c, QEMU)
+export function hpte_pteg_search(hpt: Uint32Array, hashMask: number, key: HpteSearchKey, valid: number, arch206: boolean): number {
+  // hash & mask (mask < 2^32 for every order this model allocates).
+  let pteg = ((key.hash % 0x1_0000_0000) & hashMask) >>> 0;
+  const want = 2 ** key.pshift;
+  for (let pass = 0; pass < 2; pass++) {
+    const secondary = pass === 1;
+    for (let k = 0; k < HPTES_PER_GROUP; k++) {
+      const i = pteg * HPTES_PER_GROUP + k;
+      const v_lo = hpt[i * 4 + 1];
+      if (!hpte_search_match(hpt[i * 4], v_lo, valid, key, secondary)) continue;
+      if (hpte_page_size(v_lo, hpt[i * 4 + 3], arch206) === want) return i;
+    }
+    pteg = (pteg ^ hashMask) >>> 0;
+  }
+  return -1;
 }
 
 // ---------------------------------------------------------------------------------------------
