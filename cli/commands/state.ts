@@ -1,6 +1,6 @@
-// Exit code EXIT_ANOMALY when an error-level anomaly counter is nonzero at that point.
 // hvtrace state TRACE --at SEQ|end|time:T [--hpte I | --pteg G | --rmap GFN | --gfn G | --ea EA --vcpu V | --summary] [--lpid L] [--json]
-import { eaState, gfnState, hpteState, pickVm, rmapState, type SeekTarget, Seeker, summaryState } from '../../src/replay/seek.js';
+// Exit code EXIT_ANOMALY when an error-level anomaly counter is nonzero at that point.
+import { arch206Of, eaState, gfnState, hpteState, pickVm, rmapState, type SeekTarget, Seeker, summaryState } from '../../src/replay/seek.js';
 import { EXIT_ANOMALY } from '../../src/trace/anomalies.js';
 import { UserError } from '../../src/trace/errors.js';
 import { printJson, printTable } from '../output.js';
@@ -67,7 +67,7 @@ export async function stateCommand(path: string, opts: StateOptions): Promise<nu
     if (opts.json) printJson(r);
     else printTable(['gfn', 'rmap', 'present', 'referenced', 'changed', 'chain'], [[r.gfn, r.rmap, r.present, r.referenced, r.changed, r.chain.join(' → ')]]);
   } else if (opts.gfn !== undefined) {
-    const g = gfnState(fold, pickVm(fold, opts.lpid), opts.gfn, hostPageShift(seeker.info.config));
+    const g = gfnState(fold, pickVm(fold, opts.lpid), opts.gfn, hostPageShift(seeker.info.config), arch206Of(seeker.info));
     if (opts.json) printJson({ seq: fold.lastSeq, ...g });
     else {
       const hp = g.host_page;
@@ -77,7 +77,7 @@ export async function stateCommand(path: string, opts: StateOptions): Promise<nu
       if (g.hptes.length) printTable(['hpte', 'v', 'r', 'guest_r', 'valid', 'absent', 'in chain'], g.hptes.map((e) => [e.index, e.v, e.r, e.guest_r, e.valid, e.absent, e.in_chain]));
     }
   } else if (opts.ea !== undefined) {
-    const t = eaState(pickVm(fold, opts.lpid), opts.vcpu!, parseEa(opts.ea));
+    const t = eaState(pickVm(fold, opts.lpid), opts.vcpu!, parseEa(opts.ea), arch206Of(seeker.info));
     if (opts.json) printJson({ seq: fold.lastSeq, ...t });
     else printTable(['field', 'value'], Object.entries(t).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x)) : (v as string)]));
   } else {

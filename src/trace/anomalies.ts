@@ -20,6 +20,9 @@ export interface AnomalyDef {
   readonly description: string;
 }
 
+/** The `severity` field of an `anomaly` event (kinds.ts: 0 info, 1 warning, 2 error). */
+export const SEVERITY_WIRE: { readonly [S in AnomalySeverity]: number } = { info: 0, warning: 1, error: 2, data_loss: 3 };
+
 /** Exit code of `info` / `state` when an error-level anomaly counter is nonzero (README.md). */
 export const EXIT_ANOMALY = 6;
 
