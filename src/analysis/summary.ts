@@ -39,6 +39,7 @@ export interface RunSummary {
   host_swapouts_other: number;
   host_swapins_guest: number;
   mmio_exits: number;
+  /** Anomaly counters, all severities: recorded anomaly events and anomalies the replay detected. */
   anomalies: number;
 }
 

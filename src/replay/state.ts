@@ -12,9 +12,13 @@
 //   host         VMM page table hva → pfn, pins, other processes' frames (host_page)    [anomalies]
 //   cores        LPID/SDR1/LPCR/in-guest, TLB invalidations and flushes                 []
 //   vcpus        vcpu run state, vcores, SLBs (guest_enter/exit, vcpu_state, vcore_state, slb_update) [hpt, anomalies]
-//   ops          the guest operation every event serves (guest_op, cause chains)        []
+//   ops          the guest operation every event serves (every event: cause chains)     []
 //   checkpoints  recorded checkpoint digests, verified against the fold on request      [hpt, memslots, rmap, vcpus, anomalies]
 //   counters     every event counter (events by kind, faults, hcalls, notifier, host ops, ...) []
+// Adding an event kind: add it to trace/kinds.ts; this file then fails to compile until HANDLES
+// names the handlers that consume it (at least 'ops'); each handler named must have a method of
+// the kind's name (also checked by the compiler), reading fields through F.<kind>.<field>. A new
+// concern is a new handler class: add it to Handlers and the constructor, with its deps.
 // Not foldable from trace v1 (documented, not guessed): host PTE young/dirty bits (get_user_pages
 // sets them without an event) and which hardware thread (ptid) last ran a vcpu.
 //
@@ -62,38 +66,37 @@ export interface Handlers {
 type EventFn = (b: EventBatch, i: number) => void;
 /** Handlers that have a method for kind K (so HANDLES can only name a handler that handles K). */
 type HandlersOf<K extends string> = { [N in keyof Handlers]: Handlers[N] extends { [P in K]: EventFn } ? N : never }[keyof Handlers];
-/** The op index sees every event: through its generic `event` method unless it has one for K. */
-type Ops<K extends string> = K extends keyof OpIndexHandler ? never : 'ops';
 
 /**
  * Which handlers consume each event kind (order here does not matter: dispatch follows deps).
- * `ops` consumes every kind: either through a method named after the kind or through `event`.
+ * Two handlers see EVERY event straight from the fold loop instead (one typed-array increment and
+ * one monomorphic call, cheaper than a dispatch): counters (events by kind) and ops (the op index).
  */
-const HANDLES: { readonly [K in EventKind]: readonly (HandlersOf<K> | Ops<K>)[] } = {
-  run_start: ['ops'],
-  run_end: ['ops'],
-  hcall_enter: ['counters', 'ops'],
-  hcall_exit: ['counters', 'ops'],
-  hpte_write: ['hpt', 'counters', 'ops'],
-  rmap_change: ['rmap', 'ops'],
-  tlbie: ['cores', 'counters', 'ops'],
-  fault_triage: ['counters', 'ops'],
-  page_fault_enter: ['ops'],
-  page_fault_exit: ['counters', 'ops'],
-  notifier: ['rmap', 'counters', 'ops'],
-  host_page: ['host', 'counters', 'ops'],
-  partition_switch: ['cores', 'ops'],
-  guest_enter: ['vcpus', 'ops'],
-  guest_exit: ['vcpus', 'ops'],
-  mmio_exit: ['counters', 'ops'],
-  memslot: ['memslots', 'rmap', 'ops'],
-  vm_create: ['hpt', 'memslots', 'rmap', 'vcpus', 'ops'],
-  vcore_state: ['vcpus', 'ops'],
-  vcpu_state: ['vcpus', 'ops'],
-  slb_update: ['vcpus', 'ops'],
-  checkpoint: ['checkpoints', 'ops'],
-  anomaly: ['anomalies', 'ops'],
-  guest_op: ['counters', 'ops'],
+const HANDLES: { readonly [K in EventKind]: readonly HandlersOf<K>[] } = {
+  run_start: [],
+  run_end: [],
+  hcall_enter: ['counters'],
+  hcall_exit: ['counters'],
+  hpte_write: ['hpt', 'counters'],
+  rmap_change: ['rmap'],
+  tlbie: ['cores', 'counters'],
+  fault_triage: ['counters'],
+  page_fault_enter: [],
+  page_fault_exit: ['counters'],
+  notifier: ['rmap', 'counters'],
+  host_page: ['host', 'counters'],
+  partition_switch: ['cores'],
+  guest_enter: ['vcpus'],
+  guest_exit: ['vcpus'],
+  mmio_exit: ['counters'],
+  memslot: ['memslots', 'rmap'],
+  vm_create: ['hpt', 'memslots', 'rmap', 'vcpus'],
+  vcore_state: ['vcpus'],
+  vcpu_state: ['vcpus'],
+  slb_update: ['vcpus'],
+  checkpoint: ['checkpoints'],
+  anomaly: ['anomalies'],
+  guest_op: ['counters'],
 };
 
 const nop: EventFn = () => {};
@@ -102,8 +105,14 @@ export class StateFold {
   readonly h: Handlers;
   /** Handlers in dependency order (dispatch, reset, snapshot and restore all walk this). */
   readonly order: readonly ReplayHandler[];
-  /** Kind code → what that kind does (built once per replay). */
-  private readonly dispatch: EventFn[];
+  /**
+   * Kind code → the first handler method of that kind, and the second one (null if none); a kind
+   * with more than two handlers (vm_create, rare) composes the rest into `second`. Two flat arrays,
+   * not a closure per kind: one less call per event on the hot kinds (hpte_write, host_page, tlbie,
+   * notifier have a state handler and the counters).
+   */
+  private readonly first: EventFn[];
+  private readonly second: (EventFn | null)[];
   private readonly byKind: Float64Array;
   /** seq of the last event folded (-1 before any) and its time. */
   lastSeq = -1;
@@ -129,16 +138,19 @@ export class StateFold {
     };
     this.order = topoSort(Object.values(this.h) as ReplayHandler[]);
     const rank = new Map<HandlerName, number>(this.order.map((h, k) => [h.name, k]));
-    this.dispatch = new Array<EventFn>(256).fill(nop);
+    this.first = new Array<EventFn>(256).fill(nop);
+    this.second = new Array<EventFn | null>(256).fill(null);
     for (const k of KIND_NAMES) {
       const names = [...(HANDLES[k] as readonly HandlerName[])].sort((a, b) => rank.get(a)! - rank.get(b)!);
       const fns = names.map((n) => {
         const h = this.h[n] as unknown as Record<string, EventFn>;
-        const m = h[k] ?? (n === 'ops' ? h.event : undefined);
+        const m = h[k];
         if (typeof m !== 'function') throw new Error(`replay handler ${n} has no method for ${k}`);
         return m.bind(h);
       });
-      this.dispatch[KINDS[k].code] = compose(fns);
+      const c = KINDS[k].code;
+      if (fns.length > 0) this.first[c] = fns[0];
+      if (fns.length > 1) this.second[c] = compose(fns.slice(1));
     }
     this.byKind = this.h.counters.byKind;
   }
@@ -160,14 +172,20 @@ export class StateFold {
     if (to <= from) return;
     const kinds = b.kind;
     const byKind = this.byKind;
-    const dispatch = this.dispatch;
+    const first = this.first;
+    const second = this.second;
+    const ops = this.h.ops;
     for (let i = from; i < to; i++) {
       const k = kinds[i];
       byKind[k]++;
-      dispatch[k](b, i);
+      ops.see(b, i, k);
+      first[k](b, i);
+      const s = second[k];
+      if (s !== null) s(b, i);
     }
     this.lastSeq = b.firstSeq + to - 1;
     this.lastTime = b.time[to - 1];
+    ops.seen(this.lastSeq);
   }
 
   /** Fold events of the batch with seq ≤ upTo. Returns false once upTo is passed. */

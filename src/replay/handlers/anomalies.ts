@@ -7,6 +7,9 @@ import { F } from '../../trace/fields.js';
 import type { RowTable } from '../table.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
+// Payload fields read (module constants: the hot path loads a number, not a property chain).
+const W_ANOMALY_CODE = F.anomaly.code;
+
 
 export interface AnomalyCounter {
   name: AnomalyName;
@@ -35,7 +38,7 @@ export class AnomalyHandler implements ReplayHandler {
   }
 
   anomaly(b: EventBatch, i: number): void {
-    const c = b.num(i, F.anomaly.code);
+    const c = b.num(i, W_ANOMALY_CODE);
     this.count(c >= 0 && c < ANOMALY_CODES && ANOMALY_BY_CODE[c] !== undefined ? c : A.unknown_anomaly_code, b.firstSeq + i);
   }
 

@@ -14,8 +14,15 @@ import type { RmapHandler } from './rmap.js';
 import type { VcpuHandler } from './vcpus.js';
 import { VmState } from './vm-view.js';
 
+// Payload fields read (module constants: the hot path loads a number, not a property chain).
+const W_CHECKPOINT_DIGEST = F.checkpoint.digest;
+const W_CHECKPOINT_GUEST_DIGEST = F.checkpoint.guest_digest;
+const W_CHECKPOINT_HPT_DIGEST = F.checkpoint.hpt_digest;
+const W_CHECKPOINT_ORDINAL = F.checkpoint.ordinal;
+const W_CHECKPOINT_RMAP_DIGEST = F.checkpoint.rmap_digest;
+
 // Payload words of `checkpoint` (kinds.ts).
-const CP_PARTS: [string, FieldIndex][] = [['hpt', F.checkpoint.hpt_digest], ['guest', F.checkpoint.guest_digest], ['rmap', F.checkpoint.rmap_digest]];
+const CP_PARTS: [string, FieldIndex][] = [['hpt', W_CHECKPOINT_HPT_DIGEST], ['guest', W_CHECKPOINT_GUEST_DIGEST], ['rmap', W_CHECKPOINT_RMAP_DIGEST]];
 
 export interface CheckpointDivergence {
   /** seq of the checkpoint whose digest disagrees with the folded state. */
@@ -58,9 +65,9 @@ export class CheckpointHandler implements ReplayHandler {
     const d = stateDigest(new VmState(h, this.memslots.vms.get(lpid)!, this.rmap.vms.get(lpid)!, this.vcpus.vms.get(lpid)!));
     const got: Record<string, [number, number]> = { hpt: d.hpt, guest: d.guest, rmap: d.rmap };
     const differ = CP_PARTS.filter(([n, j]) => got[n][0] !== b.hi(i, j) || got[n][1] !== b.lo(i, j)).map(([n]) => n);
-    const allOk = d.all[0] === b.hi(i, F.checkpoint.digest) && d.all[1] === b.lo(i, F.checkpoint.digest);
+    const allOk = d.all[0] === b.hi(i, W_CHECKPOINT_DIGEST) && d.all[1] === b.lo(i, W_CHECKPOINT_DIGEST);
     if (!allOk || differ.length) {
-      this.divergence = { seq: b.firstSeq + i, ordinal: b.num(i, F.checkpoint.ordinal), lastGoodSeq: this.lastGood, components: differ.length ? differ : ['notifier seq/count'] };
+      this.divergence = { seq: b.firstSeq + i, ordinal: b.num(i, W_CHECKPOINT_ORDINAL), lastGoodSeq: this.lastGood, components: differ.length ? differ : ['notifier seq/count'] };
     } else this.lastGood = b.firstSeq + i;
   }
 

@@ -6,6 +6,13 @@ import { E } from '../../trace/kinds.js';
 import type { RowTable } from '../table.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
+// Payload fields read (module constants: the hot path loads a number, not a property chain).
+const W_PARTITION_SWITCH_DIRECTION = F.partition_switch.direction;
+const W_PARTITION_SWITCH_LPCR = F.partition_switch.lpcr;
+const W_PARTITION_SWITCH_SDR1 = F.partition_switch.sdr1;
+const W_PARTITION_SWITCH_TO_LPID = F.partition_switch.to_lpid;
+const W_TLBIE_SCOPE = F.tlbie.scope;
+
 
 export class CoreFold {
   lpid = 0;
@@ -52,19 +59,19 @@ export class CoreHandler implements ReplayHandler {
   partition_switch(b: EventBatch, i: number): void {
     if (b.core[i] < 0) return;
     const c = this.core(b.core[i]);
-    c.lpid = b.num(i, F.partition_switch.to_lpid);
-    c.inGuest = b.num(i, F.partition_switch.direction) === E.switch_direction.entry;
-    c.sdr1Hi = b.hi(i, F.partition_switch.sdr1);
-    c.sdr1Lo = b.lo(i, F.partition_switch.sdr1);
-    c.lpcrHi = b.hi(i, F.partition_switch.lpcr);
-    c.lpcrLo = b.lo(i, F.partition_switch.lpcr);
+    c.lpid = b.num(i, W_PARTITION_SWITCH_TO_LPID);
+    c.inGuest = b.num(i, W_PARTITION_SWITCH_DIRECTION) === E.switch_direction.entry;
+    c.sdr1Hi = b.hi(i, W_PARTITION_SWITCH_SDR1);
+    c.sdr1Lo = b.lo(i, W_PARTITION_SWITCH_SDR1);
+    c.lpcrHi = b.hi(i, W_PARTITION_SWITCH_LPCR);
+    c.lpcrLo = b.lo(i, W_PARTITION_SWITCH_LPCR);
     c.switches++;
   }
 
   tlbie(b: EventBatch, i: number): void {
     const cid = b.core[i];
     if (cid < 0) return;
-    const scope = b.num(i, F.tlbie.scope);
+    const scope = b.num(i, W_TLBIE_SCOPE);
     const c = this.core(cid);
     if (scope === E.tlb_scope.global) c.tlbieGlobal++;
     else if (scope === E.tlb_scope.local) c.tlbieLocal++;

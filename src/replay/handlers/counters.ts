@@ -9,6 +9,26 @@ import { E } from '../../trace/kinds.js';
 import { RowTable } from '../table.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
+// Payload fields read (module constants: the hot path loads a number, not a property chain).
+const W_FAULT_TRIAGE_DECISION = F.fault_triage.decision;
+const W_FAULT_TRIAGE_INTERRUPT = F.fault_triage.interrupt;
+const W_GUEST_OP_OP = F.guest_op.op;
+const W_HCALL_ENTER_NR = F.hcall_enter.nr;
+const W_HCALL_EXIT_NR = F.hcall_exit.nr;
+const W_HCALL_EXIT_PATH = F.hcall_exit.path;
+const W_HCALL_EXIT_RET = F.hcall_exit.ret;
+const W_HOST_PAGE_OP = F.host_page.op;
+const W_HOST_PAGE_OWNER = F.host_page.owner;
+const W_HPTE_WRITE_NEW_V = F.hpte_write.new_v;
+const W_MMIO_EXIT_IS_WRITE = F.mmio_exit.is_write;
+const W_NOTIFIER_CALLBACK = F.notifier.callback;
+const W_NOTIFIER_EFFECT = F.notifier.effect;
+const W_NOTIFIER_GFN = F.notifier.gfn;
+const W_NOTIFIER_HPTES = F.notifier.hptes;
+const W_PAGE_FAULT_EXIT_GFN = F.page_fault_exit.gfn;
+const W_PAGE_FAULT_EXIT_OUTCOME = F.page_fault_exit.outcome;
+const W_TLBIE_SCOPE = F.tlbie.scope;
+
 // Payload words (kinds.ts).
 /** HPTE_V_ABSENT in the low word of dword 0 (arch/hpte.ts HPTE_V_ABSENT_LO). */
 const V_ABSENT_LO = 0x20;
@@ -52,37 +72,37 @@ export class CounterHandler implements ReplayHandler {
   }
 
   hcall_enter(b: EventBatch, i: number): void {
-    const nr = b.num(i, F.hcall_enter.nr);
+    const nr = b.num(i, W_HCALL_ENTER_NR);
     this.hcallEnters.set(nr, (this.hcallEnters.get(nr) ?? 0) + 1);
   }
 
   hcall_exit(b: EventBatch, i: number): void {
-    const key = b.num(i, F.hcall_exit.nr) * 65536 + (b.num(i, F.hcall_exit.ret) & 0xffff);
+    const key = b.num(i, W_HCALL_EXIT_NR) * 65536 + (b.num(i, W_HCALL_EXIT_RET) & 0xffff);
     this.hcalls.set(key, (this.hcalls.get(key) ?? 0) + 1);
-    this.hcallPath[b.num(i, F.hcall_exit.path) & 3]++;
+    this.hcallPath[b.num(i, W_HCALL_EXIT_PATH) & 3]++;
   }
 
   hpte_write(b: EventBatch, i: number): void {
-    if ((b.lo(i, F.hpte_write.new_v) & V_ABSENT_LO) !== 0) this.scalars[S_ABSENT_HPTE_WRITES]++;
+    if ((b.lo(i, W_HPTE_WRITE_NEW_V) & V_ABSENT_LO) !== 0) this.scalars[S_ABSENT_HPTE_WRITES]++;
   }
 
   fault_triage(b: EventBatch, i: number): void {
-    this.faults[(b.num(i, F.fault_triage.interrupt) & 3) * 8 + (b.num(i, F.fault_triage.decision) & 7)]++;
+    this.faults[(b.num(i, W_FAULT_TRIAGE_INTERRUPT) & 3) * 8 + (b.num(i, W_FAULT_TRIAGE_DECISION) & 7)]++;
   }
 
   page_fault_exit(b: EventBatch, i: number): void {
-    const outcome = b.num(i, F.page_fault_exit.outcome);
+    const outcome = b.num(i, W_PAGE_FAULT_EXIT_OUTCOME);
     this.pageFaultOutcome[outcome & 7]++;
-    const gfn = b.num(i, F.page_fault_exit.gfn);
+    const gfn = b.num(i, W_PAGE_FAULT_EXIT_GFN);
     if (outcome === E.page_fault_outcome.installed && gfn >= 0 && this.wasInvalidated(b.lpid[i], gfn)) this.scalars[S_REFAULTS]++;
   }
 
   notifier(b: EventBatch, i: number): void {
-    const effect = b.num(i, F.notifier.effect);
-    this.notifierEffect[(b.num(i, F.notifier.callback) & 7) * 8 + (effect & 7)]++;
+    const effect = b.num(i, W_NOTIFIER_EFFECT);
+    this.notifierEffect[(b.num(i, W_NOTIFIER_CALLBACK) & 7) * 8 + (effect & 7)]++;
     if (effect !== E.notifier_effect.invalidated) return;
-    this.scalars[S_NOTIFIER_HPTES] += b.num(i, F.notifier.hptes);
-    const gfn = b.num(i, F.notifier.gfn);
+    this.scalars[S_NOTIFIER_HPTES] += b.num(i, W_NOTIFIER_HPTES);
+    const gfn = b.num(i, W_NOTIFIER_GFN);
     if (gfn >= 0) this.markInvalidated(b.lpid[i], gfn);
   }
 
@@ -105,19 +125,19 @@ export class CounterHandler implements ReplayHandler {
   }
 
   host_page(b: EventBatch, i: number): void {
-    this.hostOps[(b.num(i, F.host_page.op) & 15) * 2 + (b.num(i, F.host_page.owner) & 1)]++;
+    this.hostOps[(b.num(i, W_HOST_PAGE_OP) & 15) * 2 + (b.num(i, W_HOST_PAGE_OWNER) & 1)]++;
   }
 
   tlbie(b: EventBatch, i: number): void {
-    this.tlbScope[b.num(i, F.tlbie.scope) & 3]++;
+    this.tlbScope[b.num(i, W_TLBIE_SCOPE) & 3]++;
   }
 
   mmio_exit(b: EventBatch, i: number): void {
-    this.mmio[b.num(i, F.mmio_exit.is_write) & 1]++;
+    this.mmio[b.num(i, W_MMIO_EXIT_IS_WRITE) & 1]++;
   }
 
   guest_op(b: EventBatch, i: number): void {
-    this.guestOps[b.num(i, F.guest_op.op) & 15]++;
+    this.guestOps[b.num(i, W_GUEST_OP_OP) & 15]++;
   }
 
   finalize(): void {}

@@ -22,6 +22,8 @@ export interface ReplayHandler {
   readonly deps: readonly HandlerName[];
   reset(): void;
   finalize(): void;
+  /** What the handler knows (its own tables and scalars), for queries, summaries and other handlers. */
+  data(): unknown;
   /** JSON-able small state (a few KB at most). */
   save(): unknown;
   /** Inverse of save(); creates the RowTables that tables() then lists (rows are filled after). */

@@ -9,6 +9,14 @@ import { RowTable } from '../table.js';
 import type { AnomalyHandler } from './anomalies.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
+// Payload fields read (module constants: the hot path loads a number, not a property chain).
+const W_HOST_PAGE_HVA = F.host_page.hva;
+const W_HOST_PAGE_OP = F.host_page.op;
+const W_HOST_PAGE_OWNER = F.host_page.owner;
+const W_HOST_PAGE_PAGE_SHIFT = F.host_page.page_shift;
+const W_HOST_PAGE_PFN = F.host_page.pfn;
+const W_HOST_PAGE_WRITABLE = F.host_page.writable;
+
 /** Host PTE flags kept by the fold (same values as src/host/mm.ts PTE_*). */
 export const HOST_PRESENT = 0x01;
 export const HOST_RW = 0x02;
@@ -78,10 +86,10 @@ export class HostHandler implements ReplayHandler {
   }
 
   host_page(b: EventBatch, i: number): void {
-    const op = b.num(i, F.host_page.op);
-    const hva = b.num(i, F.host_page.hva);
-    const pfn = b.num(i, F.host_page.pfn);
-    const owner = b.num(i, F.host_page.owner);
+    const op = b.num(i, W_HOST_PAGE_OP);
+    const hva = b.num(i, W_HOST_PAGE_HVA);
+    const pfn = b.num(i, W_HOST_PAGE_PFN);
+    const owner = b.num(i, W_HOST_PAGE_OWNER);
     const h = this.host;
     if (op === E.host_page_op.pin || op === E.host_page_op.unpin) {
       const f = h.frames;
@@ -106,13 +114,13 @@ export class HostHandler implements ReplayHandler {
     const r = h.row(hva);
     const d = h.pages.data;
     const p = r * 5;
-    const writable = b.num(i, F.host_page.writable) !== 0;
+    const writable = b.num(i, W_HOST_PAGE_WRITABLE) !== 0;
     switch (op) {
       case E.host_page_op.map:
       case E.host_page_op.swap_in:
         d[p + 2] = pfn;
         d[p + 3] = HOST_PRESENT | (writable ? HOST_RW : 0);
-        d[p + 4] = b.num(i, F.host_page.page_shift);
+        d[p + 4] = b.num(i, W_HOST_PAGE_PAGE_SHIFT);
         break;
       case E.host_page_op.unmap:
         d[p + 2] = 0;

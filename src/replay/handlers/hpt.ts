@@ -8,6 +8,16 @@ import { RowTable } from '../table.js';
 import type { AnomalyHandler } from './anomalies.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
+// Payload fields read (module constants: the hot path loads a number, not a property chain).
+const W_HPTE_WRITE_GUEST_R = F.hpte_write.guest_r;
+const W_HPTE_WRITE_HPTE_INDEX = F.hpte_write.hpte_index;
+const W_HPTE_WRITE_NEW_R = F.hpte_write.new_r;
+const W_HPTE_WRITE_NEW_V = F.hpte_write.new_v;
+const W_VM_CREATE_HPT_ORDER = F.vm_create.hpt_order;
+const W_VM_CREATE_LPCR = F.vm_create.lpcr;
+const W_VM_CREATE_SDR1 = F.vm_create.sdr1;
+const W_VM_CREATE_VM_ID = F.vm_create.vm_id;
+
 
 export class HptVm {
   readonly npte: number;
@@ -48,29 +58,29 @@ export class HptHandler implements ReplayHandler {
   }
 
   vm_create(b: EventBatch, i: number): void {
-    const vm = new HptVm(b.lpid[i], b.num(i, F.vm_create.hpt_order), ++this.gens);
-    vm.sdr1Hi = b.hi(i, F.vm_create.sdr1);
-    vm.sdr1Lo = b.lo(i, F.vm_create.sdr1);
-    vm.lpcrHi = b.hi(i, F.vm_create.lpcr);
-    vm.lpcrLo = b.lo(i, F.vm_create.lpcr);
-    vm.vmId = b.num(i, F.vm_create.vm_id);
+    const vm = new HptVm(b.lpid[i], b.num(i, W_VM_CREATE_HPT_ORDER), ++this.gens);
+    vm.sdr1Hi = b.hi(i, W_VM_CREATE_SDR1);
+    vm.sdr1Lo = b.lo(i, W_VM_CREATE_SDR1);
+    vm.lpcrHi = b.hi(i, W_VM_CREATE_LPCR);
+    vm.lpcrLo = b.lo(i, W_VM_CREATE_LPCR);
+    vm.vmId = b.num(i, W_VM_CREATE_VM_ID);
     this.vms.set(vm.lpid, vm);
   }
 
   hpte_write(b: EventBatch, i: number): void {
     const vm = this.vms.get(b.lpid[i]);
     if (!vm) return this.anomalies.count(A.hpte_write_unknown_vm, b.firstSeq + i);
-    const idx = b.num(i, F.hpte_write.hpte_index);
+    const idx = b.num(i, W_HPTE_WRITE_HPTE_INDEX);
     if (idx < 0 || idx >= vm.npte) return this.anomalies.count(A.hpte_write_index_out_of_range, b.firstSeq + i);
     const h = vm.hptT.data;
-    h[idx * 4] = b.hi(i, F.hpte_write.new_v);
-    h[idx * 4 + 1] = b.lo(i, F.hpte_write.new_v);
-    h[idx * 4 + 2] = b.hi(i, F.hpte_write.new_r);
-    h[idx * 4 + 3] = b.lo(i, F.hpte_write.new_r);
+    h[idx * 4] = b.hi(i, W_HPTE_WRITE_NEW_V);
+    h[idx * 4 + 1] = b.lo(i, W_HPTE_WRITE_NEW_V);
+    h[idx * 4 + 2] = b.hi(i, W_HPTE_WRITE_NEW_R);
+    h[idx * 4 + 3] = b.lo(i, W_HPTE_WRITE_NEW_R);
     vm.hptT.mark(idx);
     const g = vm.guestT.data;
-    g[idx * 2] = b.hi(i, F.hpte_write.guest_r);
-    g[idx * 2 + 1] = b.lo(i, F.hpte_write.guest_r);
+    g[idx * 2] = b.hi(i, W_HPTE_WRITE_GUEST_R);
+    g[idx * 2 + 1] = b.lo(i, W_HPTE_WRITE_GUEST_R);
     vm.guestT.mark(idx);
   }
 

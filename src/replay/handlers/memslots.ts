@@ -9,6 +9,14 @@ import type { AnomalyHandler } from './anomalies.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 import type { HptHandler } from './hpt.js';
 
+// Payload fields read (module constants: the hot path loads a number, not a property chain).
+const W_MEMSLOT_BASE_GFN = F.memslot.base_gfn;
+const W_MEMSLOT_FLAGS = F.memslot.flags;
+const W_MEMSLOT_NPAGES = F.memslot.npages;
+const W_MEMSLOT_OP = F.memslot.op;
+const W_MEMSLOT_SLOT = F.memslot.slot;
+const W_MEMSLOT_USERSPACE_ADDR = F.memslot.userspace_addr;
+
 
 export class FoldMemslot {
   constructor(
@@ -62,10 +70,10 @@ export class MemslotHandler implements ReplayHandler {
   memslot(b: EventBatch, i: number): void {
     const vm = this.vms.get(b.lpid[i]);
     if (!vm || !this.hpt.vms.has(b.lpid[i])) return this.anomalies.count(A.memslot_unknown_vm, b.firstSeq + i);
-    const slot = b.num(i, F.memslot.slot);
+    const slot = b.num(i, W_MEMSLOT_SLOT);
     vm.memslots.delete(slot);
-    if (b.num(i, F.memslot.op) === E.memslot_op.create) {
-      vm.memslots.set(slot, new FoldMemslot(slot, b.num(i, F.memslot.base_gfn), b.num(i, F.memslot.npages), b.num(i, F.memslot.userspace_addr), b.num(i, F.memslot.flags), ++this.gens));
+    if (b.num(i, W_MEMSLOT_OP) === E.memslot_op.create) {
+      vm.memslots.set(slot, new FoldMemslot(slot, b.num(i, W_MEMSLOT_BASE_GFN), b.num(i, W_MEMSLOT_NPAGES), b.num(i, W_MEMSLOT_USERSPACE_ADDR), b.num(i, W_MEMSLOT_FLAGS), ++this.gens));
     }
     vm.slotList = [...vm.memslots.values()];
   }

@@ -11,6 +11,16 @@ import type { HandlerName, ReplayHandler } from './handler.js';
 import type { HptHandler } from './hpt.js';
 import type { MemslotHandler } from './memslots.js';
 
+// Payload fields read (module constants: the hot path loads a number, not a property chain).
+const W_NOTIFIER_MMU_COUNT = F.notifier.mmu_count;
+const W_NOTIFIER_MMU_SEQ = F.notifier.mmu_seq;
+const W_RMAP_CHANGE_BACK = F.rmap_change.back;
+const W_RMAP_CHANGE_FORW = F.rmap_change.forw;
+const W_RMAP_CHANGE_GFN = F.rmap_change.gfn;
+const W_RMAP_CHANGE_HPTE_INDEX = F.rmap_change.hpte_index;
+const W_RMAP_CHANGE_OP = F.rmap_change.op;
+const W_RMAP_CHANGE_RMAP = F.rmap_change.rmap;
+
 
 export class RmapVm {
   /** revmap [forw + 1, back + 1] per HPTE (0 = none). */
@@ -69,19 +79,19 @@ export class RmapHandler implements ReplayHandler {
     const lpid = b.lpid[i];
     const vm = this.vms.get(lpid);
     if (!vm) return this.anomalies.count(A.rmap_change_unknown_vm, b.firstSeq + i);
-    const op = b.num(i, F.rmap_change.op);
-    const gfn = b.num(i, F.rmap_change.gfn);
-    const idx = b.num(i, F.rmap_change.hpte_index);
+    const op = b.num(i, W_RMAP_CHANGE_OP);
+    const gfn = b.num(i, W_RMAP_CHANGE_GFN);
+    const idx = b.num(i, W_RMAP_CHANGE_HPTE_INDEX);
     const slot = this.memslots.vms.get(lpid)?.slotOf(gfn);
     if (!slot) return this.anomalies.count(A.rmap_change_no_memslot, b.firstSeq + i);
     const t = vm.rmap.get(slot.gen)!;
     const off = gfn - slot.base_gfn;
-    t.data[off * 2] = b.hi(i, F.rmap_change.rmap);
-    t.data[off * 2 + 1] = b.lo(i, F.rmap_change.rmap);
+    t.data[off * 2] = b.hi(i, W_RMAP_CHANGE_RMAP);
+    t.data[off * 2 + 1] = b.lo(i, W_RMAP_CHANGE_RMAP);
     t.mark(off);
     if (idx < 0 || idx >= vm.npte) return;
-    const f = b.num(i, F.rmap_change.forw);
-    const k = b.num(i, F.rmap_change.back);
+    const f = b.num(i, W_RMAP_CHANGE_FORW);
+    const k = b.num(i, W_RMAP_CHANGE_BACK);
     const T = vm.linksT;
     const L = T.data;
     if (op === E.rmap_op.link) {
@@ -117,8 +127,8 @@ export class RmapHandler implements ReplayHandler {
   notifier(b: EventBatch, i: number): void {
     const vm = this.vms.get(b.lpid[i]);
     if (!vm) return;
-    vm.mmuSeq = b.num(i, F.notifier.mmu_seq);
-    vm.mmuCount = b.num(i, F.notifier.mmu_count);
+    vm.mmuSeq = b.num(i, W_NOTIFIER_MMU_SEQ);
+    vm.mmuCount = b.num(i, W_NOTIFIER_MMU_COUNT);
   }
 
   finalize(): void {}

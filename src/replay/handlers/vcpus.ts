@@ -10,6 +10,22 @@ import type { AnomalyHandler } from './anomalies.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 import type { HptHandler } from './hpt.js';
 
+// Payload fields read (module constants: the hot path loads a number, not a property chain).
+const W_GUEST_ENTER_MSR = F.guest_enter.msr;
+const W_GUEST_ENTER_PC = F.guest_enter.pc;
+const W_GUEST_EXIT_MSR = F.guest_exit.msr;
+const W_GUEST_EXIT_PC = F.guest_exit.pc;
+const W_GUEST_EXIT_TRAP = F.guest_exit.trap;
+const W_SLB_UPDATE_ESID = F.slb_update.esid;
+const W_SLB_UPDATE_SLOT = F.slb_update.slot;
+const W_SLB_UPDATE_VSID = F.slb_update.vsid;
+const W_VCORE_STATE_N_RUNNABLE = F.vcore_state.n_runnable;
+const W_VCORE_STATE_STATE = F.vcore_state.state;
+const W_VCORE_STATE_VCORE = F.vcore_state.vcore;
+const W_VCPU_STATE_EXIT_REASON = F.vcpu_state.exit_reason;
+const W_VCPU_STATE_RET = F.vcpu_state.ret;
+const W_VCPU_STATE_STATE = F.vcpu_state.state;
+
 /** SLB rows per vcpu in the fold (PPC970 has 64 entries, POWER7 32). */
 export const SLB_ROWS = 64;
 
@@ -97,10 +113,10 @@ export class VcpuHandler implements ReplayHandler {
     if (!v) return;
     v.inGuest = true;
     v.core = b.core[i];
-    v.pcHi = b.hi(i, F.guest_enter.pc);
-    v.pcLo = b.lo(i, F.guest_enter.pc);
-    v.msrHi = b.hi(i, F.guest_enter.msr);
-    v.msrLo = b.lo(i, F.guest_enter.msr);
+    v.pcHi = b.hi(i, W_GUEST_ENTER_PC);
+    v.pcLo = b.lo(i, W_GUEST_ENTER_PC);
+    v.msrHi = b.hi(i, W_GUEST_ENTER_MSR);
+    v.msrLo = b.lo(i, W_GUEST_ENTER_MSR);
     v.entries++;
   }
 
@@ -108,28 +124,28 @@ export class VcpuHandler implements ReplayHandler {
     const v = this.vcpuOf(b, i);
     if (!v) return;
     v.inGuest = false;
-    v.lastTrap = b.num(i, F.guest_exit.trap);
-    v.pcHi = b.hi(i, F.guest_exit.pc);
-    v.pcLo = b.lo(i, F.guest_exit.pc);
-    v.msrHi = b.hi(i, F.guest_exit.msr);
-    v.msrLo = b.lo(i, F.guest_exit.msr);
+    v.lastTrap = b.num(i, W_GUEST_EXIT_TRAP);
+    v.pcHi = b.hi(i, W_GUEST_EXIT_PC);
+    v.pcLo = b.lo(i, W_GUEST_EXIT_PC);
+    v.msrHi = b.hi(i, W_GUEST_EXIT_MSR);
+    v.msrLo = b.lo(i, W_GUEST_EXIT_MSR);
     v.exits++;
   }
 
   vcpu_state(b: EventBatch, i: number): void {
     const v = this.vcpuOf(b, i);
     if (!v) return;
-    v.state = b.num(i, F.vcpu_state.state);
-    v.ret = b.num(i, F.vcpu_state.ret);
-    v.exitReason = b.num(i, F.vcpu_state.exit_reason);
+    v.state = b.num(i, W_VCPU_STATE_STATE);
+    v.ret = b.num(i, W_VCPU_STATE_RET);
+    v.exitReason = b.num(i, W_VCPU_STATE_EXIT_REASON);
   }
 
   vcore_state(b: EventBatch, i: number): void {
     const vm = this.vms.get(b.lpid[i]);
     if (!vm) return;
-    const vc = vm.vcore(b.num(i, F.vcore_state.vcore));
-    vc.state = b.num(i, F.vcore_state.state);
-    vc.nRunnable = b.num(i, F.vcore_state.n_runnable);
+    const vc = vm.vcore(b.num(i, W_VCORE_STATE_VCORE));
+    vc.state = b.num(i, W_VCORE_STATE_STATE);
+    vc.nRunnable = b.num(i, W_VCORE_STATE_N_RUNNABLE);
     vc.core = b.core[i];
   }
 
@@ -141,7 +157,7 @@ export class VcpuHandler implements ReplayHandler {
     const T = vm.slbT;
     const d = T.data;
     const base = vid * SLB_ROWS;
-    const slot = b.num(i, F.slb_update.slot);
+    const slot = b.num(i, W_SLB_UPDATE_SLOT);
     if (slot < 0) {
       // slbia: every entry but 0 loses its valid bit (hw/vcpu.ts slbia).
       for (let k = 1; k < SLB_ROWS; k++) {
@@ -155,10 +171,10 @@ export class VcpuHandler implements ReplayHandler {
     }
     if (slot >= SLB_ROWS) return this.anomalies.count(A.slb_slot_out_of_range, b.firstSeq + i);
     const p = (base + slot) * 4;
-    d[p] = b.hi(i, F.slb_update.esid);
-    d[p + 1] = b.lo(i, F.slb_update.esid);
-    d[p + 2] = b.hi(i, F.slb_update.vsid);
-    d[p + 3] = b.lo(i, F.slb_update.vsid);
+    d[p] = b.hi(i, W_SLB_UPDATE_ESID);
+    d[p + 1] = b.lo(i, W_SLB_UPDATE_ESID);
+    d[p + 2] = b.hi(i, W_SLB_UPDATE_VSID);
+    d[p + 3] = b.lo(i, W_SLB_UPDATE_VSID);
     T.mark(base + slot);
   }
 
