@@ -17,7 +17,7 @@ import { kvmppc_hcall, newHcallRegs } from '../src/kvm/hcall.js';
 import { Kvm } from '../src/kvm/kvm.js';
 import { kvm_set_memory_region } from '../src/kvm/memslot.js';
 import { KvmMmuNotifier } from '../src/kvm/mmu_notifier.js';
-import { Prng } from '../src/machine/prng.js';
+import { Prng } from '../src/base/prng.js';
 import { Machine } from '../src/machine/machine.js';
 import { parseScenario } from '../src/guest/scenario.js';
 import { ArrowStreamSink } from '../src/trace/arrow-sink.js';

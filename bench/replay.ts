@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseWorkload } from '../src/guest/workloads.js';
-import { Prng } from '../src/machine/prng.js';
+import { Prng } from '../src/base/prng.js';
 import { recordWorkloadRun } from '../src/machine/workload-run.js';
 import { Seeker } from '../src/replay/seek.js';
 import { StateFold } from '../src/replay/state.js';

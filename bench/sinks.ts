@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArrowStreamSink } from '../src/trace/arrow-sink.js';
 import { EventBatch, wordToSqlite } from '../src/trace/batch.js';
+import { fieldIndex } from '../src/trace/fields.js';
 import { Recorder, type EventSink } from '../src/trace/recorder.js';
 import { openTrace } from '../src/trace/reader.js';
 import { runInfo } from '../src/trace/run-info.js';
@@ -90,7 +91,7 @@ async function sqliteRows(path: string): Promise<(number | bigint | null)[]> {
   for await (const b of r.batches()) {
     for (let i = 0; i < b.length; i++) {
       flat.push(b.firstSeq + i, b.time[i], b.kind[i], b.lpid[i], b.vcpu[i], b.core[i], b.cause[i] < 0 ? null : b.cause[i]);
-      for (let j = 0; j < 12; j++) flat.push(j < b.nwords(i) ? wordToSqlite(b.wordHi(i, j), b.wordLo(i, j)) : null);
+      for (let j = 0; j < 12; j++) flat.push(j < b.nwords(i) ? wordToSqlite(b.hi(i, fieldIndex(j)), b.lo(i, fieldIndex(j))) : null);
     }
   }
   r.close();

@@ -118,3 +118,17 @@ test('--force replaces an existing trace (and its index) instead of writing into
     assert.equal(dm.code, 0, dm.err);
   }
 });
+
+test('query: a missing gfn (-1) in the faults view prints as -1, a 64-bit word as 0x… (gfn has one type in every kind)', () => {
+  const d = tmpDir();
+  const sq = join(d, 'tv11.sqlite');
+  assert.equal(hv('record', '--scenario', join(import.meta.dirname, '../traces/tv11-h-enter.scenario.json'), '-o', sq, '-q', '--no-index').code, 0);
+  const q = hv('query', sq, 'SELECT gfn, ea FROM faults WHERE gfn < 0', '--json');
+  assert.equal(q.code, 0, q.err);
+  const rows = JSON.parse(q.out) as { gfn: unknown; ea: unknown }[];
+  assert.ok(rows.length > 0, 'the scenario has a fault with no guest frame');
+  for (const r of rows) {
+    assert.equal(r.gfn, -1);
+    assert.match(String(r.ea), /^0x[0-9a-f]+$/);
+  }
+});

@@ -1,5 +1,6 @@
 // hvtrace query TRACE SQL: read-only SQL over a SQLite trace (tables, ev_<kind> and contract views).
-// Columns named like a 64-bit field of any kind (old_v, rb, ea, ...) print as 0x… hex.
+// Columns named like a 64-bit field of any kind (old_v, rb, ea, ...) print as 0x… hex; a field name has one
+// type in every kind (kinds.ts), so a column of a view that mixes kinds (faults.gfn) prints one way.
 import Database from 'better-sqlite3';
 import { KINDS, KIND_NAMES } from '../../src/trace/kinds.js';
 import { SqliteTraceReader, sniffFormat } from '../../src/trace/reader.js';
@@ -9,7 +10,6 @@ import { type Cell, outputFormat, printRows } from '../output.js';
 const HEX_COLUMNS = new Set<string>(
   KIND_NAMES.flatMap((k) => KINDS[k].fields.filter((f) => f.type === 'hex').map((f) => f.name as string)),
 );
-for (const c of ['new_v', 'out_r4', 'out_r5', 'r4', 'r5', 'r6', 'r7', 'nr']) HEX_COLUMNS.add(c);
 
 export async function queryCommand(path: string, sql: string, opts: { json?: boolean; csv?: boolean }): Promise<number> {
   if (sniffFormat(path) !== 'sqlite') throw new UserError(`${path}: 'query' needs a SQLite trace; convert first: hvtrace convert ${path} -o trace.sqlite`);

@@ -1,7 +1,7 @@
 // hvtrace schema: print (or write to a folder) the documentation of the trace format.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { schemaDocs } from '../../src/trace/docs.js';
+import { schemaDocs } from '../schema-docs.js';
 import { KINDS } from '../../src/trace/kinds.js';
 import { printJson } from '../output.js';
 

@@ -13,7 +13,7 @@ import { H_ANDCOND_LO, H_AVPN_LO, H_BULK_REMOVE, H_ENTER, H_PROTECT, H_PTEG_FULL
 import { hpt_hash, MMU_SEGSIZE_256M } from '../arch/hash.js';
 import { HPTE_R_C_LO, HPTE_R_G_LO, HPTE_R_I_LO, HPTE_R_M_LO, HPTE_R_R_LO, HPTE_V_BOLTED_LO, HPTE_V_SECONDARY_LO, HPTE_V_VALID_LO, PP_RWRW_LO, PP_RXRX_LO } from '../arch/hpte.js';
 import { DSISR_NOHPTE, DSISR_PROTFAULT } from '../arch/reg.js';
-import type { Prng } from '../machine/prng.js';
+import type { Prng } from '../base/prng.js';
 
 /** What the guest can do to / learn from the machine. EAs are (hi, lo) halves. */
 export interface GuestPort {

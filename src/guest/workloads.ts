@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { Prng } from '../machine/prng.js';
+import { Prng } from '../base/prng.js';
 import { UserError } from '../trace/errors.js';
 import { ENUMS } from '../trace/kinds.js';
 

@@ -13,7 +13,7 @@
 // elevated page refcount does in Linux, and reclaim refuses pinned pages (HostMm.swapOut).
 
 import type { Pfn } from '../arch/types.js';
-import { Prng } from '../machine/prng.js';
+import { Prng } from '../base/prng.js';
 
 /** Host PAGE_SHIFT: a build option of the host kernel (4 KiB or 64 KiB pages). */
 export type HostPageShift = 12 | 16;

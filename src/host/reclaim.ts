@@ -22,7 +22,7 @@
 // swapped hva records swap_in; on POWER7 KVM's page fault path does that, on PPC970
 // get_user_pages in kvmppc_get_guest_page).
 
-import type { Prng } from '../machine/prng.js';
+import type { Prng } from '../base/prng.js';
 import { E } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
 import { type HostMm, OWNER_OTHER, PTE_PRESENT, type Vma } from './mm.js';

@@ -5,9 +5,9 @@
 // kernel-model §B for the POWER7/K34 specifics.
 //
 // The hardware never looks at KVM's software bits: an ABSENT entry is just "not VALID", and KVM's
-// key-31 MMIO mark is just a storage key. The model reads the HPT straight out of kvm.hpt (the
-// partition's table, what SDR1 points at) and writes R/C through kvm.setHpte so the change is
-// recorded (hpte_write, only when R or C actually changes) and seen by observers.
+// key-31 MMIO mark is just a storage key. The model reaches the partition's table only through the
+// HashPageTableVhyp seam (vhyp.ts, QEMU's cpu->vhyp): it reads the HPT in place and hands every R/C
+// store back to the owner, which records it (hpte_write, only when R or C actually changes).
 
 import {
   BOOK3S_INTERRUPT_DATA_SEGMENT,
@@ -22,7 +22,8 @@ import {
   DSISR_NOHPTE,
   DSISR_PROTFAULT,
   hpte_page_size,
-  hpte_rpn,
+  hpte_pteg_search,
+  hpte_search_key,
   HpteSearchKey,
   HPTE_R_C_LO,
   HPTE_R_R_LO,
@@ -52,14 +53,12 @@ import {
   SRR1_ISI_PROT,
   VRMA_VSID_LO,
 } from '../arch/index.js';
-import { kvmppc_hv_find_lock_hpte } from '../kvm/rm_mmu.js';
-import type { Kvm } from '../kvm/kvm.js';
 import { E, K } from '../trace/kinds.js';
 import { hash_real_address } from '../arch/hash-translate.js';
 import { NO_CAUSE } from '../trace/recorder.js';
-import { recordHpteWrite } from '../trace/writers.js';
 import { ANOMALY_STALE_TLB, type Tlb, tlb_entry_stale, tlb_set_of_va } from './tlb.js';
 import type { Vcpu } from './vcpu.js';
+import type { HashPageTableVhyp } from './vhyp.js';
 
 /** Access types, QEMU's `rwx` (and the fault_triage `access` field). */
 export const ACCESS_LOAD = 0;
@@ -87,7 +86,8 @@ const VRMA_SLB_V_LO = ((VRMA_VSID_LO & 0xff) << 24) >>> 0;
  * translation (no allocation per access).
  */
 export class MmuContext {
-  kvm: Kvm;
+  /** The partition the thread runs (set at every partition switch). */
+  kvm: HashPageTableVhyp;
   readonly tlb: Tlb;
   readonly core: number;
   lpcrHi = 0;
@@ -114,7 +114,7 @@ export class MmuContext {
   readonly key = new HpteSearchKey();
   private readonly t = new Uint32Array(4);
 
-  constructor(kvm: Kvm, tlb: Tlb, core: number, lpcrHi = kvm.lpcrHi, lpcrLo = kvm.lpcrLo) {
+  constructor(kvm: HashPageTableVhyp, tlb: Tlb, core: number, lpcrHi: number, lpcrLo: number) {
     this.kvm = kvm;
     this.tlb = tlb;
     this.core = core;
@@ -262,7 +262,8 @@ export function ppc_hash64_handle_mmu_fault(
   if (e >= 0) {
     index = tlb.index[e];
   } else {
-    index = kvmppc_hv_find_lock_hpte(kvm, ea_hi, ea_lo, slb_v_hi, slb_v_lo, HPTE_V_VALID_LO, ctx.key);
+    hpte_search_key(slb_v_hi, slb_v_lo, ea_hi, ea_lo, ctx.key);
+    index = hpte_pteg_search(hpt, kvm.hashMask, ctx.key, HPTE_V_VALID_LO, kvm.arch206);
     if (index < 0) {
       return storage_interrupt(ctx, vcpu, ea_hi, ea_lo, rwx, reloc, rwx === ACCESS_IFETCH ? SRR1_ISI_NOPT : DSISR_NOHPTE, -1, cause);
     }
@@ -297,7 +298,7 @@ export function ppc_hash64_handle_mmu_fault(
   let nr_lo = r_lo;
   if ((r_lo & want) !== want) {
     nr_lo = (r_lo | want) >>> 0;
-    hw_set_rc(kvm, vcpu, ctx.core, index, nr_lo, cause);
+    kvm.hpteSetRC(index, nr_lo, vcpu.vcpu_id, ctx.core, cause);
   }
 
   // 7. TLB fill (4K/64K/16M pages) or R/C refresh of the entry that hit.
@@ -314,24 +315,6 @@ export function ppc_hash64_handle_mmu_fault(
   ctx.index = index;
   ctx.pshift = pshift;
   return 0;
-}
-
-/**
- * The hardware's R/C update of HPTE `index` (dword 1 low word becomes r_lo): recorded as an
- * hpte_write exactly like Kvm.setHpte records it, but *not* reported to kvm.observer — it is not a
- * KVM operation (the invariant checker's per-operation rules, e.g. "a changed VALID HPTE needs a
- * tlbie", are about KVM's writes; the hardware's R/C writes never need one).
- */
-// Mirrors ppc_hash64_store_hpte() of step 6 of ppc_hash64_handle_mmu_fault() (target/ppc/mmu-hash64.c, QEMU)
-export function hw_set_rc(kvm: Kvm, vcpu: Vcpu, core: number, index: number, r_lo: number, cause: number): void {
-  const hpt = kvm.hpt;
-  const p = index * 4;
-  const or_lo = hpt[p + 3];
-  hpt[p + 3] = r_lo >>> 0;
-  const rec = kvm.rec;
-  if (rec.enabled) {
-    recordHpteWrite(rec, kvm.lpid, vcpu.vcpu_id, core, cause, index, hpt[p], hpt[p + 1], hpt[p + 2], or_lo, hpt, kvm.revGuestR);
-  }
 }
 
 /**
@@ -397,12 +380,7 @@ function recordGuestFault(
   const kvm = ctx.kvm;
   const rec = kvm.rec;
   if (!rec.enabled) return;
-  let gfn = -1;
-  if (index >= 0) {
-    const gr_lo = kvm.revGuestR[index * 2 + 1];
-    const psize = hpte_page_size(kvm.hpt[index * 4 + 1], gr_lo, kvm.arch206);
-    if (psize !== 0) gfn = hpte_rpn(kvm.revGuestR[index * 2], gr_lo, psize, kvm.pageShift);
-  }
+  const gfn = index >= 0 ? kvm.guestGfnOf(index) : -1;
   rec.emit(K.fault_triage, kvm.lpid, vcpu.vcpu_id, ctx.core, cause)
     .interrupt(rwx === ACCESS_IFETCH ? E.fault_kind.isi : E.fault_kind.dsi)
     .ea(ea_hi >>> 0, ea_lo >>> 0)

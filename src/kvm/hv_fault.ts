@@ -29,14 +29,13 @@ import {
   KVM_INST_FETCH_FAILED,
   MSR_DR_LO,
   MSR_IR_LO,
-  RESUME_FLAG_HOST,
   RESUME_HOST,
   slb_key,
   SRR1_ISI_N_OR_G,
   SRR1_ISI_NOPT,
   SRR1_ISI_PROT,
 } from '../arch/index.js';
-import { ACCESS_IFETCH, ACCESS_STORE, type MmuContext, ppc_hash64_handle_mmu_fault, SRR1_CAUSE_MASK } from '../hw/mmu.js';
+import { ACCESS_IFETCH, ACCESS_STORE, SRR1_CAUSE_MASK } from '../hw/mmu.js';
 import type { Vcpu } from '../hw/vcpu.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
@@ -44,7 +43,6 @@ import type { Kvm } from './kvm.js';
 import { kvmppc_hv_find_lock_hpte } from './rm_mmu.js';
 import { kvmppc_book3s_hv_page_fault } from './page_fault.js';
 import { kvm_hv_arch } from './vrma.js';
-import { kvm_vmm_complete_mmio, type MmioDevice } from './mmio.js';
 
 /** kvmppc_hpte_hv_fault return values other than a (positive) status to reflect. */
 export const HPTE_HV_FAULT_RETRY = 0;
@@ -328,65 +326,4 @@ export function kvmppc_handle_exit_hv_fault(kvm: Kvm, vcpu: Vcpu, cause: number 
     return kvmppc_book3s_hv_page_fault(kvm, vcpu, vcpu.pcHi, vcpu.pcLo, 0, cause);
   }
   return RESUME_HOST;
-}
-
-/** What guest_access did. */
-export interface GuestAccessHost {
-  /** Full exit of the vcpu with `trap` (partition switch etc.); returns the recording cause to use. */
-  fullExit?(vcpu: Vcpu, trap: number, cause: number): number;
-  /** Re-entry into the guest after a full exit. */
-  enterGuest?(vcpu: Vcpu, cause: number): void;
-  /** The VMM's MMIO device model (KVM_EXIT_MMIO completion). */
-  mmio?: MmioDevice;
-}
-
-/** Result codes of guest_access beyond "translated" (0) and interrupt vectors. */
-export const GUEST_ACCESS_EMULATED = -1;
-export const GUEST_ACCESS_ERROR = -2;
-export const GUEST_ACCESS_GAVE_UP = -3;
-
-/**
- * Run one guest access to completion as the machine would: MMU translate; on HDSI/HISI the
- * real-mode triage; for virtual/MMIO decisions a full exit (host.fullExit), the virtual-mode fault
- * handler, the VMM's MMIO completion (KVM_EXIT_MMIO) and re-entry (host.enterGuest); then retry.
- * Returns 0 when the access translated (ctx.raHi/raLo/index valid), the vector of an interrupt now
- * delivered to the guest (0x300, 0x380, 0x400, 0x480: the guest's handler runs next),
- * GUEST_ACCESS_EMULATED when the access was an emulated MMIO access (completed, PC advanced),
- * GUEST_ACCESS_ERROR when the fault handler returned an error (-EFAULT: KVM_RUN fails), or
- * GUEST_ACCESS_GAVE_UP after `maxRounds` retries (e.g. a notifier invalidation that never ends).
- */
-export function guest_access(
-  ctx: MmuContext,
-  vcpu: Vcpu,
-  ea_hi: number,
-  ea_lo: number,
-  rwx: number,
-  host: GuestAccessHost = {},
-  cause: number = NO_CAUSE,
-  maxRounds = 8,
-): number {
-  const kvm = ctx.kvm;
-  for (let round = 0; round < maxRounds; round++) {
-    const irq = ppc_hash64_handle_mmu_fault(ctx, vcpu, ea_hi, ea_lo, rwx, cause);
-    if (irq === 0) return 0;
-    if (irq !== BOOK3S_INTERRUPT_H_DATA_STORAGE && irq !== BOOK3S_INTERRUPT_H_INST_STORAGE) return irq;
-    const d = irq === BOOK3S_INTERRUPT_H_DATA_STORAGE ? kvmppc_hdsi(kvm, vcpu, ctx.core, cause) : kvmppc_hisi(kvm, vcpu, ctx.core, cause);
-    if (d === TRIAGE_REFLECT) return rwx === ACCESS_IFETCH ? BOOK3S_INTERRUPT_INST_STORAGE : BOOK3S_INTERRUPT_DATA_STORAGE;
-    if (d === TRIAGE_RETRY) continue;
-    const c = host.fullExit ? host.fullExit(vcpu, vcpu.trap, cause) : cause;
-    const pcHi = vcpu.pcHi;
-    const pcLo = vcpu.pcLo;
-    const ret = kvmppc_handle_exit_hv_fault(kvm, vcpu, c);
-    if (ret < 0) return GUEST_ACCESS_ERROR; // KVM_RUN fails: no re-entry
-    if (vcpu.mmio_needed) {
-      // KVM_EXIT_MMIO: the VMM completes the access, then KVM_RUN re-enters (PC already advanced).
-      if (host.mmio) kvm_vmm_complete_mmio(kvm, vcpu, host.mmio, c);
-      if (host.enterGuest) host.enterGuest(vcpu, c);
-      return GUEST_ACCESS_EMULATED;
-    }
-    if ((ret & RESUME_FLAG_HOST) !== 0) return GUEST_ACCESS_ERROR; // e.g. emulation failure
-    if (host.enterGuest) host.enterGuest(vcpu, c);
-    if (vcpu.pcHi !== pcHi || vcpu.pcLo !== pcLo) return GUEST_ACCESS_EMULATED;
-  }
-  return GUEST_ACCESS_GAVE_UP;
 }

@@ -25,6 +25,8 @@ import {
   hpt_geometry,
   type HptGeometry,
   HPTE_V_VALID_LO,
+  hpte_page_size,
+  hpte_rpn,
   LPCR_HDICE_LO,
   LPCR_LPES_LO,
   LPCR_PECE_LO,
@@ -39,9 +41,10 @@ import {
   PPC_MIN_HPT_ORDER,
 } from '../arch/index.js';
 import type { HostMm } from '../host/mm.js';
+import type { HashPageTableVhyp } from '../hw/vhyp.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
-import { recordHpteWrite, recordTlbie } from '../trace/writers.js';
+import { recordTlbie } from '../trace/writers.js';
 import { KvmppcPginfo, kvmppc_core_destroy_vm_33 } from './seed1.js';
 import { type SlotPhys, unpin_slot } from './slot_phys.js';
 
@@ -183,7 +186,7 @@ export interface KvmOptions {
   readonly hostHid4?: bigint;
 }
 
-export class Kvm {
+export class Kvm implements HashPageTableVhyp {
   readonly mm: HostMm;
   readonly rec: Recorder;
   readonly kernel: KernelVersion;
@@ -390,12 +393,52 @@ export class Kvm {
     h[p + 1] = v_lo;
     h[p + 2] = r_hi;
     h[p + 3] = r_lo;
-    const rec = this.rec;
-    if (rec.enabled) {
-      recordHpteWrite(rec, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause, i, ovh, ovl, orh, orl, h, this.revGuestR);
-    }
+    this.recordHpteWrite(i, ovh, ovl, orh, orl, this.ctxVcpu, this.ctxCore, this.ctxCause);
     const o = this.observer;
     if (o !== null) o.hpteWrite(this, i, ovh, ovl, orh, orl);
+  }
+
+  /**
+   * The hardware's R/C store into dword 1 of HPTE `index` (HashPageTableVhyp.hpteSetRC): recorded
+   * as an hpte_write exactly like setHpte, but *not* reported to the observer — it is not a KVM
+   * operation (the checker's per-operation rules, e.g. "a changed VALID HPTE needs a tlbie", are
+   * about KVM's writes; the hardware's R/C writes never need one).
+   */
+  // Mirrors ppc_hash64_store_hpte() of step 6 of ppc_hash64_handle_mmu_fault() (target/ppc/mmu-hash64.c, QEMU)
+  hpteSetRC(index: number, r_lo: number, vcpu: number, core: number, cause: number): void {
+    const h = this.hpt;
+    const p = index * 4;
+    const orl = h[p + 3];
+    h[p + 3] = r_lo >>> 0;
+    this.recordHpteWrite(index, h[p], h[p + 1], h[p + 2], orl, vcpu, core, cause);
+  }
+
+  /** The one writer of hpte_write events: HPTE i was (ov, or) and now holds what the HPT holds. */
+  private recordHpteWrite(i: number, ovh: number, ovl: number, orh: number, orl: number, vcpu: number, core: number, cause: number): void {
+    const rec = this.rec;
+    if (!rec.enabled) return;
+    const h = this.hpt;
+    const p = i * 4;
+    rec
+      .emit(K.hpte_write, this.lpid, vcpu, core, cause)
+      .hpte_index(i)
+      .old_v(ovh, ovl)
+      .old_r(orh, orl)
+      .new_v(h[p], h[p + 1])
+      .new_r(h[p + 2], h[p + 3])
+      .guest_r(this.revGuestR[i * 2], this.revGuestR[i * 2 + 1]);
+  }
+
+  /** PTEG index mask (HashPageTableVhyp.hashMask). */
+  get hashMask(): number {
+    return this.geom.hashMask;
+  }
+
+  /** Guest frame of HPTE `index` in the revmap guest view (HashPageTableVhyp.guestGfnOf), -1 if none. */
+  guestGfnOf(index: number): number {
+    const gr_lo = this.revGuestR[index * 2 + 1];
+    const psize = hpte_page_size(this.hpt[index * 4 + 1], gr_lo, this.arch206);
+    return psize === 0 ? -1 : hpte_rpn(this.revGuestR[index * 2], gr_lo, psize, this.pageShift);
   }
 
   /**

@@ -35,7 +35,7 @@ import {
   hpte_page_size,
   hpte_rpn,
   hpte_search_key,
-  hpte_search_match,
+  hpte_pteg_search,
   HpteSearchKey,
   hpte_set_rpn,
   HPTE_R_C_LO,
@@ -640,23 +640,7 @@ export function kvmppc_hv_find_lock_hpte(
   key: HpteSearchKey,
 ): number {
   hpte_search_key(slb_v_hi, slb_v_lo, ea_hi, ea_lo, key);
-  const mask = kvm.geom.hashMask;
-  // hash & mask (mask < 2^32 for every order this model allocates).
-  let pteg = (key.hash % TWO32 & mask) >>> 0;
-  const hpt = kvm.hpt;
-  const want = 2 ** key.pshift;
-  for (let pass = 0; pass < 2; pass++) {
-    const secondary = pass === 1;
-    for (let k = 0; k < HPTES_PER_GROUP; k++) {
-      const i = pteg * HPTES_PER_GROUP + k;
-      const v_hi = hpt[i * 4];
-      const v_lo = hpt[i * 4 + 1];
-      if (!hpte_search_match(v_hi, v_lo, valid, key, secondary)) continue;
-      if (hpte_page_size(v_lo, hpt[i * 4 + 3], kvm.arch206) === want) return i;
-    }
-    pteg = (pteg ^ mask) >>> 0;
-  }
-  return -1;
+  return hpte_pteg_search(kvm.hpt, kvm.geom.hashMask, key, valid, kvm.arch206);
 }
 
 export { HpteSearchKey };

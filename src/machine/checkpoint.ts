@@ -3,7 +3,7 @@
 // events and checks that its own digests agree (hvtrace replay --verify).
 
 import type { Kvm } from '../kvm/kvm.js';
-import { stateDigest, type DigestParts } from '../replay/digest.js';
+import { stateDigest, type DigestParts } from '../base/digest.js';
 import { K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
 

@@ -3,10 +3,10 @@
 // its DSISR / SRR1 cause bits, segment interrupt).
 
 import { BOOK3S_INTERRUPT_DATA_SEGMENT, BOOK3S_INTERRUPT_DATA_STORAGE, BOOK3S_INTERRUPT_INST_SEGMENT, BOOK3S_INTERRUPT_INST_STORAGE } from '../arch/reg.js';
-import { LWZ_R3_0_R4, STW_R3_0_R4 } from '../guest/interpreter.js';
+import { LWZ_R3_0_R4, STW_R3_0_R4 } from './scenario-runner.js';
 import { ACCESS_FAILED, ACCESS_OK, ACCESS_SEGMENT, ACCESS_STORAGE, type AccessKind, type GuestPort, STORE } from '../guest/os.js';
 import { SRR1_CAUSE_MASK } from '../hw/mmu.js';
-import { GUEST_ACCESS_EMULATED } from '../kvm/hv_fault.js';
+import { GUEST_ACCESS_EMULATED } from './guest-access.js';
 import type { Machine } from './machine.js';
 
 export class MachinePort implements GuestPort {

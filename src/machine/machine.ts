@@ -12,7 +12,7 @@ import { MSR_DR_LO, MSR_IR_LO, MSR_ME_LO, MSR_PR_LO, MSR_SF_HI } from '../arch/r
 import { ACCESS_IFETCH, MmuContext } from '../hw/mmu.js';
 import { Tlb, TlbKvmObserver, TlbShootdown } from '../hw/tlb.js';
 import { Vcpu } from '../hw/vcpu.js';
-import { GUEST_ACCESS_EMULATED, type GuestAccessHost, guest_access } from '../kvm/hv_fault.js';
+import { GUEST_ACCESS_EMULATED, type GuestAccessHost, guest_access } from './guest-access.js';
 import { HCALL_REGS_WORDS, isVirtmodePending, kvmppc_hcall, kvmppc_hcall_virtmode } from '../kvm/hcall.js';
 import { MmioRegisterFile } from '../kvm/mmio.js';
 import { kvmppc_hv_setup_rma } from '../kvm/vrma.js';
@@ -28,7 +28,7 @@ import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
 import { UserError } from '../trace/errors.js';
 import { recordTlbie } from '../trace/writers.js';
 import { TLBIEL_RB_LPID_SETS } from '../arch/hash.js';
-import { Prng } from './prng.js';
+import { Prng } from '../base/prng.js';
 
 /** Timebase ticks charged per modelled step (POWER7 timebase 512 MHz: 512 ticks = 1 µs). */
 export const COST = {
@@ -167,7 +167,7 @@ export class Machine {
     for (const c of this.cores) {
       const tlb = new Tlb(c.id, kvm.arch206 ? POWER7_TLB_SETS : PPC970_TLB_SETS);
       this.tlbs.push(tlb);
-      this.mmus.push(new MmuContext(kvm, tlb, c.id));
+      this.mmus.push(new MmuContext(kvm, tlb, c.id, kvm.lpcrHi, kvm.lpcrLo));
     }
     for (const v of this.vcpus) {
       const h = new Vcpu(v.id, { rec, lpid: kvm.lpid, slb_nr: kvm.arch206 ? 32 : 64 });
@@ -393,7 +393,7 @@ export class Machine {
     if (rwx === ACCESS_IFETCH) h.setPc(ea_hi, ea_lo);
     else h.setPc(v.pcHi, v.pcLo);
     h.cur_inst = inst >>> 0;
-    const r = guest_access(this.mmus[this.coreOf(v)], h, ea_hi, ea_lo, rwx, this.accessHost[v.id], cause);
+    const r = guest_access(this.kvm, this.mmus[this.coreOf(v)], h, ea_hi, ea_lo, rwx, this.accessHost[v.id], cause);
     if (r === GUEST_ACCESS_EMULATED) this.counters.mmioExits++;
     return r;
   }

@@ -2,7 +2,7 @@
 // verify the KVM invariants after each op. The Recorder is owned by the caller (it closes it).
 
 import type { Scenario } from '../guest/scenario.js';
-import { ScenarioRunner, type ExpectationFailure } from '../guest/interpreter.js';
+import { ScenarioRunner, type ExpectationFailure } from './scenario-runner.js';
 import { RunChecker, type RunViolation } from './invariants.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_INTERVAL } from './checkpoint.js';
 import type { Recorder } from '../trace/recorder.js';

@@ -9,7 +9,7 @@
 // there as a shared `decodeArrowBatch` when that file's owner agrees (kept here to stay within
 // the replayer's files).
 
-import { type RecordBatch, RecordBatchReader } from 'apache-arrow';
+import { RecordBatchReader } from 'apache-arrow';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { EventBatch } from '../trace/batch.js';
 import { TraceFormatError } from '../trace/errors.js';

@@ -2,18 +2,37 @@
 
 import { hex64 } from '../arch/word.js';
 import { EventBatch, NO_CAUSE, splitBig } from './batch.js';
-import { ENUMS, type EnumName, type EventKind, type FieldDef, KINDS, KIND_BY_CODE, MAX_FIELDS } from './kinds.js';
+import { ENUMS, type EnumName, type EventKind, type FieldDef, type FieldsOf, KINDS, KIND_BY_CODE, MAX_FIELDS } from './kinds.js';
+import { F, type FieldIndex, fieldIndex } from './fields.js';
 
-/** One event with its payload as unsigned 64-bit BigInts (one per field of its kind). */
-export interface TraceEvent {
-  seq: number;
-  time: number;
-  kind: EventKind;
-  lpid: number;
-  vcpu: number;
-  core: number;
-  cause: number | null;
-  words: bigint[];
+/**
+ * One event with its payload as unsigned 64-bit BigInts (one per field of its kind). A union over
+ * kinds, so `e.kind === 'notifier'` narrows `e` and field(e, name) accepts that kind's names only.
+ * Read payload words by name: `field(e, 'gfn')`, `fieldNum(e, 'ret')`, or `e.words[F.kind.name]`.
+ */
+export type TraceEvent<Kd extends EventKind = EventKind> = Kd extends EventKind
+  ? {
+      seq: number;
+      time: number;
+      kind: Kd;
+      lpid: number;
+      vcpu: number;
+      core: number;
+      cause: number | null;
+      words: bigint[];
+    }
+  : never;
+
+/** Field `name` of decoded event `e` as the unsigned 64-bit word; throws if e's kind has no such field. */
+export function field<Kd extends EventKind>(e: TraceEvent<Kd>, name: FieldsOf<Kd>): bigint {
+  const j = (F[e.kind] as Record<string, FieldIndex | undefined>)[name];
+  if (j === undefined) throw new Error(`no field ${name} in ${e.kind}`);
+  return e.words[j] ?? 0n;
+}
+
+/** Field `name` of `e` as a signed number (exact within ±2^53): counts, indexes, -1 sentinels, enums. */
+export function fieldNum<Kd extends EventKind>(e: TraceEvent<Kd>, name: FieldsOf<Kd>): number {
+  return Number(BigInt.asIntN(64, field(e, name)));
 }
 
 export function kindOfCode(code: number): EventKind {
@@ -27,7 +46,7 @@ export function eventAt(b: EventBatch, i: number): TraceEvent {
   const kind = kindOfCode(b.kind[i]);
   const nf = KINDS[kind].fields.length;
   const words: bigint[] = [];
-  for (let j = 0; j < nf; j++) words.push(b.wordBig(i, j));
+  for (let j = 0; j < nf; j++) words.push(b.big(i, fieldIndex(j)));
   const c = b.cause[i];
   return {
     seq: b.firstSeq + i,

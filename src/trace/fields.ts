@@ -12,14 +12,16 @@
 // A 'hex' setter takes the word as (hi, lo) unsigned 32-bit halves or as one number (exact below
 // 2^53); every other setter takes a number (negative = two's complement, enums as `E.x.y`).
 //
-// Read: `F.<kind>.<field>` is the field's word index, a branded FieldIndex the EventBatch accessors
-// (num/lo/hi/big) and `TraceEvent.words` take:
+// Read: `F.<kind>.<field>` is the field's word index, a branded FieldIndex (a bare number is
+// rejected) that the EventBatch accessors num/lo/hi/big take; a decoded TraceEvent is read with
+// field()/fieldNum() (event.ts), whose names narrow with `e.kind`:
 //
-//   const newVlo = b.lo(i, F.hpte_write.new_v);
-//   if (e.words[F.hpte_write.new_r] & 0x20n) ...
+//   const absent = b.lo(i, F.hpte_write.new_v) & 0x20;
+//   if (e.kind === 'hpte_write' && (field(e, 'new_v') & 0x20n) !== 0n) ...
 //
-// Cost: a setter is a method of one object shared by all kinds (the Recorder's PayloadWriter), so a
-// call site is monomorphic and V8 inlines it to the same blind stores the positional calls made.
+// Cost: a setter is a method of one object shared by all kinds (the Recorder's PayloadWriter, also
+// returned, aimed at scratch space, by a disabled recorder), so a call site is monomorphic and V8
+// inlines it to the same blind stores the positional calls made; nothing is allocated.
 // That is possible because every field name has one type in every kind (kinds.ts checks it): the
 // setter `gfn` means the same thing whichever kind it is written in.
 
@@ -115,11 +117,6 @@ export class PayloadWriter {
   }
 }
 
-/** What a disabled recorder returns: every setter does nothing. */
-export class NullWriter {
-  readonly seq = -1;
-}
-
 /** Field names with their type, one type per name (kinds.ts checks it at load). */
 function fieldTypes(): Map<string, FieldType> {
   const m = new Map<string, FieldType>();
@@ -132,7 +129,6 @@ function fieldTypes(): Map<string, FieldType> {
   const reserved = new Set([
     ...Object.getOwnPropertyNames(PayloadWriter.prototype),
     ...Object.keys(new PayloadWriter(new Uint32Array(0))),
-    ...Object.getOwnPropertyNames(NullWriter.prototype),
   ]);
   for (const [name, type] of fieldTypes()) {
     if (reserved.has(name)) throw new Error(`field name ${name} collides with a PayloadWriter member`);
@@ -148,12 +144,5 @@ function fieldTypes(): Map<string, FieldType> {
             return this;
           };
     Object.defineProperty(PayloadWriter.prototype, name, { value: set, writable: false, enumerable: false });
-    Object.defineProperty(NullWriter.prototype, name, {
-      value: function (this: NullWriter): NullWriter {
-        return this;
-      },
-      writable: false,
-      enumerable: false,
-    });
   }
 })();

@@ -7,12 +7,12 @@
 // Events are written in the batch's wire form (the Arrow encoding, see batch.ts): 64-bit halves and
 // zero-suppressed payload words with their presence mask, so trailing zero words are never stored
 // (readers restore them as zeros). Sinks wanting numbers call batch.toDense().
-// `enabled = false` makes emit() return a writer whose setters do nothing, so the model runs unrecorded.
+// `enabled = false` makes emit() write into scratch space that is never kept, so the model runs unrecorded.
 
 import { EventBatch, NO_CAUSE, WireColumns, wordToNumber } from './batch.js';
 import { popcount32 } from '../arch/word.js';
 import { K } from './kinds.js';
-import { type Emitter, type FieldIndex, type KindCode, type KindOfCode, NullWriter, PayloadWriter } from './fields.js';
+import { type Emitter, type FieldIndex, type KindCode, type KindOfCode, PayloadWriter } from './fields.js';
 import type { RunInfo } from './run-info.js';
 
 export interface EventSink {
@@ -33,7 +33,6 @@ export class Recorder {
   private readonly wire: WireColumns;
   /** Payload cursor of the open event; returned by emit() as the kind's emitter. */
   private readonly out: PayloadWriter;
-  private readonly none = new NullWriter();
   private readonly sinks: EventSink[];
   private nextSeq = 0;
   private closed = false;
@@ -73,7 +72,15 @@ export class Recorder {
    * of its fields in order, then `.seq`. cause = NO_CAUSE (-1) for none.
    */
   emit<C extends KindCode>(code: C, lpid: number, vcpu: number, core: number, cause: number): Emitter<KindOfCode<C>> {
-    if (!this.enabled) return this.none as never;
+    if (!this.enabled) {
+      // The same writer, aimed at scratch space (a disabled recorder's batch is never sealed or
+      // flushed): every emitter call site then sees one class, whether or not the run is recorded.
+      const o = this.out;
+      o.pk = 0;
+      o.pbit = 0;
+      o.seq = -1;
+      return o as never;
+    }
     const b = this.batch;
     let n = b.length;
     if (n > 0) this.seal(n - 1);

@@ -2,7 +2,7 @@
 // follow what a POWER7 run under memory pressure records (hcalls with HPTE writes, rmap links and
 // tlbies; faults; notifier invalidations; partition switches), so sizes per event are realistic.
 
-import { Prng } from '../machine/prng.js';
+import { Prng } from '../base/prng.js';
 import { E, K } from './kinds.js';
 import { NO_CAUSE, type Recorder } from './recorder.js';
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PhysMem } from '../../src/host/physmem.js';
-import { Prng } from '../../src/machine/prng.js';
+import { Prng } from '../../src/base/prng.js';
 
 /** Reference: the plain linear probe over blocks from a start drawn from an identical PRNG. */
 class NaiveMem {

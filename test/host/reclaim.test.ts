@@ -5,13 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { H_ENTER, H_SUCCESS } from '../../src/arch/index.js';
-import { Prng } from '../../src/machine/prng.js';
+import { Prng } from '../../src/base/prng.js';
 import { Reclaim } from '../../src/host/reclaim.js';
 import { PTE_PRESENT, PTE_SWAP } from '../../src/host/mm.js';
 import { E } from '../../src/trace/kinds.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
 import { checkInvariants, mmuStateDigest } from '../../src/kvm/invariants.js';
-import { makeWorld, UA, w64, wnum, type World } from '../kvm/helpers.js';
+import { makeWorld, UA, type World } from '../kvm/helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 
 function ok(w: World): void {
   assert.equal(checkInvariants(w.kvm, w.audit, w.checker), null);
@@ -60,16 +61,16 @@ test('POWER7 clock reclaim: KVM-referenced page gets a second chance; unreferenc
   assert.equal(k.hpteBig(8)[1] & 0x180n, 0x80n);
   assert.equal(k.guestRBig(8), 0x1112n);
   const ev = w.events();
-  const so = ev.filter((e) => e.kind === 'host_page' && wnum(e, 'op') === E.host_page_op.swap_out);
-  assert.deepEqual(so.map((e) => w64(e, 'hva')), [BigInt(UA), BigInt(UA + 0x2000)]);
+  const so = ev.filter((e) => e.kind === 'host_page' && fieldNum(e, 'op') === E.host_page_op.swap_out);
+  assert.deepEqual(so.map((e) => field(e, 'hva')), [BigInt(UA), BigInt(UA + 0x2000)]);
   const inv = ev.find((e) => e.kind === 'notifier' && e.cause === so[0].seq)!;
-  assert.equal(wnum(inv, 'callback'), E.notifier_kind.invalidate_page);
-  assert.equal(wnum(inv, 'effect'), E.notifier_effect.invalidated);
+  assert.equal(fieldNum(inv, 'callback'), E.notifier_kind.invalidate_page);
+  assert.equal(fieldNum(inv, 'effect'), E.notifier_effect.invalidated);
   ok(w);
   // The VMM touches page 0 again: swap-in (a new frame), recorded as swap_in.
   w.mm.map(UA);
   assert.equal(w.mm.swapIns, 1);
-  assert.equal(wnum(w.events().at(-1)!, 'op'), E.host_page_op.swap_in);
+  assert.equal(fieldNum(w.events().at(-1)!, 'op'), E.host_page_op.swap_in);
   ok(w);
 });
 
@@ -100,7 +101,7 @@ test('PPC970: reclaim never swaps a pinned page; aging notifiers are noop_pinned
   assert.equal(mmuStateDigest(k), digest);
   const ns = w.events().slice(nEv).filter((e) => e.kind === 'notifier');
   assert.ok(ns.length > 0);
-  for (const n of ns) assert.equal(wnum(n, 'effect'), E.notifier_effect.noop_pinned);
+  for (const n of ns) assert.equal(fieldNum(n, 'effect'), E.notifier_effect.noop_pinned);
   ok(w);
 });
 
@@ -153,7 +154,7 @@ test('POWER7 under pressure: other processes force reclaim of guest and other pa
   // Every guest swap-out made that page's HPTEs ABSENT via the notifier (J8 would fail otherwise).
   ok(a.w);
   const ev = a.w.events();
-  const invalidated = ev.filter((e) => e.kind === 'notifier' && wnum(e, 'effect') === E.notifier_effect.invalidated);
+  const invalidated = ev.filter((e) => e.kind === 'notifier' && fieldNum(e, 'effect') === E.notifier_effect.invalidated);
   assert.ok(invalidated.length > 0);
   // Same seed → same counters and same event stream length.
   const b = pressureRun('power7', 42, 400);
@@ -173,10 +174,10 @@ test('PPC970 under pressure: pinned guest pages are skipped, never swapped; othe
   let swappedGuest = 0;
   for (const e of w.events()) {
     if (e.kind !== 'host_page') continue;
-    const op = wnum(e, 'op');
-    const pfn = Number(w64(e, 'pfn'));
+    const op = fieldNum(e, 'op');
+    const pfn = Number(field(e, 'pfn'));
     if (op === E.host_page_op.pin) pinnedNow.add(pfn);
-    else if (op === E.host_page_op.swap_out && wnum(e, 'owner') === 0) {
+    else if (op === E.host_page_op.swap_out && fieldNum(e, 'owner') === 0) {
       swappedGuest++;
       assert.ok(!pinnedNow.has(pfn), `pinned pfn ${pfn} swapped out`);
     }

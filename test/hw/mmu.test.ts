@@ -27,7 +27,7 @@ import { kvm_alloc_rma, kvmppc_hv_setup_rma_970 } from '../../src/kvm/slot_phys.
 import { Recorder } from '../../src/trace/recorder.js';
 import { checkInvariants } from '../../src/kvm/invariants.js';
 import { E } from '../../src/trace/kinds.js';
-import { w64, wnum } from '../kvm/helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 import { hEnter, hvaOf, hwWorld, TV1_EA, TV1_PRIMARY_INDEX, TV1_SECONDARY_INDEX } from './hwworld.js';
 
 const H_EXACT = 0x0000008000000000n;
@@ -89,9 +89,9 @@ test('R then C: a load sets R, a store sets C, each recorded once', () => {
   assert.equal(ppc_hash64_handle_mmu_fault(w.ctx, w.v, 0, TV1_EA, ACCESS_STORE), 0); // no change
   const writes = w.events().slice(before).filter((e) => e.kind === 'hpte_write');
   assert.equal(writes.length, 2);
-  assert.equal(w64(writes[0], 'new_r'), 0x7e5a1112n);
-  assert.equal(w64(writes[1], 'old_r'), 0x7e5a1112n);
-  assert.equal(w64(writes[1], 'new_r'), 0x7e5a1192n);
+  assert.equal(field(writes[0], 'new_r'), 0x7e5a1112n);
+  assert.equal(field(writes[1], 'old_r'), 0x7e5a1112n);
+  assert.equal(field(writes[1], 'new_r'), 0x7e5a1192n);
   // Second and later accesses hit the TLB (one fill, three hits).
   assert.equal(w.tlbs[0].counters.fills, 1);
   assert.equal(w.tlbs[0].counters.hits, 3);
@@ -133,10 +133,10 @@ test('protection: store to a PP=3 page raises HDSI PROTFAULT|ISSTORE with VPM1, 
   assert.equal(w.v.pcLo, 0x300);
   const ft = w.events().slice(n).filter((e) => e.kind === 'fault_triage');
   assert.equal(ft.length, 1);
-  assert.equal(wnum(ft[0], 'interrupt'), E.fault_kind.dsi);
-  assert.equal(wnum(ft[0], 'decision'), E.fault_decision.guest);
-  assert.equal(wnum(ft[0], 'hpte_index'), TV1_PRIMARY_INDEX);
-  assert.equal(wnum(ft[0], 'access'), ACCESS_STORE);
+  assert.equal(fieldNum(ft[0], 'interrupt'), E.fault_kind.dsi);
+  assert.equal(fieldNum(ft[0], 'decision'), E.fault_decision.guest);
+  assert.equal(fieldNum(ft[0], 'hpte_index'), TV1_PRIMARY_INDEX);
+  assert.equal(fieldNum(ft[0], 'access'), ACCESS_STORE);
 });
 
 test('an ABSENT entry is invisible to the hardware: NOHPTE', () => {
@@ -169,7 +169,7 @@ test('PPC970: no VPM — a miss is a DSI to the guest; real mode uses the RMA fr
   assert.equal(kvm_set_memory_region(kvm, { slot: 0, guest_phys_addr: 0, memory_size: 0x8000000, userspace_addr: 0x3fff80000000 }), 0);
   const ri = kvm_alloc_rma(kvm, 0x4000000)!; // 64 MiB → RMLS 3
   assert.equal(kvmppc_hv_setup_rma_970(kvm, ri), 0);
-  const ctx = new MmuContext(kvm, new Tlb(0), 0);
+  const ctx = new MmuContext(kvm, new Tlb(0), 0, kvm.lpcrHi, kvm.lpcrLo);
   assert.equal(ctx.vpm0 || ctx.vpm1, false);
   assert.equal(ctx.rmaSize, 0x4000000);
   const v = new Vcpu(0, { rec, lpid: kvm.lpid, slb_nr: 64 });

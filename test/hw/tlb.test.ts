@@ -18,7 +18,7 @@ import { ACCESS_LOAD, ppc_hash64_handle_mmu_fault } from '../../src/hw/mmu.js';
 import { ANOMALY_STALE_TLB, Tlb, tlb_set_of_rb, tlb_set_of_va } from '../../src/hw/tlb.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
 import { checkInvariants } from '../../src/kvm/invariants.js';
-import { w64 } from '../kvm/helpers.js';
+import { field } from '../../src/trace/event.js';
 import { hEnter, hvaOf, hwWorld, TV1_EA, TV1_PRIMARY_INDEX } from './hwworld.js';
 
 const H_EXACT = 0x0000008000000000n;
@@ -84,9 +84,9 @@ test('stale TLB: an HPTE made invalid WITHOUT a tlbie is counted on the next use
   assert.equal(w.shoot.stale_tlb, 1);
   const an = w.events().slice(n).filter((e) => e.kind === 'anomaly');
   assert.equal(an.length, 1);
-  assert.equal(w64(an[0], 'code'), BigInt(ANOMALY_STALE_TLB));
-  assert.equal(w64(an[0], 'severity'), 2n);
-  assert.equal(w64(an[0], 'a'), BigInt(TV1_PRIMARY_INDEX));
+  assert.equal(field(an[0], 'code'), BigInt(ANOMALY_STALE_TLB));
+  assert.equal(field(an[0], 'severity'), 2n);
+  assert.equal(field(an[0], 'a'), BigInt(TV1_PRIMARY_INDEX));
 });
 
 test('stale TLB: H_REMOVE with its tlbie leaves nothing stale, on every core', () => {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SLB_ESID_V_LO } from '../../src/arch/index.js';
 import { Vcpu } from '../../src/hw/vcpu.js';
-import { w64, wnum } from '../kvm/helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 import { hwWorld } from './hwworld.js';
 
 test('slbmte: slot from RB & 0xfff; 256M and 1T ESID compares', () => {
@@ -23,9 +23,9 @@ test('slbmte: slot from RB & 0xfff; 256M and 1T ESID compares', () => {
   assert.throws(() => v.slbmte(0, 0, 0, SLB_ESID_V_LO | 32), RangeError); // POWER7 has 32 slots
   const ev = w.events().filter((e) => e.kind === 'slb_update');
   assert.equal(ev.length, 2);
-  assert.equal(wnum(ev[1], 'slot'), 5);
-  assert.equal(w64(ev[1], 'vsid'), 0x4000000007000000n);
-  assert.equal(w64(ev[1], 'esid'), 0x0000010008000005n);
+  assert.equal(fieldNum(ev[1], 'slot'), 5);
+  assert.equal(field(ev[1], 'vsid'), 0x4000000007000000n);
+  assert.equal(field(ev[1], 'esid'), 0x0000010008000005n);
 });
 
 test('slbia invalidates every entry except slot 0; slbmte 0,0 then slbia clears all', () => {
@@ -38,7 +38,7 @@ test('slbia invalidates every entry except slot 0; slbmte 0,0 then slbia clears 
   v.slbmte(0, 0, 0, 0);
   assert.equal(v.slb_lookup(0, 0x10000000), -1);
   const last = w.events().filter((e) => e.kind === 'slb_update');
-  assert.equal(wnum(last[last.length - 2], 'slot'), -1); // the slbia event
+  assert.equal(fieldNum(last[last.length - 2], 'slot'), -1); // the slbia event
 });
 
 test('a Vcpu defaults to PPC970-style 64 slots only when asked', () => {

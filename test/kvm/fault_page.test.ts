@@ -14,12 +14,13 @@ import {
 import { ACCESS_LOAD, ACCESS_STORE, ppc_hash64_handle_mmu_fault } from '../../src/hw/mmu.js';
 import { PTE_PRESENT, PTE_RW } from '../../src/host/mm.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
-import { guest_access, kvmppc_hdsi, TRIAGE_VIRTUAL } from '../../src/kvm/hv_fault.js';
+import { kvmppc_hdsi, TRIAGE_VIRTUAL } from '../../src/kvm/hv_fault.js';
+import { guest_access } from '../../src/machine/guest-access.js';
 import { checkInvariants } from '../../src/kvm/invariants.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
 import { EFAULT, kvmppc_book3s_hv_page_fault } from '../../src/kvm/page_fault.js';
 import { E } from '../../src/trace/kinds.js';
-import { w64, wnum } from './helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 import { hEnter, hvaOf, hwWorld, TV1_EA, TV1_PRIMARY_INDEX, type HwWorld } from '../hw/hwworld.js';
 
 const H_EXACT = 0x0000008000000000n;
@@ -61,11 +62,11 @@ test('installed: ABSENT → VALID at the faulted-in host page, chained, R/C filt
   const ev = w.events().slice(n);
   const enter = ev.find((e) => e.kind === 'page_fault_enter')!;
   const exit = ev.find((e) => e.kind === 'page_fault_exit')!;
-  assert.equal(w64(enter, 'hpte_v'), 0x123456020n);
-  assert.equal(w64(enter, 'gpte_r'), 0x1234192n);
-  assert.equal(wnum(enter, 'base_gfn'), 0);
-  assert.equal(wnum(exit, 'outcome'), E.page_fault_outcome.installed);
-  assert.equal(w64(exit, 'hpte_v'), 0x123456001n);
+  assert.equal(field(enter, 'hpte_v'), 0x123456020n);
+  assert.equal(field(enter, 'gpte_r'), 0x1234192n);
+  assert.equal(fieldNum(enter, 'base_gfn'), 0);
+  assert.equal(fieldNum(exit, 'outcome'), E.page_fault_outcome.installed);
+  assert.equal(field(exit, 'hpte_v'), 0x123456001n);
   assert.equal(exit.cause, enter.seq);
   // Link recorded before the write that makes the entry VALID.
   const kinds = ev.map((e) => e.kind);
@@ -97,8 +98,8 @@ test('upgraded: a host-read-only VALID entry, store → write fault on the host 
   const ev = w.events().slice(n);
   const tl = ev.filter((e) => e.kind === 'tlbie');
   assert.equal(tl.length, 1);
-  assert.equal(w64(tl[0], 'rb'), compute_tlbie_rb_big(0x123456020n, 0x7e5a1113n, BigInt(I), true));
-  assert.equal(wnum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.upgraded);
+  assert.equal(field(tl[0], 'rb'), compute_tlbie_rb_big(0x123456020n, 0x7e5a1113n, BigInt(I), true));
+  assert.equal(fieldNum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.upgraded);
   // No chain operation: the rmap word is unchanged.
   assert.equal(ev.filter((e) => e.kind === 'rmap_change').length, 0);
   assert.equal(w.kvm.rmapBig(0x1234), rmapBefore);
@@ -120,7 +121,7 @@ test('changed (step 1): the HPTE differs from pgfault_hpte → RESUME_GUEST, HPT
   assert.equal(fault(w), RESUME_GUEST);
   assert.deepEqual(w.kvm.hpteBig(I), before);
   const ev = w.events().slice(n);
-  assert.equal(wnum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.changed);
+  assert.equal(fieldNum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.changed);
   assert.equal(ev.filter((e) => e.kind === 'hpte_write' || e.kind === 'rmap_change').length, 0);
   ok(w);
 });
@@ -139,7 +140,7 @@ test('changed (step 7): the HPTE changes while the handler sleeps in gup → not
   // Re-validation under the lock fails (dword 0 now 0): the HPTE stays as H_REMOVE left it.
   assert.deepEqual(w.kvm.hpteBig(I), after);
   const exit = w.events().slice(n).find((e) => e.kind === 'page_fault_exit')!;
-  assert.equal(wnum(exit, 'outcome'), E.page_fault_outcome.changed);
+  assert.equal(fieldNum(exit, 'outcome'), E.page_fault_outcome.changed);
   assert.equal(w.kvm.rmapBig(0x1234), 0n);
   // J20 (fault re-validation) holds: the audit saw faultCommit(committed = false) and no write.
   ok(w);
@@ -157,7 +158,7 @@ test('notifier retry: count ≠ 0 at commit → RESUME_GUEST, nothing installed'
   assert.equal(w.kvm.hpteBig(I)[0], 0x123456020n); // still ABSENT
   assert.equal(w.kvm.rmapBig(0x1234), 0n);
   const ev = w.events().slice(n);
-  assert.equal(wnum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.notifier_retry);
+  assert.equal(fieldNum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.notifier_retry);
   assert.equal(ev.filter((e) => e.kind === 'hpte_write' || e.kind === 'rmap_change').length, 0);
 });
 
@@ -171,7 +172,7 @@ test('notifier retry: seq moves during gup (another page reclaimed) → RESUME_G
   assert.equal(w.v.fault_outcome, E.page_fault_outcome.notifier_retry);
   assert.equal(w.kvm.hpteBig(I)[0], 0x123456020n);
   // The guest retries the access; this time the fault installs.
-  assert.equal(guest_access(w.ctx, w.v, 0, TV1_EA, ACCESS_LOAD), 0);
+  assert.equal(guest_access(w.kvm, w.ctx, w.v, 0, TV1_EA, ACCESS_LOAD), 0);
   assert.equal(w.v.fault_outcome, E.page_fault_outcome.installed);
   assert.equal(w.kvm.hpteBig(I)[0], 0x123456001n);
   ok(w);
@@ -208,7 +209,7 @@ test('guest_access end to end: miss → triage → fault → retry translates; a
       return -1;
     },
   };
-  assert.equal(guest_access(w.ctx, w.v, 0, TV1_EA, ACCESS_STORE, host), 0);
+  assert.equal(guest_access(w.kvm, w.ctx, w.v, 0, TV1_EA, ACCESS_STORE, host), 0);
   assert.deepEqual(exits, [0xe00]);
   // A store: writing = 1; the page is faulted in writable, so the entry is installed writable,
   // C is stripped by the filter (rmap was 0), and the hardware store then sets R and C.

@@ -29,7 +29,7 @@ import {
   TRIAGE_VIRTUAL,
 } from '../../src/kvm/hv_fault.js';
 import { E } from '../../src/trace/kinds.js';
-import { w64, wnum } from './helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 import { hEnter, hvaOf, hwWorld, TV1_EA, TV1_PRIMARY_INDEX, TV1_SLB_V_HI, TV1_SLB_V_LO, type HwWorld } from '../hw/hwworld.js';
 
 const H_EXACT = 0x0000008000000000n;
@@ -59,12 +59,12 @@ test('genuine guest miss (no HPTE at all) → reflect DSI with NOHPTE', () => {
   assert.equal(w.v.pcLo, 0x300);
   assert.equal(w.v.msrHi, MSR_SF_HI);
   assert.equal(w.v.msrLo, MSR_ME_LO);
-  assert.equal(wnum(ev, 'interrupt'), E.fault_kind.hdsi);
-  assert.equal(wnum(ev, 'decision'), E.fault_decision.reflect);
-  assert.equal(w64(ev, 'out_status'), BigInt(DSISR_NOHPTE));
-  assert.equal(wnum(ev, 'hpte_index'), -1);
+  assert.equal(fieldNum(ev, 'interrupt'), E.fault_kind.hdsi);
+  assert.equal(fieldNum(ev, 'decision'), E.fault_decision.reflect);
+  assert.equal(field(ev, 'out_status'), BigInt(DSISR_NOHPTE));
+  assert.equal(fieldNum(ev, 'hpte_index'), -1);
   // slb_v recorded: TV1 0x123456000.
-  assert.equal(w64(ev, 'slb_v'), 0x123456000n);
+  assert.equal(field(ev, 'slb_v'), 0x123456000n);
 });
 
 test('guest-view protection failure (store to PP=3) → reflect PROTFAULT', () => {
@@ -77,9 +77,9 @@ test('guest-view protection failure (store to PP=3) → reflect PROTFAULT', () =
   assert.equal(d, TRIAGE_REFLECT);
   assert.equal(w.v.dsisr, DSISR_PROTFAULT | DSISR_ISSTORE);
   assert.equal(w.v.pcLo, 0x300);
-  assert.equal(wnum(ev, 'hpte_index'), TV1_PRIMARY_INDEX);
-  assert.equal(wnum(ev, 'gfn'), 0x1234);
-  assert.equal(wnum(ev, 'access'), ACCESS_STORE);
+  assert.equal(fieldNum(ev, 'hpte_index'), TV1_PRIMARY_INDEX);
+  assert.equal(fieldNum(ev, 'gfn'), 0x1234);
+  assert.equal(fieldNum(ev, 'access'), ACCESS_STORE);
 });
 
 test('ABSENT entry (host page not present) → virtual-mode fault (-1), pgfault_* saved', () => {
@@ -96,7 +96,7 @@ test('ABSENT entry (host page not present) → virtual-mode fault (-1), pgfault_
   assert.equal(w.v.fault_dsisr, DSISR_NOHPTE);
   assert.equal(w.v.pcLo, PC); // guest state untouched
   assert.equal(w.v.last_inst, KVM_INST_FETCH_FAILED);
-  assert.equal(wnum(ev, 'decision'), E.fault_decision.virtual);
+  assert.equal(fieldNum(ev, 'decision'), E.fault_decision.virtual);
 });
 
 test('host-forced read-only, guest view writable, store → virtual (-1)', () => {
@@ -121,7 +121,7 @@ test('emulated MMIO (key 31, ABSENT) data access with MSR.IR → -2, instruction
   assert.equal(d, TRIAGE_MMIO);
   assert.equal(w.v.trap, BOOK3S_INTERRUPT_H_DATA_STORAGE);
   assert.equal(w.v.last_inst, 0x80a40000);
-  assert.equal(wnum(ev, 'decision'), E.fault_decision.mmio);
+  assert.equal(fieldNum(ev, 'decision'), E.fault_decision.mmio);
   // Same HPTE but the access in real mode? IR is what K34 tests: with IR off (DR on) → -1.
   const w2 = hwWorld();
   hEnter(w2, H_EXACT, TV1_PRIMARY_INDEX, 0x123456001n, 0x80000192n);

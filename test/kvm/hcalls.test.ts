@@ -22,7 +22,8 @@ import { E } from '../../src/trace/kinds.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
 import { HpteSearchKey, kvmppc_hv_find_lock_hpte } from '../../src/kvm/rm_mmu.js';
 import { checkInvariants } from '../../src/kvm/invariants.js';
-import { makeWorld, UA, w64, wnum, type World } from './helpers.js';
+import { makeWorld, UA, type World } from './helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 
 const H_EXACT = 0x0000008000000000n;
 const H_READ_4 = 0x0000002000000000n;
@@ -77,19 +78,19 @@ test('TV11: H_ENTER end to end (K34, PAGE_SHIFT 12, order 24)', () => {
   const exit = ev.find((e) => e.kind === 'hcall_exit')!;
   assert.ok(enter.seq < link.seq && link.seq < hw.seq && hw.seq < exit.seq);
   for (const e of [link, hw, exit]) assert.equal(e.cause, enter.seq);
-  assert.equal(w64(hw, 'hpte_index'), 0x1a298n);
-  assert.equal(w64(hw, 'old_v'), 0n);
-  assert.equal(w64(hw, 'new_v'), 0x123456001n);
-  assert.equal(w64(hw, 'new_r'), 0x7e5a1112n);
-  assert.equal(w64(hw, 'guest_r'), 0x1234192n);
-  assert.equal(wnum(link, 'op'), E.rmap_op.link);
-  assert.equal(w64(link, 'gfn'), 0x1234n);
-  assert.equal(w64(link, 'rmap'), 0x1010001a298n);
-  assert.equal(wnum(link, 'forw'), 0x1a298);
-  assert.equal(wnum(link, 'back'), 0x1a298);
-  assert.equal(wnum(exit, 'ret'), H_SUCCESS);
-  assert.equal(wnum(exit, 'path'), E.hcall_path.real);
-  assert.equal(w64(exit, 'out_r4'), 0x1a298n);
+  assert.equal(field(hw, 'hpte_index'), 0x1a298n);
+  assert.equal(field(hw, 'old_v'), 0n);
+  assert.equal(field(hw, 'new_v'), 0x123456001n);
+  assert.equal(field(hw, 'new_r'), 0x7e5a1112n);
+  assert.equal(field(hw, 'guest_r'), 0x1234192n);
+  assert.equal(fieldNum(link, 'op'), E.rmap_op.link);
+  assert.equal(field(link, 'gfn'), 0x1234n);
+  assert.equal(field(link, 'rmap'), 0x1010001a298n);
+  assert.equal(fieldNum(link, 'forw'), 0x1a298);
+  assert.equal(fieldNum(link, 'back'), 0x1a298);
+  assert.equal(fieldNum(exit, 'ret'), H_SUCCESS);
+  assert.equal(fieldNum(exit, 'path'), E.hcall_path.real);
+  assert.equal(field(exit, 'out_r4'), 0x1a298n);
 });
 
 test('H_ENTER placement: first free slot, H_EXACT, H_PTEG_FULL over VALID|ABSENT', () => {
@@ -250,14 +251,14 @@ test('H_REMOVE: return codes, AVPN, ANDCOND, tlbie RB and scope', () => {
   // = 0x1234560005000 (the VA of TV2), B = 0.
   const tl = w.events().filter((e) => e.kind === 'tlbie');
   assert.equal(tl.length, 1);
-  assert.equal(w64(tl[0], 'rb'), 0x1234560005000n);
-  assert.equal(w64(tl[0], 'rb'), compute_tlbie_rb_big(0x123456001n, 0x7e5a1112n, 0x1a298n, true));
-  assert.equal(wnum(tl[0], 'scope'), E.tlb_scope.global);
+  assert.equal(field(tl[0], 'rb'), 0x1234560005000n);
+  assert.equal(field(tl[0], 'rb'), compute_tlbie_rb_big(0x123456001n, 0x7e5a1112n, 0x1a298n, true));
+  assert.equal(fieldNum(tl[0], 'scope'), E.tlb_scope.global);
   // Again with H_LOCAL → tlbiel.
   hcallBig(k, w.vcpu, H_ENTER, [0n, IDX, PTEH, PTEL]);
   hcallBig(k, w.vcpu, H_REMOVE, [H_LOCAL, IDX, 0n]);
   const tl2 = w.events().filter((e) => e.kind === 'tlbie');
-  assert.equal(wnum(tl2[1], 'scope'), E.tlb_scope.local);
+  assert.equal(fieldNum(tl2[1], 'scope'), E.tlb_scope.local);
   // ABSENT entry: removed without tlbie, r4 keeps ABSENT (K34).
   hcallBig(k, w.vcpu, H_ENTER, [0n, 0x100n, 0x777000001n, 0x20192n]); // gfn 0x20 not mapped
   const ra = hcallBig(k, w.vcpu, H_REMOVE, [0n, 0x100n, 0n]);
@@ -286,11 +287,11 @@ test('H_PROTECT: bit placement, AVPN, guest view and hardware word, tlbie scope'
   // One online vcpu → H_LOCAL forced → tlbiel with RB of the entry.
   const tl = w.events().filter((e) => e.kind === 'tlbie');
   assert.equal(tl.length, 1);
-  assert.equal(w64(tl[0], 'rb'), 0x1234560005000n);
-  assert.equal(wnum(tl[0], 'scope'), E.tlb_scope.local);
+  assert.equal(field(tl[0], 'rb'), 0x1234560005000n);
+  assert.equal(fieldNum(tl[0], 'scope'), E.tlb_scope.local);
   k.online_vcpus = 4;
   hcallBig(k, w.vcpu, H_PROTECT, [0x2n, IDX, 0n]);
-  assert.equal(wnum(w.events().filter((e) => e.kind === 'tlbie')[1], 'scope'), E.tlb_scope.global);
+  assert.equal(fieldNum(w.events().filter((e) => e.kind === 'tlbie')[1], 'scope'), E.tlb_scope.global);
   ok(w);
 });
 
@@ -335,7 +336,7 @@ test('H_BULK_REMOVE: response words, R/C bits, end marker, parameter error stops
   // Exactly one tlbie (the VALID 0x10); one vcpu online → local.
   const tl = w.events().filter((e) => e.kind === 'tlbie');
   assert.equal(tl.length, 1);
-  assert.equal(wnum(tl[0], 'scope'), E.tlb_scope.local);
+  assert.equal(fieldNum(tl[0], 'scope'), E.tlb_scope.local);
   // Parameter errors: request type 2 → 0xa0|flags and stop; later requests untouched.
   const p = hcallBig(k, w.vcpu, H_BULK_REMOVE, [req(1n, 0n, 0x12n), 0n, req(2n, 1n, 0x5n), 0n, req(1n, 0n, 0x12n), 0n]);
   assert.equal(p.ret, H_PARAMETER);
@@ -366,7 +367,7 @@ test('H_CLEAR_REF / H_CLEAR_MOD: to userspace with 3.4, 4.20 semantics with 4.20
   const c = hcallBig(w34.kvm, w34.vcpu, H_CLEAR_REF, [0n, 0n]);
   assert.equal(c.ret, H_TOO_HARD);
   const exit = w34.events().filter((e) => e.kind === 'hcall_exit').pop()!;
-  assert.equal(wnum(exit, 'path'), E.hcall_path.user);
+  assert.equal(fieldNum(exit, 'path'), E.hcall_path.user);
   assert.equal(hcallBig(w34.kvm, w34.vcpu, H_CLEAR_MOD, [0n, 0n]).ret, H_TOO_HARD);
 
   const w = makeWorld({ order: 18, kernel: '4.20' });
@@ -388,7 +389,7 @@ test('H_CLEAR_REF / H_CLEAR_MOD: to userspace with 3.4, 4.20 semantics with 4.20
   assert.deepEqual(k.hpteBig(0x30), [0x111000001n, 0x900012n]);
   const tl = w.events().filter((e) => e.kind === 'tlbie');
   assert.equal(tl.length, 2);
-  assert.ok(tl.every((e) => wnum(e, 'scope') === E.tlb_scope.global));
+  assert.ok(tl.every((e) => fieldNum(e, 'scope') === E.tlb_scope.global));
   ok(w);
 });
 

@@ -2,7 +2,6 @@
 // with its notifier registered and an audit attached, and an in-memory trace sink.
 
 import { EventBatch } from '../../src/trace/batch.js';
-import { KINDS } from '../../src/trace/kinds.js';
 import { eventAt, type TraceEvent } from '../../src/trace/event.js';
 import { Recorder, type EventSink } from '../../src/trace/recorder.js';
 import { runInfo, type RunInfo } from '../../src/trace/run-info.js';
@@ -84,14 +83,3 @@ export function makeWorld(o: WorldOptions = {}): World {
   };
 }
 
-/** Field `name` of event e (as the unsigned 64-bit word). */
-export function w64(e: TraceEvent, name: string): bigint {
-  const i = KINDS[e.kind].fields.findIndex((f) => f.name === name);
-  if (i < 0) throw new Error(`no field ${name} in ${e.kind}`);
-  return e.words[i];
-}
-
-/** Field as a signed number (for 'i' fields such as ret, forw). */
-export function wnum(e: TraceEvent, name: string): number {
-  return Number(BigInt.asIntN(64, w64(e, name)));
-}

@@ -7,11 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KVM_EXIT_MMIO, KVM_INST_FETCH_FAILED, RESUME_GUEST, RESUME_HOST, RESUME_HOST_NV } from '../../src/arch/index.js';
 import { ACCESS_LOAD, ACCESS_STORE, ppc_hash64_handle_mmu_fault } from '../../src/hw/mmu.js';
-import { GUEST_ACCESS_EMULATED, guest_access, kvmppc_hdsi, TRIAGE_MMIO } from '../../src/kvm/hv_fault.js';
+import { kvmppc_hdsi, TRIAGE_MMIO } from '../../src/kvm/hv_fault.js';
+import { GUEST_ACCESS_EMULATED, guest_access } from '../../src/machine/guest-access.js';
 import { MmioRegisterFile } from '../../src/kvm/mmio.js';
 import { kvmppc_book3s_hv_page_fault } from '../../src/kvm/page_fault.js';
 import { E } from '../../src/trace/kinds.js';
-import { w64, wnum } from './helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 import { hEnter, hwWorld, TV1_PRIMARY_INDEX, type HwWorld } from '../hw/hwworld.js';
 
 const H_EXACT = 0x0000008000000000n;
@@ -35,25 +36,25 @@ test('lwz from an MMIO page returns the device value (r5), PC advances, mmio_exi
   w.v.cur_inst = dform(32, 5, 4, 0x10);
   assert.equal(w.v.cur_inst, 0x80a40010);
   const n = w.events().length;
-  assert.equal(guest_access(w.ctx, w.v, 0, 0x10005010, ACCESS_LOAD, { mmio: dev }), GUEST_ACCESS_EMULATED);
+  assert.equal(guest_access(w.kvm, w.ctx, w.v, 0, 0x10005010, ACCESS_LOAD, { mmio: dev }), GUEST_ACCESS_EMULATED);
   assert.equal(w.v.gprLo(5), 0xdeadbeef);
   assert.equal(w.v.gprHi(5), 0);
   assert.equal(w.v.pcLo, PC + 4);
   assert.equal(w.v.mmio_needed, false);
   const ev = w.events().slice(n);
   const ft = ev.find((e) => e.kind === 'fault_triage')!;
-  assert.equal(wnum(ft, 'decision'), E.fault_decision.mmio);
+  assert.equal(fieldNum(ft, 'decision'), E.fault_decision.mmio);
   const pf = ev.find((e) => e.kind === 'page_fault_exit')!;
-  assert.equal(wnum(pf, 'outcome'), E.page_fault_outcome.mmio);
-  assert.equal(wnum(pf, 'ret'), RESUME_HOST_NV);
+  assert.equal(fieldNum(pf, 'outcome'), E.page_fault_outcome.mmio);
+  assert.equal(fieldNum(pf, 'ret'), RESUME_HOST_NV);
   const mx = ev.filter((e) => e.kind === 'mmio_exit');
   assert.equal(mx.length, 1);
   // gpa = gfn << 12 | (EA & 0xfff) = 0x80000000 | 0x010.
-  assert.equal(w64(mx[0], 'gpa'), 0x80000010n);
-  assert.equal(w64(mx[0], 'len'), 4n);
-  assert.equal(w64(mx[0], 'is_write'), 0n);
-  assert.equal(w64(mx[0], 'data'), 0xdeadbeefn);
-  assert.equal(w64(mx[0], 'inst'), 0x80a40010n);
+  assert.equal(field(mx[0], 'gpa'), 0x80000010n);
+  assert.equal(field(mx[0], 'len'), 4n);
+  assert.equal(field(mx[0], 'is_write'), 0n);
+  assert.equal(field(mx[0], 'data'), 0xdeadbeefn);
+  assert.equal(field(mx[0], 'inst'), 0x80a40010n);
   // The HPTE is untouched by MMIO emulation: still ABSENT with key 31.
   assert.equal(w.kvm.hpteBig(TV1_PRIMARY_INDEX)[0], 0x123456020n);
 });
@@ -65,7 +66,7 @@ test('stw to an MMIO page reaches the device (big-endian bytes); lha sign-extend
   // stw r6, 0x18(r4) = 36 << 26 | 6 << 21 | 4 << 16 | 0x18 = 0x90c40018; stores the low word.
   w.v.cur_inst = dform(36, 6, 4, 0x18);
   assert.equal(w.v.cur_inst, 0x90c40018);
-  assert.equal(guest_access(w.ctx, w.v, 0, 0x10005018, ACCESS_STORE, { mmio: dev }), GUEST_ACCESS_EMULATED);
+  assert.equal(guest_access(w.kvm, w.ctx, w.v, 0, 0x10005018, ACCESS_STORE, { mmio: dev }), GUEST_ACCESS_EMULATED);
   assert.equal(dev.writes, 1);
   assert.equal(dev.read(0x80000018, 4), 0x12345678);
   assert.equal(dev.read(0x8000001b, 1), 0x78);
@@ -73,7 +74,7 @@ test('stw to an MMIO page reaches the device (big-endian bytes); lha sign-extend
   // lha r7, 0x20(r4): halfword 0x8001 sign-extended to 0xffffffff_ffff8001.
   dev.preset(0x80000020, 2, 0x8001);
   w.v.cur_inst = dform(42, 7, 4, 0x20);
-  assert.equal(guest_access(w.ctx, w.v, 0, 0x10005020, ACCESS_LOAD, { mmio: dev }), GUEST_ACCESS_EMULATED);
+  assert.equal(guest_access(w.kvm, w.ctx, w.v, 0, 0x10005020, ACCESS_LOAD, { mmio: dev }), GUEST_ACCESS_EMULATED);
   assert.equal(w.v.gprHi(7), 0xffffffff);
   assert.equal(w.v.gprLo(7), 0xffff8001);
 });

@@ -7,7 +7,8 @@ import { E } from '../../src/trace/kinds.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
 import { checkInvariants } from '../../src/kvm/invariants.js';
 import { kvm_set_memory_region } from '../../src/kvm/memslot.js';
-import { makeWorld, UA, w64, wnum, type World } from './helpers.js';
+import { makeWorld, UA, type World } from './helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 
 function ok(w: World): void {
   assert.equal(checkInvariants(w.kvm, w.audit, w.checker), null);
@@ -38,20 +39,20 @@ test('host unmap → invalidate_page: HPTE ABSENT, R/C harvested into rmap and g
   assert.equal(k.mmu_notifier_seq, 1); // invalidate_page: seq++
   assert.equal(k.mmu_notifier_count, 0);
   const ev = w.events();
-  const host = ev.find((e) => e.kind === 'host_page' && wnum(e, 'op') === E.host_page_op.unmap)!;
+  const host = ev.find((e) => e.kind === 'host_page' && fieldNum(e, 'op') === E.host_page_op.unmap)!;
   const n = ev.find((e) => e.kind === 'notifier')!;
   assert.equal(n.cause, host.seq);
-  assert.equal(wnum(n, 'callback'), E.notifier_kind.invalidate_page);
-  assert.equal(w64(n, 'hva_start'), BigInt(UA + 0x1234 * 4096));
-  assert.equal(wnum(n, 'gfn'), 0x1234);
-  assert.equal(wnum(n, 'effect'), E.notifier_effect.invalidated);
-  assert.equal(wnum(n, 'hptes'), 1);
-  assert.equal(wnum(n, 'mmu_seq'), 1);
+  assert.equal(fieldNum(n, 'callback'), E.notifier_kind.invalidate_page);
+  assert.equal(field(n, 'hva_start'), BigInt(UA + 0x1234 * 4096));
+  assert.equal(fieldNum(n, 'gfn'), 0x1234);
+  assert.equal(fieldNum(n, 'effect'), E.notifier_effect.invalidated);
+  assert.equal(fieldNum(n, 'hptes'), 1);
+  assert.equal(fieldNum(n, 'mmu_seq'), 1);
   const caused = ev.filter((e) => e.cause === n.seq);
   assert.deepEqual(caused.map((e) => e.kind), ['hpte_write', 'tlbie', 'rmap_change']);
-  assert.equal(w64(caused[1], 'rb'), 0x1234560005000n); // TV2 VA, see hcalls.test.ts
-  assert.equal(wnum(caused[1], 'scope'), E.tlb_scope.global);
-  assert.equal(wnum(caused[2], 'op'), E.rmap_op.unlink);
+  assert.equal(field(caused[1], 'rb'), 0x1234560005000n); // TV2 VA, see hcalls.test.ts
+  assert.equal(fieldNum(caused[1], 'scope'), E.tlb_scope.global);
+  assert.equal(fieldNum(caused[2], 'op'), E.rmap_op.unlink);
   ok(w);
   // Re-mapping the page (host fault-in) notifies nobody; the HPTE stays ABSENT until a fault.
   w.mm.map(UA + 0x1234 * 4096, { pfn: 0x7e5a2 });
@@ -71,9 +72,9 @@ test('unmap with two HPTEs on the chain empties it; range form bumps count then 
   assert.deepEqual([k.mmu_notifier_seq, k.mmu_notifier_count], [1, 0]);
   assert.equal(k.rmapBig(0x1234), 0x10000000000n);
   const ns = w.events().filter((e) => e.kind === 'notifier');
-  assert.deepEqual(ns.map((e) => wnum(e, 'callback')), [E.notifier_kind.range_start, E.notifier_kind.range_end]);
-  assert.equal(wnum(ns[0], 'hptes'), 2);
-  assert.deepEqual([wnum(ns[0], 'mmu_count'), wnum(ns[1], 'mmu_seq'), wnum(ns[1], 'mmu_count')], [1, 1, 0]);
+  assert.deepEqual(ns.map((e) => fieldNum(e, 'callback')), [E.notifier_kind.range_start, E.notifier_kind.range_end]);
+  assert.equal(fieldNum(ns[0], 'hptes'), 2);
+  assert.deepEqual([fieldNum(ns[0], 'mmu_count'), fieldNum(ns[1], 'mmu_seq'), fieldNum(ns[1], 'mmu_count')], [1, 1, 0]);
   ok(w);
 });
 
@@ -111,9 +112,9 @@ test('aging: clear_flush_young clears hardware R and REFERENCED, reports young o
   assert.equal(k.guestRBig(0x1a298), 0x1234112n);
   assert.equal(k.isValid(0x1a298), true);
   const n = w.events().filter((e) => e.kind === 'notifier').pop()!;
-  assert.equal(wnum(n, 'callback'), E.notifier_kind.clear_flush_young);
-  assert.equal(wnum(n, 'effect'), E.notifier_effect.aged);
-  assert.equal(wnum(n, 'hptes'), 1);
+  assert.equal(fieldNum(n, 'callback'), E.notifier_kind.clear_flush_young);
+  assert.equal(fieldNum(n, 'effect'), E.notifier_effect.aged);
+  assert.equal(fieldNum(n, 'hptes'), 1);
   const caused = w.events().filter((e) => e.cause === n.seq).map((e) => e.kind);
   assert.deepEqual(caused, ['rmap_change', 'hpte_write', 'tlbie']);
   // Nothing referenced since: not young, and test_young agrees.
@@ -167,8 +168,8 @@ test('hugetlb backing: 4K and 16M guest pages over a 16M host page; range unmap 
   assert.equal(k.hpt[0x10 * 4 + 1] & 0x21, 0x20);
   assert.equal(k.hpt[0x18 * 4 + 1] & 0x21, 0x20);
   const n = w.events().filter((e) => e.kind === 'notifier');
-  assert.equal(wnum(n[0], 'callback'), E.notifier_kind.range_start);
-  assert.equal(wnum(n[0], 'hptes'), 2);
+  assert.equal(fieldNum(n[0], 'callback'), E.notifier_kind.range_start);
+  assert.equal(fieldNum(n[0], 'hptes'), 2);
   ok(w);
 });
 

@@ -19,7 +19,7 @@ import {
   H_SUCCESS,
   H_TOO_HARD,
 } from '../../src/arch/index.js';
-import { Prng } from '../../src/machine/prng.js';
+import { Prng } from '../../src/base/prng.js';
 import { PTE_PRESENT } from '../../src/host/mm.js';
 import { isVirtmodePending, kvmppc_hcall, kvmppc_hcall_virtmode, newHcallRegs } from '../../src/kvm/hcall.js';
 import { checkInvariants } from '../../src/kvm/invariants.js';

@@ -15,7 +15,8 @@ import { kvm_alloc_rma, kvmppc_hv_setup_rma_970 } from '../../src/kvm/slot_phys.
 import { FRAME_FREE, FRAME_VMM, PhysMem } from '../../src/host/physmem.js';
 import { HostMm, PTE_PRESENT } from '../../src/host/mm.js';
 import { Recorder } from '../../src/trace/recorder.js';
-import { makeWorld, UA, w64, wnum, type World } from './helpers.js';
+import { makeWorld, UA, type World } from './helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 
 const PTEH = 0x123456001n;
 const PTEL = 0x1234192n; // gpa 0x1234000, R, C, M, PP = 2
@@ -47,7 +48,7 @@ test('ppc970 VM: no ARCH_206, no notifiers, first LPID 1, HID4 with the LPID spl
   assert.equal(k.lpid, 1);
   // host HID4 0; lpid 1: (1 & 0xf) << 57 = 0x0200000000000000, (1 >> 4) << 0 = 0.
   const vm = w.events().find((e) => e.kind === 'vm_create')!;
-  assert.equal(w64(vm, 'lpcr'), 0x0200000000000000n);
+  assert.equal(field(vm, 'lpcr'), 0x0200000000000000n);
   assert.equal((BigInt(k.lpcrHi) << 32n) | BigInt(k.lpcrLo), 0x0200000000000000n);
   // slot_phys allocated for slot 0 by prepare_memory_region, all zero.
   assert.equal(k.slot_phys[0]!.npages, 0x40000);
@@ -118,15 +119,15 @@ test('ppc970 H_ENTER of an unpinned page: real mode H_TOO_HARD, virtual mode pin
   const exits = ev.filter((e) => e.kind === 'hcall_exit');
   assert.equal(exits.length, 1);
   assert.equal(exits[0].cause, enter.seq);
-  assert.equal(wnum(exits[0], 'path'), E.hcall_path.virtual);
-  assert.equal(wnum(exits[0], 'ret'), H_SUCCESS);
-  assert.equal(w64(exits[0], 'out_r4'), 0x1a298n);
-  const pin = ev.find((e) => e.kind === 'host_page' && wnum(e, 'op') === E.host_page_op.pin)!;
+  assert.equal(fieldNum(exits[0], 'path'), E.hcall_path.virtual);
+  assert.equal(fieldNum(exits[0], 'ret'), H_SUCCESS);
+  assert.equal(field(exits[0], 'out_r4'), 0x1a298n);
+  const pin = ev.find((e) => e.kind === 'host_page' && fieldNum(e, 'op') === E.host_page_op.pin)!;
   assert.equal(pin.cause, enter.seq);
   assert.equal(pin.lpid, k.lpid);
-  assert.equal(w64(pin, 'hva'), BigInt(HVA));
-  assert.equal(w64(pin, 'pfn'), 0x7e5a1n);
-  assert.equal(wnum(pin, 'page_shift'), 12);
+  assert.equal(field(pin, 'hva'), BigInt(HVA));
+  assert.equal(field(pin, 'pfn'), 0x7e5a1n);
+  assert.equal(fieldNum(pin, 'page_shift'), 12);
   assert.deepEqual(
     ev.filter((e) => e.seq > enter.seq).map((e) => e.kind),
     ['host_page', 'rmap_change', 'hpte_write', 'hcall_exit'],
@@ -137,7 +138,7 @@ test('ppc970 H_ENTER of an unpinned page: real mode H_TOO_HARD, virtual mode pin
   assert.equal(r3.ret, H_SUCCESS);
   assert.equal(w.mm.phys.pinCount(0x7e5a1), 1);
   const last = w.events().filter((e) => e.kind === 'hcall_exit').at(-1)!;
-  assert.equal(wnum(last, 'path'), E.hcall_path.real);
+  assert.equal(fieldNum(last, 'path'), E.hcall_path.real);
   ok(w);
 });
 
@@ -151,7 +152,7 @@ test('ppc970 virtual-mode H_ENTER faults a missing host page in, then pins the n
   assert.equal(w.kvm.slot_phys[0]!.pfn[0x1234], pfn);
   assert.equal(w.kvm.slot_phys[0]!.flags[0x1234], KVMPPC_GOT_PAGE);
   assert.equal(w.kvm.hpteBig(0x1a298)[1], (BigInt(pfn) << 12n) | 0x112n);
-  const ops = w.events().filter((e) => e.kind === 'host_page').map((e) => wnum(e, 'op'));
+  const ops = w.events().filter((e) => e.kind === 'host_page').map((e) => fieldNum(e, 'op'));
   assert.deepEqual(ops, [E.host_page_op.map, E.host_page_op.pin]);
   ok(w);
 });
@@ -164,7 +165,7 @@ test('ppc970 H_ENTER outside every memslot is H_PARAMETER in real mode (no emula
   assert.equal(kvmppc_hcall(w.kvm, w.vcpu, H_ENTER, regs), H_PARAMETER);
   assert.equal(isVirtmodePending(w.kvm), false);
   const exit = w.events().find((e) => e.kind === 'hcall_exit')!;
-  assert.equal(wnum(exit, 'path'), E.hcall_path.real);
+  assert.equal(fieldNum(exit, 'path'), E.hcall_path.real);
   assert.equal(w.kvm.hpt[0x1a298 * 4 + 1], 0);
   ok(w);
 });
@@ -190,10 +191,10 @@ test('ppc970 16M hugetlbfs backing: all 4096 entries filled, GOT_PAGE on the fir
   assert.equal(w.mm.phys.pinCount(0x7e005), 0);
   // pa = 0x7e005000 | (0x1005000 & 0xffffff) = 0x7e005000; dword 1 = 0x7e005192 with C stripped.
   assert.equal(k.hpteBig(0x1a298)[1], 0x7e005112n);
-  const pin = w.events().find((e) => e.kind === 'host_page' && wnum(e, 'op') === E.host_page_op.pin)!;
-  assert.equal(w64(pin, 'hva'), BigInt(UA + 0x1000000));
-  assert.equal(w64(pin, 'pfn'), 0x7e000n);
-  assert.equal(wnum(pin, 'page_shift'), 24);
+  const pin = w.events().find((e) => e.kind === 'host_page' && fieldNum(e, 'op') === E.host_page_op.pin)!;
+  assert.equal(field(pin, 'hva'), BigInt(UA + 0x1000000));
+  assert.equal(field(pin, 'pfn'), 0x7e000n);
+  assert.equal(fieldNum(pin, 'page_shift'), 24);
   // Another page of the same huge page: already pinned → real mode succeeds, path real.
   const regs = newHcallRegs();
   setRegs(regs, [0n, 0x200n, 0x999000001n, 0x1fff012n]);
@@ -237,7 +238,7 @@ test('ppc970 notifier callbacks are recorded noop_pinned and leave HPT, revmap a
   const after = snap();
   for (let a = 0; a < before.length; a++) assert.deepEqual(after[a], before[a], `array ${a} changed`);
   const ns = w.events().slice(nBefore).filter((e) => e.kind === 'notifier');
-  assert.deepEqual(ns.map((e) => wnum(e, 'callback')), [
+  assert.deepEqual(ns.map((e) => fieldNum(e, 'callback')), [
     E.notifier_kind.clear_flush_young,
     E.notifier_kind.test_young,
     E.notifier_kind.range_start,
@@ -249,8 +250,8 @@ test('ppc970 notifier callbacks are recorded noop_pinned and leave HPT, revmap a
     E.notifier_kind.release,
   ]);
   for (const n of ns) {
-    assert.equal(wnum(n, 'effect'), E.notifier_effect.noop_pinned);
-    assert.equal(wnum(n, 'hptes'), 0);
+    assert.equal(fieldNum(n, 'effect'), E.notifier_effect.noop_pinned);
+    assert.equal(fieldNum(n, 'hptes'), 0);
   }
   // No KVM state events caused by any notifier.
   const nseqs = new Set(ns.map((e) => e.seq));
@@ -268,10 +269,10 @@ test('ppc970 notifier callbacks are recorded noop_pinned and leave HPT, revmap a
   assert.equal(w.mm.phys.pinCount(0x7e5a1), 0);
   assert.equal(w.mm.phys.owner[0x7e5a1], FRAME_FREE);
   assert.equal(k.slot_phys[0], null);
-  const unpins = w.events().filter((e) => e.kind === 'host_page' && wnum(e, 'op') === E.host_page_op.unpin);
+  const unpins = w.events().filter((e) => e.kind === 'host_page' && fieldNum(e, 'op') === E.host_page_op.unpin);
   assert.equal(unpins.length, 1);
-  assert.equal(w64(unpins[0], 'pfn'), 0x7e5a1n);
-  assert.equal(w64(unpins[0], 'hva'), BigInt(HVA));
+  assert.equal(field(unpins[0], 'pfn'), 0x7e5a1n);
+  assert.equal(field(unpins[0], 'hva'), BigInt(HVA));
 });
 
 test('ppc970: swapOut refuses a pinned page; the page stays mapped and nothing is notified', () => {
@@ -326,7 +327,7 @@ test('ppc970 RMA: HID4 RMLS/RMOR, slot_phys pre-filled without GOT_PAGE, H_ENTER
   ok(w);
   // Destroy: no GOT_PAGE entries → no unpin events.
   k.destroy();
-  assert.equal(w.events().filter((e) => e.kind === 'host_page' && wnum(e, 'op') === E.host_page_op.unpin).length, 0);
+  assert.equal(w.events().filter((e) => e.kind === 'host_page' && fieldNum(e, 'op') === E.host_page_op.unpin).length, 0);
   // Without an RMA, PPC970 cannot run (-EPERM).
   const w2 = w970({ record: false, order: 18, npages: 16 });
   assert.equal(kvmppc_hv_setup_rma_970(w2.kvm, null), -1);

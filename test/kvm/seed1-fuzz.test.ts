@@ -19,7 +19,7 @@ import {
 } from '../../src/arch/index.js';
 import { HostMm } from '../../src/host/mm.js';
 import { PhysMem } from '../../src/host/physmem.js';
-import { Prng } from '../../src/machine/prng.js';
+import { Prng } from '../../src/base/prng.js';
 import { kvmppc_hcall, newHcallRegs } from '../../src/kvm/hcall.js';
 import { checkInvariants, HvAudit, KvmInvariantChecker } from '../../src/kvm/invariants.js';
 import { Kvm } from '../../src/kvm/kvm.js';

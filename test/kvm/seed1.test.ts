@@ -27,7 +27,8 @@ import { kvmppc_map_vrma, reverse_xlate } from '../../src/kvm/seed1.js';
 import type { TraceEvent } from '../../src/trace/event.js';
 import { Recorder } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
-import { MemorySink, UA, w64, wnum } from './helpers.js';
+import { MemorySink, UA } from './helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 
 const M16 = 0x1000000;
 /** Host pfns (4K frames, 16 MiB aligned = multiples of 0x1000) backing guest chunks 0 and 1. */
@@ -120,9 +121,9 @@ test('region registration pins each 16 MiB chunk into ram_pginfo (host_page pin,
   assert.equal(w.phys.pinCount(PFN0), 1);
   assert.equal(w.phys.pinCount(PFN1), 1);
   const ev = w.events();
-  const pins = ev.filter((e) => e.kind === 'host_page' && w64(e, 'op') === 4n); // host_page_op.pin = 4
+  const pins = ev.filter((e) => e.kind === 'host_page' && field(e, 'op') === 4n); // host_page_op.pin = 4
   assert.deepEqual(
-    pins.map((e) => [w64(e, 'hva'), w64(e, 'pfn'), w64(e, 'page_shift')]),
+    pins.map((e) => [field(e, 'hva'), field(e, 'pfn'), field(e, 'page_shift')]),
     [
       [BigInt(UA), BigInt(PFN0), 24n],
       [BigInt(UA + M16), BigInt(PFN1), 24n],
@@ -140,7 +141,7 @@ test('region registration pins each 16 MiB chunk into ram_pginfo (host_page pin,
   const memslot = ev.find((e) => e.kind === 'memslot')!;
   const writes = ev.filter((e) => e.kind === 'hpte_write');
   assert.deepEqual(
-    writes.map((e) => [wnum(e, 'hpte_index'), e.cause]),
+    writes.map((e) => [fieldNum(e, 'hpte_index'), e.cause]),
     [
       [0xfffff, memslot.seq],
       [0xffff7, memslot.seq],
@@ -340,16 +341,16 @@ test('H_REMOVE: VALID only, r4/r5 = old hardware words (host RPN), dword 0 = 0, 
   // (v & ~0x7f) << 16 = 0x1234560000000 | va_low: (0x100 >> 3 = 0x20) ^ (v >> 12 = 0x123456) & 0x7ff
   // = 0x476 → << 12 = 0x476000; B = 0 → RB 0x1234560476000.
   assert.equal(tl.length, 1);
-  assert.equal(w64(tl[0], 'rb'), 0x1234560476000n);
-  assert.equal(w64(tl[0], 'scope'), 1n);
+  assert.equal(field(tl[0], 'rb'), 0x1234560476000n);
+  assert.equal(field(tl[0], 'scope'), 1n);
   // Two online vcpus and no H_LOCAL → global tlbie.
   hc(w, H_ENTER, [H_EXACT, 0x100n, 0x123456001n, 0xabc192n]);
   k.online_vcpus = 2;
   hc(w, H_REMOVE, [0n, 0x100n]);
-  assert.equal(w64(w.events().filter((e) => e.kind === 'tlbie').at(-1)!, 'scope'), 0n);
+  assert.equal(field(w.events().filter((e) => e.kind === 'tlbie').at(-1)!, 'scope'), 0n);
   hc(w, H_ENTER, [H_EXACT, 0x100n, 0x123456001n, 0xabc192n]);
   hc(w, H_REMOVE, [H_LOCAL, 0x100n]);
-  assert.equal(w64(w.events().filter((e) => e.kind === 'tlbie').at(-1)!, 'scope'), 1n);
+  assert.equal(field(w.events().filter((e) => e.kind === 'tlbie').at(-1)!, 'scope'), 1n);
   ok(w);
 });
 

@@ -11,7 +11,7 @@ import { PhysMem } from '../../src/host/physmem.js';
 import { ACCESS_LOAD, MmuContext, ppc_hash64_handle_mmu_fault } from '../../src/hw/mmu.js';
 import { Tlb } from '../../src/hw/tlb.js';
 import { Vcpu } from '../../src/hw/vcpu.js';
-import { guest_access } from '../../src/kvm/hv_fault.js';
+import { guest_access } from '../../src/machine/guest-access.js';
 import { hcallBig } from '../../src/kvm/hcall.js';
 import { checkInvariants, HvAudit, KvmInvariantChecker } from '../../src/kvm/invariants.js';
 import { Kvm } from '../../src/kvm/kvm.js';
@@ -90,12 +90,12 @@ test('16 MiB pages: 16 VRMA HPTEs at (mask − i)·8 + 7, VALID where the huge p
   assert.equal(checkInvariants(w.kvm, w.audit, w.checker), null);
 
   // Guest real-mode access at EA 0xabcdef (VRMA page 0) translates through the VRMA HPTE.
-  const ctx = new MmuContext(w.kvm, new Tlb(0), 0);
+  const ctx = new MmuContext(w.kvm, new Tlb(0), 0, w.kvm.lpcrHi, w.kvm.lpcrLo);
   assert.equal(ppc_hash64_handle_mmu_fault(ctx, w.v, 0, 0xabcdef, ACCESS_LOAD), 0);
   assert.equal(ctx.index, 0x1ffff * 8 + 7);
   assert.equal(ctx.raLo, (pfn0 * 4096 + 0xabcdef) >>> 0);
   // EA in VRMA page 1 (ABSENT): HDSI (VPM0) → triage with vrma_slb_v → virtual fault → installed.
-  assert.equal(guest_access(ctx, w.v, 0, 0x1000010, ACCESS_LOAD), 0);
+  assert.equal(guest_access(w.kvm, ctx, w.v, 0, 0x1000010, ACCESS_LOAD), 0);
   assert.equal(ctx.index, (0x1ffff - 1) * 8 + 7);
   assert.equal(w.kvm.hpteBig((0x1ffff - 1) * 8 + 7)[0], BASE_V | BOLTED | LARGE | (1n << 8n) | VALID);
   // Second call is a no-op (rma_setup_done).
@@ -119,7 +119,7 @@ test('4 KiB pages: one HPTE per page, no LARGE, senc 0', () => {
   assert.equal((BigInt(a.vrma_slb_vHi) << 32n) | BigInt(a.vrma_slb_vLo), 0x4001ffffff000000n);
   assert.equal(w.kvm.lpcrHi & 0x000f8000, 0);
   // Real mode EA 0x3abc → VRMA page 3.
-  const ctx = new MmuContext(w.kvm, new Tlb(0), 0);
+  const ctx = new MmuContext(w.kvm, new Tlb(0), 0, w.kvm.lpcrHi, w.kvm.lpcrLo);
   assert.equal(ppc_hash64_handle_mmu_fault(ctx, w.v, 0, 0x3abc, ACCESS_LOAD), 0);
   assert.equal(ctx.index, (0x1ffff - 3) * 8 + 7);
   assert.equal(ctx.raLo & 0xfff, 0xabc);
@@ -140,7 +140,7 @@ test('64 KiB pages: LARGE in dword 0, LP 0x1000 in dword 1, senc 0x110', () => {
   assert.equal((BigInt(a.vrma_slb_vHi) << 32n) | BigInt(a.vrma_slb_vLo), 0x4001ffffff000110n);
   // VRMASD = 0x110 << 43: high word 0x110 << 11 = 0x88000.
   assert.equal(w.kvm.lpcrHi & 0x000f8000, 0x00088000);
-  const ctx = new MmuContext(w.kvm, new Tlb(0), 0);
+  const ctx = new MmuContext(w.kvm, new Tlb(0), 0, w.kvm.lpcrHi, w.kvm.lpcrLo);
   assert.equal(ppc_hash64_handle_mmu_fault(ctx, w.v, 0, 0x1abcd, ACCESS_LOAD), 0);
   assert.equal(ctx.index, (0x1ffff - 1) * 8 + 7);
   assert.equal(ctx.pshift, 16);

@@ -9,6 +9,7 @@ import { runInfo } from '../../src/trace/run-info.js';
 import { SqliteSink } from '../../src/trace/sqlite-sink.js';
 import { join } from 'node:path';
 import { readAll, tmpDir } from '../helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 
 test('ppc970: H_ENTER pins through virtual mode; every switch flushes the whole untagged TLB; no ABSENT', async () => {
   const s = parseScenario({
@@ -32,19 +33,19 @@ test('ppc970: H_ENTER pins through virtual mode; every switch flushes the whole 
   const { events } = await readAll(p);
   const exits = events.filter((e) => e.kind === 'hcall_exit');
   // First H_ENTER completed in virtual mode (path 1); the RMA H_ENTER and H_READ in real mode (0).
-  assert.deepEqual(exits.map((e) => Number(e.words[2])), [1, 0, 0]);
+  assert.deepEqual(exits.map((e) => fieldNum(e, 'path')), [1, 0, 0]);
   const enter = events.find((e) => e.kind === 'hcall_enter')!;
   assert.equal(exits[0].cause, enter.seq);
-  assert.ok(events.some((e) => e.kind === 'host_page' && Number(e.words[0]) === 4 /* pin */ && e.cause === enter.seq));
+  assert.ok(events.some((e) => e.kind === 'host_page' && fieldNum(e, 'op') === 4 /* pin */ && e.cause === enter.seq));
   // The notifier is recorded as a no-op on pinned memory.
   const n = events.find((e) => e.kind === 'notifier')!;
-  assert.equal(Number(n.words[4]), 5 /* noop_pinned */);
+  assert.equal(fieldNum(n, 'effect'), 5 /* noop_pinned */);
   // Each switch (entry, exit) flushes all 256 sets: scope all_sets (3).
   const switches = events.filter((e) => e.kind === 'partition_switch');
-  const flushes = events.filter((e) => e.kind === 'tlbie' && Number(e.words[1]) === 3);
+  const flushes = events.filter((e) => e.kind === 'tlbie' && fieldNum(e, 'scope') === 3);
   assert.equal(flushes.length, switches.length);
-  assert.ok(flushes.every((f) => Number(f.words[2]) === 256));
+  assert.ok(flushes.every((f) => fieldNum(f, 'sets') === 256));
   // 6-bit LPID, and never an ABSENT HPTE.
   assert.ok(events.every((e) => e.lpid <= 62));
-  assert.ok(events.filter((e) => e.kind === 'hpte_write').every((e) => (e.words[3] & 0x20n) === 0n));
+  assert.ok(events.filter((e) => e.kind === 'hpte_write').every((e) => (field(e, 'new_v') & 0x20n) === 0n));
 });

@@ -12,6 +12,7 @@ import { Recorder } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
 import { SqliteSink } from '../../src/trace/sqlite-sink.js';
 import { readAll, tmpDir } from '../helpers.js';
+import { field, fieldNum } from '../../src/trace/event.js';
 
 const BIN = join(import.meta.dirname, '../../bin/hvtrace.js');
 const hv = (...a: string[]) => spawnSync(process.execPath, [BIN, ...a], { encoding: 'utf8' });
@@ -62,10 +63,10 @@ test('TV11 scenario: H_ENTER result, guest view, rmap chain; state rebuilt from 
   // Real-mode hcalls switch no partition; H_CEDE's full exit does (entry once, exit once).
   const { events } = await readAll(sq);
   const switches = events.filter((e) => e.kind === 'partition_switch');
-  assert.deepEqual(switches.map((e) => Number(e.words[3])), [0 /* entry */, 1 /* exit */]);
+  assert.deepEqual(switches.map((e) => fieldNum(e, 'direction')), [0 /* entry */, 1 /* exit */]);
   const exit = events.find((e) => e.kind === 'guest_exit')!;
-  assert.equal(exit.words[0], 0xc00n);
-  const ceded = events.filter((e) => e.kind === 'hcall_enter' && e.words[0] === 0xe0n);
+  assert.equal(field(exit, 'trap'), 0xc00n);
+  const ceded = events.filter((e) => e.kind === 'hcall_enter' && field(e, 'nr') === 0xe0n);
   assert.equal(exit.cause, ceded[0].seq, 'the exit is caused by the H_CEDE');
 });
 

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { parseWorkload } from '../../src/guest/workloads.js';
 import { recordWorkloadRun, type Profile } from '../../src/machine/workload-run.js';
 import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
-import type { TraceEvent } from '../../src/trace/event.js';
-import { E } from '../../src/trace/kinds.js';
+import { field, fieldNum, type TraceEvent } from '../../src/trace/event.js';
+import { E, type EventKind } from '../../src/trace/kinds.js';
 import { Recorder } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
 import { readAll, tmpDir } from '../helpers.js';
@@ -27,14 +27,14 @@ async function run(profile: Profile) {
 
 const power7 = run('power7');
 const ppc970 = run('ppc970');
-const kindOf = (events: TraceEvent[], k: string) => events.filter((e) => e.kind === k);
+const kindOf = <Kd extends EventKind>(events: TraceEvent[], k: Kd) => events.filter((e): e is TraceEvent<Kd> => e.kind === k);
 
 test('power7 under pressure: guest pages invalidated by notifiers and re-faulted; invariants hold throughout', async () => {
   const { r, events } = await power7;
   assert.equal(r.violation, null, JSON.stringify(r.violation));
   assert.equal(r.machine.staleTlb, 0);
   assert.ok(r.reclaim.swapoutsGuest > 0, 'the host swapped guest pages out');
-  const inval = kindOf(events, 'notifier').filter((e) => Number(e.words[4]) === E.notifier_effect.invalidated);
+  const inval = kindOf(events, 'notifier').filter((e) => fieldNum(e, 'effect') === E.notifier_effect.invalidated);
   assert.ok(inval.length > 0, 'notifier invalidations of guest pages');
   // Each invalidation made its HPTEs ABSENT with a global tlbie, caused by the notifier event.
   const byCause = new Map<number, TraceEvent[]>();
@@ -46,8 +46,8 @@ test('power7 under pressure: guest pages invalidated by notifiers and re-faulted
   }
   for (const n of inval) {
     const effects = byCause.get(n.seq) ?? [];
-    assert.ok(effects.some((e) => e.kind === 'hpte_write' && (e.words[3] & 0x20n) !== 0n && (e.words[3] & 1n) === 0n), `ABSENT after ${n.seq}`);
-    assert.ok(effects.some((e) => e.kind === 'tlbie' && Number(e.words[1]) === E.tlb_scope.global), `tlbie after ${n.seq}`);
+    assert.ok(effects.some((e) => e.kind === 'hpte_write' && (field(e, 'new_v') & 0x20n) !== 0n && (field(e, 'new_v') & 1n) === 0n), `ABSENT after ${n.seq}`);
+    assert.ok(effects.some((e) => e.kind === 'tlbie' && fieldNum(e, 'scope') === E.tlb_scope.global), `tlbie after ${n.seq}`);
   }
   // Every re-fault of a gfn (a second virtual-mode installation) follows an invalidation of it: a
   // notifier unmap callback for its host page (invalidate_page, range_start or change_pte), which
@@ -57,9 +57,9 @@ test('power7 under pressure: guest pages invalidated by notifiers and re-faulted
   const invalidatedSince = new Set<number>();
   let refaults = 0;
   for (const e of events) {
-    if (e.kind === 'notifier' && unmapCallbacks.includes(Number(e.words[0]))) invalidatedSince.add(Number(e.words[3]));
-    if (e.kind === 'page_fault_exit' && Number(e.words[3]) === E.page_fault_outcome.installed) {
-      const gfn = Number(e.words[5]);
+    if (e.kind === 'notifier' && unmapCallbacks.includes(fieldNum(e, 'callback'))) invalidatedSince.add(fieldNum(e, 'gfn'));
+    if (e.kind === 'page_fault_exit' && fieldNum(e, 'outcome') === E.page_fault_outcome.installed) {
+      const gfn = fieldNum(e, 'gfn');
       if (installed.has(gfn)) {
         refaults++;
         assert.ok(invalidatedSince.has(gfn), `re-fault of gfn 0x${gfn.toString(16)} at seq ${e.seq} without an invalidation since its last installation`);
@@ -76,23 +76,23 @@ test('ppc970: no HPTE change by notifiers, no HDSI/HISI, no ABSENT HPTE, pinned 
   assert.equal(r.violation, null, JSON.stringify(r.violation));
   const notifiers = new Set(kindOf(events, 'notifier').map((e) => e.seq));
   assert.ok(notifiers.size > 0, 'reclaim still called the notifiers');
-  assert.ok(kindOf(events, 'notifier').every((e) => Number(e.words[4]) === E.notifier_effect.noop_pinned));
+  assert.ok(kindOf(events, 'notifier').every((e) => fieldNum(e, 'effect') === E.notifier_effect.noop_pinned));
   assert.equal(events.filter((e) => (e.kind === 'hpte_write' || e.kind === 'rmap_change' || e.kind === 'tlbie') && e.cause !== null && notifiers.has(e.cause)).length, 0);
   const triage = kindOf(events, 'fault_triage');
   assert.ok(triage.length > 0);
-  assert.ok(triage.every((e) => Number(e.words[0]) === E.fault_kind.dsi || Number(e.words[0]) === E.fault_kind.isi), 'guest faults go straight to the guest');
-  assert.ok(kindOf(events, 'hpte_write').every((e) => (e.words[3] & 0x20n) === 0n), 'no ABSENT HPTE');
+  assert.ok(triage.every((e) => fieldNum(e, 'interrupt') === E.fault_kind.dsi || fieldNum(e, 'interrupt') === E.fault_kind.isi), 'guest faults go straight to the guest');
+  assert.ok(kindOf(events, 'hpte_write').every((e) => (field(e, 'new_v') & 0x20n) === 0n), 'no ABSENT HPTE');
   // The 64 MiB RMA (gfns below 0x4000) is pinned wholesale at first run, without pin events; every
   // other gfn an HPTE ever mapped was pinned exactly once (slot_phys GOT_PAGE), never unpinned.
   const mapped = new Set<number>();
   for (const e of kindOf(events, 'hpte_write')) {
-    if ((e.words[3] & 1n) === 0n) continue;
-    const gfn = Number((e.words[5] & 0x0ffffffffffff000n) >> 12n);
+    if ((field(e, 'new_v') & 1n) === 0n) continue;
+    const gfn = Number((field(e, 'guest_r') & 0x0ffffffffffff000n) >> 12n);
     if (gfn >= 0x4000 && gfn < wl.guest_mb * 256) mapped.add(gfn);
   }
-  const pins = kindOf(events, 'host_page').filter((e) => Number(e.words[0]) === E.host_page_op.pin);
+  const pins = kindOf(events, 'host_page').filter((e) => fieldNum(e, 'op') === E.host_page_op.pin);
   assert.equal(pins.length, mapped.size);
-  assert.equal(kindOf(events, 'host_page').filter((e) => Number(e.words[0]) === E.host_page_op.unpin).length, 0);
+  assert.equal(kindOf(events, 'host_page').filter((e) => fieldNum(e, 'op') === E.host_page_op.unpin).length, 0);
   assert.equal(r.reclaim.swapoutsGuest, 0, 'pinned guest pages are never swapped');
   assert.ok(r.reclaim.swapoutsOther > 0, 'pressure falls on other host memory');
 });

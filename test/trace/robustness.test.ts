@@ -13,7 +13,7 @@ import { TraceFormatError } from '../../src/trace/errors.js';
 import { runInfo } from '../../src/trace/run-info.js';
 import { SqliteSink } from '../../src/trace/sqlite-sink.js';
 import { writeSyntheticEvents } from '../../src/trace/synthetic.js';
-import { Prng } from '../../src/machine/prng.js';
+import { Prng } from '../../src/base/prng.js';
 import { readAll, sha256, tmpDir } from '../helpers.js';
 
 function record(paths: { sqlite?: string; arrow?: string; zstd?: string }, n: number, batch: number): number {

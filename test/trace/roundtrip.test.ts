@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
 import { batchOf, type TraceEvent } from '../../src/trace/event.js';
 import { K, KINDS, KIND_NAMES, type EventKind } from '../../src/trace/kinds.js';
-import { Prng } from '../../src/machine/prng.js';
+import { Prng } from '../../src/base/prng.js';
 import { Recorder, type EventSink } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
 import { SqliteSink } from '../../src/trace/sqlite-sink.js';

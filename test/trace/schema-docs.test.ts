@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { schemaDocs } from '../../src/trace/docs.js';
+import { schemaDocs } from '../../cli/schema-docs.js';
 import { KINDS, KIND_NAMES } from '../../src/trace/kinds.js';
 import { schemaSql } from '../../src/trace/sqlite-schema.js';
 

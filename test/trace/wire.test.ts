@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Prng } from '../../src/machine/prng.js';
+import { Prng } from '../../src/base/prng.js';
 import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
 import { type RecordBatch, RecordBatchReader } from 'apache-arrow';
 import { EventBatch, type WireColumns } from '../../src/trace/batch.js';
 import { batchOf, eventsOf, type TraceEvent } from '../../src/trace/event.js';
-import { fieldIndex, type KindCode } from '../../src/trace/fields.js';
+import { F, fieldIndex, type KindCode } from '../../src/trace/fields.js';
 import { type FieldDef, K, KINDS, KIND_NAMES } from '../../src/trace/kinds.js';
 import { NO_CAUSE, Recorder, type EventSink } from '../../src/trace/recorder.js';
 import { decodeArrowBatch } from '../../src/trace/reader.js';
@@ -87,7 +87,7 @@ test('wire form by the rules: 64-bit halves, cause validity, zero suppression an
   // The dense form expanded from it: three words, the trailing zero one dropped.
   b.toDense();
   assert.equal(b.nwords(i), 3);
-  assert.deepEqual([0, 1, 2].map((j) => b.wordBig(i, j)), [0xabc00000000n, 0n, 5n]);
+  assert.deepEqual([F.mmio_exit.gpa, F.mmio_exit.len, F.mmio_exit.is_write].map((j) => b.big(i, j)), [0xabc00000000n, 0n, 5n]);
   assert.equal(b.time[i], 2 ** 32 + 7);
   assert.equal(b.cause[i], 0);
   assert.equal(b.cause[0], NO_CAUSE);

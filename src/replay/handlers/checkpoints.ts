@@ -4,7 +4,7 @@
 import { A } from '../../trace/anomalies.js';
 import type { EventBatch } from '../../trace/batch.js';
 import { F, type FieldIndex } from '../../trace/fields.js';
-import { stateDigest } from '../digest.js';
+import { stateDigest } from '../../base/digest.js';
 import type { RowTable } from '../table.js';
 import type { AnomalyHandler } from './anomalies.js';
 import type { HandlerName, ReplayHandler } from './handler.js';

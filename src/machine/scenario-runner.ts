@@ -4,12 +4,12 @@
 // `expect` clauses in hcall ops are checked and reported (a scenario doubles as a regression test).
 
 import { H_RC_NAMES, HCALL_NAMES } from '../arch/hcall.js';
-import { GUEST_ACCESS_EMULATED, GUEST_ACCESS_ERROR, GUEST_ACCESS_GAVE_UP } from '../kvm/hv_fault.js';
+import { GUEST_ACCESS_EMULATED, GUEST_ACCESS_ERROR, GUEST_ACCESS_GAVE_UP } from './guest-access.js';
 import { newHcallRegs } from '../kvm/hcall.js';
-import { COST, Machine } from '../machine/machine.js';
+import { COST, Machine } from './machine.js';
 import { UserError } from '../trace/errors.js';
 import type { Recorder } from '../trace/recorder.js';
-import type { Scenario, ScenarioOp } from './scenario.js';
+import type { Scenario, ScenarioOp } from '../guest/scenario.js';
 
 export interface ExpectationFailure {
   op: number;

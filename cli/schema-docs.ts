@@ -1,12 +1,12 @@
 // Documentation of trace format v1, generated from the kind table (schemas/ holds the output;
 // a test checks the committed files are up to date).
 
-import { arrowSchema, ARROW_COLUMNS } from './arrow-schema.js';
-import { ENUMS, type EnumName, type KindDef, KINDS, KIND_NAMES, MAX_FIELDS, SCHEMA_VERSION } from './kinds.js';
-import { runInfo } from './run-info.js';
-import { scenarioJsonSchema } from '../guest/scenario.js';
-import { workloadJsonSchema } from '../guest/workloads.js';
-import { COMMON_COLUMN_DOCS, CONTRACT_VIEWS, schemaSql } from './sqlite-schema.js';
+import { arrowSchema, ARROW_COLUMNS } from '../src/trace/arrow-schema.js';
+import { ENUMS, type EnumName, type KindDef, KINDS, KIND_NAMES, MAX_FIELDS, SCHEMA_VERSION } from '../src/trace/kinds.js';
+import { runInfo } from '../src/trace/run-info.js';
+import { scenarioJsonSchema } from '../src/guest/scenario.js';
+import { workloadJsonSchema } from '../src/guest/workloads.js';
+import { COMMON_COLUMN_DOCS, CONTRACT_VIEWS, schemaSql } from '../src/trace/sqlite-schema.js';
 
 export function eventsMarkdown(): string {
   const L: string[] = [];
