@@ -1,22 +1,33 @@
-// hvtrace info TRACE: what a trace is (format, profile, seed, completeness) and its events by kind.
+// hvtrace info TRACE: what a trace is (format, profile, seed, completeness), its events by kind and
+// its anomaly counters. Both come from one replay of the trace (src/replay/state.ts: the counters
+// and anomaly handlers), so `info` counts exactly what `state` and the demo summary count.
+// Exit code EXIT_ANOMALY when an error-level anomaly counter is nonzero.
+import { StateFold } from '../../src/replay/state.js';
+import { A, EXIT_ANOMALY } from '../../src/trace/anomalies.js';
 import { KIND_BY_CODE } from '../../src/trace/kinds.js';
 import { openTrace } from '../../src/trace/reader.js';
 import { printJson, printTable } from '../output.js';
+import { reportAnomalies } from './anomalies.js';
 
 export async function infoCommand(path: string, opts: { json?: boolean }): Promise<number> {
   const r = await openTrace(path);
-  const counts = new Map<string, number>();
-  let events = 0;
-  let lastTime = 0;
-  for await (const b of r.batches()) {
-    for (let i = 0; i < b.length; i++) {
-      const k = KIND_BY_CODE[b.kind[i]]!;
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    }
-    events += b.length;
-    if (b.length) lastTime = b.time[b.length - 1];
+  const fold = new StateFold();
+  try {
+    for await (const b of r.batches()) fold.foldBatch(b);
+  } finally {
+    r.close();
   }
-  r.close();
+  fold.finalize();
+  if (r.truncation) fold.anomalies.count(A.trace_truncated, fold.lastSeq);
+  const kinds: Record<string, number> = {};
+  let events = 0;
+  const byKind = fold.counters.byKind;
+  const order = [...byKind.keys()].filter((k) => byKind[k] !== 0).sort((a, b) => byKind[b] - byKind[a]);
+  for (const k of order) {
+    kinds[KIND_BY_CODE[k] ?? String(k)] = byKind[k];
+    events += byKind[k];
+  }
+  const anomalies = fold.anomalies.data();
   const out = {
     path,
     format: r.format,
@@ -27,17 +38,18 @@ export async function infoCommand(path: string, opts: { json?: boolean }): Promi
     complete: r.complete ?? false,
     truncation: r.truncation ?? null,
     events,
-    last_time: lastTime,
-    kinds: Object.fromEntries([...counts.entries()].sort((a, b) => b[1] - a[1])),
+    last_time: fold.lastTime,
+    kinds,
+    anomalies,
     config: r.info.config,
   };
   if (opts.json) printJson(out);
   else {
-    const { kinds, config, ...head } = out;
+    const { kinds: _k, config: _c, anomalies: _a, ...head } = out;
     printTable(['field', 'value'], Object.entries(head).map(([k, v]) => [k, v === null ? '-' : String(v)]));
     printTable(['kind', 'events'], Object.entries(kinds).map(([k, n]) => [k, n]));
-    void config;
+    if (anomalies.length) printTable(['anomaly', 'severity', 'count', 'first seq', 'description'], anomalies.map((a) => [a.name, a.severity, a.count, a.first_seq, a.description]));
   }
   if (r.truncation) process.stderr.write(`hvtrace: warning: ${r.truncation}\n`);
-  return 0;
+  return reportAnomalies(anomalies) ? EXIT_ANOMALY : 0;
 }

@@ -1,7 +1,10 @@
 // hvtrace state TRACE --at SEQ|end|time:T [--hpte I | --pteg G | --rmap GFN | --gfn G | --ea EA --vcpu V | --summary] [--lpid L] [--json]
-import { eaState, gfnState, hpteState, pickVm, rmapState, type SeekTarget, Seeker, summaryState } from '../../src/replay/seek.js';
+// Exit code EXIT_ANOMALY when an error-level anomaly counter is nonzero at that point.
+import { arch206Of, eaState, gfnState, hpteState, pickVm, rmapState, type SeekTarget, Seeker, summaryState } from '../../src/replay/seek.js';
+import { EXIT_ANOMALY } from '../../src/trace/anomalies.js';
 import { UserError } from '../../src/trace/errors.js';
 import { printJson, printTable } from '../output.js';
+import { reportAnomalies } from './anomalies.js';
 
 export interface StateOptions {
   at: string;
@@ -64,7 +67,7 @@ export async function stateCommand(path: string, opts: StateOptions): Promise<nu
     if (opts.json) printJson(r);
     else printTable(['gfn', 'rmap', 'present', 'referenced', 'changed', 'chain'], [[r.gfn, r.rmap, r.present, r.referenced, r.changed, r.chain.join(' → ')]]);
   } else if (opts.gfn !== undefined) {
-    const g = gfnState(fold, pickVm(fold, opts.lpid), opts.gfn, hostPageShift(seeker.info.config));
+    const g = gfnState(fold, pickVm(fold, opts.lpid), opts.gfn, hostPageShift(seeker.info.config), arch206Of(seeker.info));
     if (opts.json) printJson({ seq: fold.lastSeq, ...g });
     else {
       const hp = g.host_page;
@@ -74,7 +77,7 @@ export async function stateCommand(path: string, opts: StateOptions): Promise<nu
       if (g.hptes.length) printTable(['hpte', 'v', 'r', 'guest_r', 'valid', 'absent', 'in chain'], g.hptes.map((e) => [e.index, e.v, e.r, e.guest_r, e.valid, e.absent, e.in_chain]));
     }
   } else if (opts.ea !== undefined) {
-    const t = eaState(pickVm(fold, opts.lpid), opts.vcpu!, parseEa(opts.ea));
+    const t = eaState(pickVm(fold, opts.lpid), opts.vcpu!, parseEa(opts.ea), arch206Of(seeker.info));
     if (opts.json) printJson({ seq: fold.lastSeq, ...t });
     else printTable(['field', 'value'], Object.entries(t).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x)) : (v as string)]));
   } else {
@@ -87,8 +90,9 @@ export async function stateCommand(path: string, opts: StateOptions): Promise<nu
       printTable(['core', 'lpid', 'in guest', 'switches', 'tlb flushes', 'last flush seq', 'tlbie', 'tlbiel'],
         s.cores.map((c) => [c.core, c.lpid, c.in_guest, c.switches, c.tlb_flushes, c.last_flush_seq, c.tlbie_global, c.tlbiel]));
       printTable(['host pages present', 'swapped', 'frames pinned', 'frames of other processes'], [[s.host.pages_present, s.host.pages_swapped, s.host.frames_pinned, s.host.frames_other]]);
+      if (s.anomalies.length) printTable(['anomaly', 'severity', 'count', 'first seq', 'description'], s.anomalies.map((a) => [a.name, a.severity, a.count, a.first_seq, a.description]));
     }
   }
-  if (fold.anomalyCount) process.stderr.write(`hvtrace: warning: ${fold.anomalyCount} fold anomalies, first at seq ${fold.anomalies[0].seq}: ${fold.anomalies[0].message}\n`);
-  return 0;
+  // Anomalies counted up to the state asked for (recorded ones and those the replay detected).
+  return reportAnomalies(fold.anomalies.data()) ? EXIT_ANOMALY : 0;
 }

@@ -1,7 +1,9 @@
-// Run summary: one streaming pass over a trace (any format), counting what a comparison of
-// configurations needs (demo, and later diff): faults by interrupt and decision, notifier work,
-// re-faults after invalidation, pinning, partition switches, TLB flushes, host swap traffic.
+// Run summary: what a comparison of configurations needs (demo, and later diff): faults by
+// interrupt and decision, notifier work, re-faults after invalidation, pinning, partition switches,
+// TLB flushes, host swap traffic. Read from the replay handlers' counters, never counted here.
 
+import { S_ABSENT_HPTE_WRITES, S_NOTIFIER_HPTES, S_REFAULTS } from '../replay/handlers/counters.js';
+import { StateFold } from '../replay/state.js';
 import { E, ENUMS, K } from '../trace/kinds.js';
 import type { TraceReader } from '../trace/reader.js';
 import { hcallName } from '../trace/names.js';
@@ -37,122 +39,65 @@ export interface RunSummary {
   host_swapouts_other: number;
   host_swapins_guest: number;
   mmio_exits: number;
+  /** Anomaly counters, all severities: recorded anomaly events and anomalies the replay detected. */
   anomalies: number;
 }
 
 const name = <T extends readonly string[]>(t: T, v: number) => t[v] ?? String(v);
 
+/** Summary of a whole trace: one replay (src/replay/state.ts), then summaryOf its handlers. */
 export async function summarize(reader: TraceReader): Promise<RunSummary> {
-  const s: RunSummary = {
-    profile: reader.info.profile,
-    seed: reader.info.seed,
-    events: 0,
-    complete: false,
-    guest_ops: 0,
-    hcalls: 0,
-    hcalls_by_name: {},
-    hcalls_virtual_mode: 0,
-    hcalls_to_userspace: 0,
-    faults_by_interrupt: {},
-    faults_by_decision: {},
-    page_faults: 0,
-    page_faults_by_outcome: {},
-    notifier_callbacks: 0,
-    notifier_noop_pinned: 0,
-    notifier_invalidations: 0,
-    hptes_invalidated_by_notifiers: 0,
-    refaults_after_invalidation: 0,
-    absent_hpte_writes: 0,
-    pinned_pages: 0,
-    partition_switches: 0,
-    tlbies: 0,
-    tlb_flushes: 0,
-    host_swapouts_guest: 0,
-    host_swapouts_other: 0,
-    host_swapins_guest: 0,
-    mmio_exits: 0,
-    anomalies: 0,
+  const fold = new StateFold();
+  for await (const b of reader.batches()) fold.foldBatch(b);
+  fold.finalize();
+  return summaryOf(fold, reader.info.profile, reader.info.seed);
+}
+
+/**
+ * The summary from a replay's handlers: every number is read from the counters handler (or the
+ * anomaly handler); nothing here counts events (one counting path, tested against SQL counts in
+ * test/analysis/counters-sql.test.ts).
+ */
+export function summaryOf(fold: StateFold, profile: string, seed: number): RunSummary {
+  const c = fold.counters;
+  const k = c.byKind;
+  const sum = (a: Float64Array, pick: (j: number) => boolean) => a.reduce((n, v, j) => (pick(j) ? n + v : n), 0);
+  const byName = (names: readonly string[], a: Float64Array, groupOf: (j: number) => number) => {
+    const out: Record<string, number> = {};
+    a.forEach((v, j) => v !== 0 && (out[name(names, groupOf(j))] = (out[name(names, groupOf(j))] ?? 0) + v));
+    return out;
   };
-  const hcallCounts = new Map<number, number>();
-  const invalidated = new Set<number>();
-  const bump = (o: Record<string, number>, k: string) => (o[k] = (o[k] ?? 0) + 1);
-  for await (const b of reader.batches()) {
-    s.events += b.length;
-    for (let i = 0; i < b.length; i++) {
-      switch (b.kind[i]) {
-        case K.guest_op:
-          s.guest_ops++;
-          break;
-        case K.hcall_enter: {
-          s.hcalls++;
-          const nr = b.wordNum(i, 0);
-          hcallCounts.set(nr, (hcallCounts.get(nr) ?? 0) + 1);
-          break;
-        }
-        case K.hcall_exit: {
-          const path = b.wordNum(i, 2);
-          if (path === E.hcall_path.virtual) s.hcalls_virtual_mode++;
-          else if (path === E.hcall_path.user) s.hcalls_to_userspace++;
-          break;
-        }
-        case K.fault_triage:
-          bump(s.faults_by_interrupt, name(ENUMS.fault_kind, b.wordNum(i, 0)));
-          bump(s.faults_by_decision, name(ENUMS.fault_decision, b.wordNum(i, 5)));
-          break;
-        case K.page_fault_enter:
-          s.page_faults++;
-          break;
-        case K.page_fault_exit: {
-          const outcome = b.wordNum(i, 3);
-          bump(s.page_faults_by_outcome, name(ENUMS.page_fault_outcome, outcome));
-          const gfn = b.wordNum(i, 5);
-          if (outcome === E.page_fault_outcome.installed && gfn >= 0 && invalidated.has(b.lpid[i] * 2 ** 40 + gfn)) s.refaults_after_invalidation++;
-          break;
-        }
-        case K.notifier: {
-          s.notifier_callbacks++;
-          const effect = b.wordNum(i, 4);
-          if (effect === E.notifier_effect.noop_pinned) s.notifier_noop_pinned++;
-          if (effect === E.notifier_effect.invalidated) {
-            s.notifier_invalidations++;
-            s.hptes_invalidated_by_notifiers += b.wordNum(i, 5);
-            const gfn = b.wordNum(i, 3);
-            if (gfn >= 0) invalidated.add(b.lpid[i] * 2 ** 40 + gfn);
-          }
-          break;
-        }
-        case K.hpte_write:
-          if ((b.wordLo(i, 3) & 0x20) !== 0) s.absent_hpte_writes++;
-          break;
-        case K.host_page: {
-          const op = b.wordNum(i, 0);
-          const other = b.wordNum(i, 5) === 1;
-          if (op === E.host_page_op.pin) s.pinned_pages++;
-          else if (op === E.host_page_op.swap_out) other ? s.host_swapouts_other++ : s.host_swapouts_guest++;
-          else if (op === E.host_page_op.swap_in && !other) s.host_swapins_guest++;
-          break;
-        }
-        case K.partition_switch:
-          s.partition_switches++;
-          break;
-        case K.tlbie: {
-          const scope = b.wordNum(i, 1);
-          if (scope === E.tlb_scope.lpid_sets || scope === E.tlb_scope.all_sets) s.tlb_flushes++;
-          else s.tlbies++;
-          break;
-        }
-        case K.mmio_exit:
-          s.mmio_exits++;
-          break;
-        case K.anomaly:
-          s.anomalies++;
-          break;
-        case K.run_end:
-          s.complete = true;
-          break;
-      }
-    }
-  }
-  for (const [nr, n] of [...hcallCounts.entries()].sort((a, b) => b[1] - a[1])) s.hcalls_by_name[hcallName(nr)] = n;
-  return s;
+  const hostOp = (op: number, owner: number) => c.hostOps[op * 2 + owner];
+  const hcalls_by_name: Record<string, number> = {};
+  for (const [nr, n] of [...c.hcallEnters.entries()].sort((a, b) => b[1] - a[1])) hcalls_by_name[hcallName(nr)] = n;
+  return {
+    profile,
+    seed,
+    events: k.reduce((n, v) => n + v, 0),
+    complete: k[K.run_end] > 0,
+    guest_ops: k[K.guest_op],
+    hcalls: k[K.hcall_enter],
+    hcalls_by_name,
+    hcalls_virtual_mode: c.hcallPath[E.hcall_path.virtual],
+    hcalls_to_userspace: c.hcallPath[E.hcall_path.user],
+    faults_by_interrupt: byName(ENUMS.fault_kind, c.faults, (j) => j >> 3),
+    faults_by_decision: byName(ENUMS.fault_decision, c.faults, (j) => j & 7),
+    page_faults: k[K.page_fault_enter],
+    page_faults_by_outcome: byName(ENUMS.page_fault_outcome, c.pageFaultOutcome, (j) => j),
+    notifier_callbacks: k[K.notifier],
+    notifier_noop_pinned: sum(c.notifierEffect, (j) => (j & 7) === E.notifier_effect.noop_pinned),
+    notifier_invalidations: sum(c.notifierEffect, (j) => (j & 7) === E.notifier_effect.invalidated),
+    hptes_invalidated_by_notifiers: c.scalars[S_NOTIFIER_HPTES],
+    refaults_after_invalidation: c.scalars[S_REFAULTS],
+    absent_hpte_writes: c.scalars[S_ABSENT_HPTE_WRITES],
+    pinned_pages: hostOp(E.host_page_op.pin, 0) + hostOp(E.host_page_op.pin, 1),
+    partition_switches: k[K.partition_switch],
+    tlbies: c.tlbScope[E.tlb_scope.global] + c.tlbScope[E.tlb_scope.local],
+    tlb_flushes: c.tlbScope[E.tlb_scope.lpid_sets] + c.tlbScope[E.tlb_scope.all_sets],
+    host_swapouts_guest: hostOp(E.host_page_op.swap_out, 0),
+    host_swapouts_other: hostOp(E.host_page_op.swap_out, 1),
+    host_swapins_guest: hostOp(E.host_page_op.swap_in, 0),
+    mmio_exits: c.mmio[0] + c.mmio[1],
+    anomalies: fold.anomalies.total(),
+  };
 }

@@ -12,3 +12,4 @@ export * from './hash.js';
 export * from './hcall.js';
 export * from './reg.js';
 export * from './kvm_host.js';
+export * from './hash-translate.js';

@@ -54,6 +54,7 @@ import {
   VRMA_VSID_LO,
 } from '../arch/index.js';
 import { E, K } from '../trace/kinds.js';
+import { hash_real_address } from '../arch/hash-translate.js';
 import { NO_CAUSE } from '../trace/recorder.js';
 import { ANOMALY_STALE_TLB, type Tlb, tlb_entry_stale, tlb_set_of_va } from './tlb.js';
 import type { Vcpu } from './vcpu.js';
@@ -309,15 +310,8 @@ export function ppc_hash64_handle_mmu_fault(
     tlb.fill(kvm.lpid, set, slb_v_hi, segLo, epn, pshift, index, v_hi, v_lo, r_hi, nr_lo, t[0], t[1]);
   }
 
-  // 8. Real address: the RPN above the page size, EA below it.
-  const psize = hpte_page_size(v_lo, r_lo, kvm.arch206);
-  if (psize >= TWO32) {
-    ctx.raHi = ((r_hi & HPTE_R_RPN_HI & ~(psize / TWO32 - 1)) | (ea_hi & (psize / TWO32 - 1))) >>> 0;
-    ctx.raLo = ea_lo >>> 0;
-  } else {
-    ctx.raHi = (r_hi & HPTE_R_RPN_HI) >>> 0;
-    ctx.raLo = ((r_lo & HPTE_R_RPN_LO & ~(psize - 1)) | (ea_lo & (psize - 1))) >>> 0;
-  }
+  // 8. Real address: the RPN above the page size, EA below it (the rule `state --ea` replays too).
+  hash_real_address(r_hi, r_lo, hpte_page_size(v_lo, r_lo, kvm.arch206), ea_hi, ea_lo, ctx);
   ctx.index = index;
   ctx.pshift = pshift;
   return 0;

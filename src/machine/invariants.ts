@@ -9,6 +9,7 @@
 
 import { LPID_RSVD } from '../arch/reg.js';
 import { HvAudit, KvmInvariantChecker, type Violation } from '../kvm/hash/invariants.js';
+import { invariantAnomalyCode, SEVERITY_WIRE } from '../trace/anomalies.js';
 import { K } from '../trace/kinds.js';
 import type { Recorder } from '../trace/recorder.js';
 import type { Machine } from './machine.js';
@@ -52,7 +53,7 @@ export class RunChecker {
     if (!v) return false;
     const rec = this.rec;
     this.violation = { seq: rec.eventCount - 1, op, code: v.code, message: v.message };
-    rec.emit(K.anomaly, this.m.kvm.lpid, -1, -1, this.violation.seq).code(Number(/^J(\d+)/.exec(v.code)?.[1] ?? 0)).severity(2);
+    rec.emit(K.anomaly, this.m.kvm.lpid, -1, -1, this.violation.seq).code(invariantAnomalyCode(v.code)).severity(SEVERITY_WIRE.error);
     return true;
   }
 }

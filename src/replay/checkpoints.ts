@@ -33,7 +33,8 @@ import { encodeSnapshot } from './snapshot.js';
 import { type ArrowLayout, scanArrowLayout } from './event-source.js';
 import { StateFold } from './state.js';
 
-export const INDEX_VERSION = 1;
+// 2: snapshots walk the replay handlers (per-handler small state and tables).
+export const INDEX_VERSION = 2;
 const MAGIC = Buffer.from('HVIDX001', 'latin1');
 /** Default checkpoint interval in events and full-snapshot period (chosen by measurement: bench/README.md, replay). */
 export const DEFAULT_INTERVAL = 32768;

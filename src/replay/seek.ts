@@ -1,10 +1,11 @@
 // State at an event: seek = nearest checkpoint (checkpoints.ts) + fold of the events after it,
 // and the point queries `hvtrace state` answers about the folded state.
 
-import { hpte_search_key, hpte_search_match, hpteg_primary, hpteg_secondary, HpteSearchKey } from '../arch/hash.js';
+import { hpteg_primary, hpteg_secondary } from '../arch/hash.js';
+import { hash_real_address, hash_slb_lookup, hash_translate, HashTranslation } from '../arch/hash-translate.js';
 import { HPTE_V_ABSENT_LO, HPTE_V_VALID_LO, hpte_page_size, hpte_rpn } from '../arch/hpte.js';
 import { KVMPPC_RMAP_CHANGED_HI, KVMPPC_RMAP_INDEX_LO, KVMPPC_RMAP_PRESENT_HI, KVMPPC_RMAP_REFERENCED_HI } from '../arch/kvm_host.js';
-import { ESID_MASK_1T_HI, ESID_MASK_LO, SLB_ESID_V_LO, SLB_VSID_B_1T_HI, slb_v_base_page_shift } from '../arch/slb.js';
+import { SLB_VSID_B_1T_HI } from '../arch/slb.js';
 import { UserError } from '../trace/errors.js';
 import { ENUMS, KIND_BY_CODE } from '../trace/kinds.js';
 import { openTrace, type SqliteTraceReader, type TraceReader } from '../trace/reader.js';
@@ -230,7 +231,7 @@ function hostPageState(fold: StateFold, hva: number) {
 }
 
 /** Everything about one guest frame: memslot, hva, host page, rmap chain, HPTEs mapping it. */
-export function gfnState(fold: StateFold, vm: VmState, gfn: number, hostPageShift = 12) {
+export function gfnState(fold: StateFold, vm: VmState, gfn: number, hostPageShift = 12, arch206 = true) {
   const slot = vm.slotOf(gfn);
   const hva = slot ? slot.userspace_addr + (gfn - slot.base_gfn) * 2 ** hostPageShift : null;
   const rmap = rmapState(vm, gfn);
@@ -240,7 +241,8 @@ export function gfnState(fold: StateFold, vm: VmState, gfn: number, hostPageShif
   for (let i = 0; i < vm.npte; i++) {
     const vlo = vm.hpt[i * 4 + 1];
     if ((vlo & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) === 0) continue;
-    const psize = hpte_page_size(vlo, vm.guestR[i * 2 + 1], true) || 4096;
+    const psize = hpte_page_size(vlo, vm.guestR[i * 2 + 1], arch206);
+    if (psize === 0) continue; // no page size on this CPU (e.g. a 64K encoding on PPC970)
     const g = hpte_rpn(vm.guestR[i * 2], vm.guestR[i * 2 + 1], psize, hostPageShift);
     const n = Math.max(1, psize / 2 ** hostPageShift);
     if (gfn >= g && gfn < g + n) {
@@ -258,85 +260,66 @@ export function gfnState(fold: StateFold, vm: VmState, gfn: number, hostPageShif
   };
 }
 
+/** CPU_FTR_ARCH_206 of the recorded CPU: POWER7 has it, PPC970 not (4K and 16M pages only). */
+export function arch206Of(info: Pick<RunInfo, 'profile'>): boolean {
+  return info.profile !== 'ppc970';
+}
+
 /**
- * Translate EA on vcpu V as the hardware would, from the folded SLB and HPT: 1. SLB lookup (ESID
- * compare under the segment size of each valid entry); 2. VSID, VA and hash; 3. scan the primary
- * then the secondary PTEG for a valid HPTE matching B|AVPN (and L); 4. RPN + page offset.
- * The first match in PTEG order wins, as kvmppc_hv_find_lock_hpte does.
+ * Translate EA on vcpu V as the hardware would, from the folded SLB and HPT, through the same rule
+ * the hardware model uses (arch/hash-translate.ts): 1. SLB lookup (ESID compare under the segment
+ * size of each valid entry); 2. VSID, VA and hash; 3. primary then secondary PTEG, first VALID
+ * HPTE matching B|AVPN|L whose page size for this CPU (`arch206`: POWER7; PPC970 has no 64K pages)
+ * is the segment's base page size; 4. RPN + page offset. With no VALID entry, the first ABSENT one
+ * that matches is reported (the fault KVM would take to the host).
  */
-export function eaState(vm: VmState, vcpu: number, ea: bigint) {
+export function eaState(vm: VmState, vcpu: number, ea: bigint, arch206: boolean) {
   if (!vm.vcpus.has(vcpu)) throw new UserError(`vcpu ${vcpu} has no state in this trace at this point (vcpus: ${[...vm.vcpus.keys()].join(', ') || 'none'})`);
   const eaHi = Number((ea >> 32n) & 0xffffffffn);
   const eaLo = Number(ea & 0xffffffffn);
   const d = vm.slbT.data;
   // 1.
-  let slot = -1;
-  for (let k = 0; k < SLB_ROWS; k++) {
-    const p = (vcpu * SLB_ROWS + k) * 4;
-    if ((d[p + 1] & SLB_ESID_V_LO) === 0) continue;
-    if ((d[p + 2] & SLB_VSID_B_1T_HI) !== 0) {
-      if (((d[p] ^ eaHi) & ESID_MASK_1T_HI) === 0) {
-        slot = k;
-        break;
-      }
-    } else if (d[p] === eaHi && ((d[p + 1] ^ eaLo) & ESID_MASK_LO) === 0) {
-      slot = k;
-      break;
-    }
-  }
+  const slot = hash_slb_lookup(d, vcpu * SLB_ROWS, SLB_ROWS, eaHi, eaLo);
   const base = { vcpu, ea };
   if (slot < 0) return { ...base, slb: null, result: 'slb_miss (segment interrupt)' };
   const p = (vcpu * SLB_ROWS + slot) * 4;
   const vHi = d[p + 2];
   const vLo = d[p + 3];
   const slb = { slot, esid: u64(d[p], d[p + 1]), vsid: u64(vHi, vLo) };
-  // 2.
+  // 2. + 3.
   const oneT = (vHi & SLB_VSID_B_1T_HI) !== 0;
   const slbv = u64(vHi, vLo) & ~(3n << 62n);
   const vsid = oneT ? slbv >> 24n : slbv >> 12n;
   const segBits = oneT ? 40n : 28n;
   const va = (vsid << segBits) | (ea & ((1n << segBits) - 1n));
-  const key = new HpteSearchKey();
-  hpte_search_key(vHi, vLo, eaHi, eaLo, key);
   const hashMask = vm.npte / 8 - 1;
-  const groups = [hpteg_primary(key.hash, hashMask), hpteg_secondary(key.hash, hashMask)];
-  // 3.
-  let found: { index: number; secondary: boolean } | null = null;
-  let absent: number | null = null;
-  for (let s = 0; s < 2 && !found; s++) {
-    for (let k = 0; k < 8; k++) {
-      const i = groups[s] * 8 + k;
-      const hv = vm.hpt[i * 4];
-      const lv = vm.hpt[i * 4 + 1];
-      if (hpte_search_match(hv, lv, HPTE_V_VALID_LO, key, s === 1)) {
-        found = { index: i, secondary: s === 1 };
-        break;
-      }
-      if (absent === null && hpte_search_match(hv, lv, HPTE_V_ABSENT_LO, key, s === 1)) absent = i;
-    }
-  }
+  const t = new HashTranslation();
+  const found = hash_translate(vm.hpt, hashMask, vHi, vLo, eaHi, eaLo, HPTE_V_VALID_LO, arch206, t);
+  const primary = hpteg_primary(t.key.hash, hashMask);
   const walk = {
     ...base,
     slb,
     segment: oneT ? '1T' : '256M',
-    base_page_shift: slb_v_base_page_shift(vLo),
+    base_page_shift: t.key.pshift,
     va,
-    hash: BigInt(key.hash),
-    pteg_primary: groups[0],
-    pteg_secondary: groups[1],
+    hash: BigInt(t.key.hash),
+    pteg_primary: primary,
+    pteg_secondary: hpteg_secondary(t.key.hash, hashMask),
   };
   if (!found) {
+    const absent = hash_translate(vm.hpt, hashMask, vHi, vLo, eaHi, eaLo, HPTE_V_ABSENT_LO, arch206, t) ? t.index : null;
     return { ...walk, hpte: absent === null ? null : { ...hpteState(vm, absent), absent: true }, result: absent === null ? 'no HPTE (HDSI/HISI: no-HPTE fault)' : 'ABSENT HPTE (host page not present: fault to the host)' };
   }
   // 4.
-  const e = hpteState(vm, found.index);
-  const rHi = vm.hpt[found.index * 4 + 2];
-  const rLo = vm.hpt[found.index * 4 + 3];
-  const psize = hpte_page_size(vm.hpt[found.index * 4 + 1], rLo, true) || 4096;
-  const off = ea & BigInt(psize - 1);
-  const ra = (BigInt(hpte_rpn(rHi, rLo, psize, 0)) | off);
-  const gpa = BigInt(hpte_rpn(vm.guestR[found.index * 2], vm.guestR[found.index * 2 + 1], psize, 0)) | off;
-  return { ...walk, hpte: { ...e, slot: found.index & 7, secondary: found.secondary }, page_size: psize, real_address: ra, guest_physical: gpa, pp: Number(rLo & 3) | ((rHi >>> 31) << 2), result: 'translated' };
+  const i = t.index;
+  const e = hpteState(vm, i);
+  const rHi = vm.hpt[i * 4 + 2];
+  const rLo = vm.hpt[i * 4 + 3];
+  const ra = u64(t.raHi, t.raLo);
+  const g = new HashTranslation();
+  hash_real_address(vm.guestR[i * 2], vm.guestR[i * 2 + 1], t.psize, eaHi, eaLo, g);
+  const secondary = Math.floor(i / 8) !== primary;
+  return { ...walk, hpte: { ...e, slot: i & 7, secondary }, page_size: t.psize, real_address: ra, guest_physical: u64(g.raHi, g.raLo), pp: Number(rLo & 3) | ((rHi >>> 31) << 2), result: 'translated' };
 }
 
 const named = (names: readonly string[], a: Float64Array) => Object.fromEntries([...a].map((v, k) => [names[k] ?? String(k), v]).filter(([, v]) => v !== 0));
@@ -347,7 +330,7 @@ export function summaryState(fold: StateFold) {
   const faults: Record<string, number> = {};
   c.faults.forEach((v, k) => v && (faults[`${ENUMS.fault_kind[k >> 3]}/${ENUMS.fault_decision[k & 7]}`] = v));
   const notifier: Record<string, number> = {};
-  c.notifier.forEach((v, k) => v && (notifier[`${ENUMS.notifier_kind[k >> 3]}/${ENUMS.notifier_effect[k & 7]}`] = v));
+  c.notifierEffect.forEach((v, k) => v && (notifier[`${ENUMS.notifier_kind[k >> 3]}/${ENUMS.notifier_effect[k & 7]}`] = v));
   const hostOps: Record<string, number> = {};
   c.hostOps.forEach((v, k) => v && (hostOps[`${ENUMS.host_page_op[k >> 1]}/${k & 1 ? 'other' : 'vmm'}`] = v));
   const hcalls = [...c.hcalls].sort((a, b) => a[0] - b[0]).map(([k, v]) => ({ nr: `0x${Math.floor(k / 65536).toString(16)}`, ret: (k & 0xffff) << 16 >> 16, count: v }));
@@ -416,9 +399,8 @@ export function summaryState(fold: StateFold) {
       tlbie: named(ENUMS.tlb_scope, c.tlbScope),
       guest_ops: named(ENUMS.guest_op_kind, c.guestOps),
       mmio: { loads: c.mmio[0], stores: c.mmio[1] },
-      anomalies: named(['info', 'warning', 'error'], c.anomalySeverity),
     },
-    fold_anomalies: fold.anomalies,
+    anomalies: fold.anomalies.data(),
   };
 }
 

@@ -201,8 +201,12 @@ export function foldHash(f: StateFold, tables = true): string {
   }
   for (const c of f.cores.values()) for (const x of [c.id, c.lpid, +c.inGuest, c.switches, c.flushes, c.lastFlushSeq, c.tlbieGlobal, c.tlbieLocal]) h.add(x);
   const k = f.counters;
-  for (const a of [k.byKind, k.faults, k.pageFaultOutcome, k.notifier, k.hostOps, k.tlbScope, k.hcallPath, k.guestOps, k.mmio]) for (let i = 0; i < a.length; i++) if (a[i]) (h.add(i), h.add(a[i]));
+  for (const a of [k.byKind, k.faults, k.pageFaultOutcome, k.notifierEffect, k.hostOps, k.tlbScope, k.hcallPath, k.guestOps, k.mmio, k.scalars, f.anomalies.counts]) for (let i = 0; i < a.length; i++) if (a[i]) (h.add(i), h.add(a[i]));
   for (const [key, v] of k.hcalls) (h.add(key), h.add(v));
+  for (const [key, v] of k.hcallEnters) (h.add(key), h.add(v));
+  h.add(f.h.ops.data().current);
+  // The op index's checkpointed part (the runs of the last CAUSE_WINDOW events), with the tables.
+  if (tables) for (const x of (f.h.ops.save() as { tail: number[] }).tail) h.add(x);
   h.add(f.lastSeq);
   return h.s;
 }

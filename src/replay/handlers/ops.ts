@@ -1,0 +1,143 @@
+// The op index: which guest operation (guest_op event, its op_id) every event serves. An event is
+// attributed through its `cause` chain: a guest_op serves itself; an event whose cause is known
+// serves the op its cause served; an event without a cause (host background work, vcore and
+// partition-switch bookkeeping) serves none. Stored as runs (first seq, op), appended when the op
+// changes (about one run per five events), so the index is never one entry per event.
+//
+// Causes are followed back at most CAUSE_WINDOW events (the model's traces have causes at most
+// ~8.4K events back: an operation's own events); an older cause is treated as none. That bound
+// is what keeps checkpoints small: a snapshot holds only the runs of the last CAUSE_WINDOW events
+// (enough to attribute every later event exactly as a linear fold does), not the whole history.
+// A linear fold keeps the whole history (opOf answers for every seq); a replay restored from a
+// checkpoint answers opOf for seq ≥ knownFrom and UNKNOWN_OP before.
+
+import type { EventBatch } from '../../trace/batch.js';
+import { F } from '../../trace/fields.js';
+import { K } from '../../trace/kinds.js';
+import type { RowTable } from '../table.js';
+import type { HandlerName, ReplayHandler } from './handler.js';
+
+// Payload fields read (module constants: the hot path loads a number, not a property chain).
+const W_GUEST_OP_OP_ID = F.guest_op.op_id;
+
+const GUEST_OP = K.guest_op;
+const W_OP_ID = F.guest_op.op_id;
+
+/** No guest operation. */
+export const NO_OP = -1;
+/** Before the history a restored replay holds (see knownFrom). */
+export const UNKNOWN_OP = -2;
+/** How far back a cause is followed, in events. */
+export const CAUSE_WINDOW = 16384;
+const WINDOW_MASK = CAUSE_WINDOW - 1;
+
+export class OpIndexHandler implements ReplayHandler {
+  readonly name = 'ops';
+  readonly deps: readonly HandlerName[] = [];
+  /** Runs: [first seq hi, first seq lo, op + 1] × nruns (a plain array: no change tracking needed). */
+  private runs = new Uint32Array(3 * 1024);
+  private nruns = 0;
+  /** The op of the last event seen, the seq its run starts at, and that event's seq. */
+  private cur = NO_OP;
+  private curStart = 0;
+  private last = -1;
+  /** The op of each of the last CAUSE_WINDOW events, by seq & WINDOW_MASK (cause lookup in O(1)). */
+  private readonly recent = new Int32Array(CAUSE_WINDOW);
+  /** First seq opOf knows (0 for a linear fold). */
+  knownFrom = 0;
+
+  reset(): void {
+    this.nruns = 0;
+    this.cur = NO_OP;
+    this.curStart = 0;
+    this.last = -1;
+    this.knownFrom = 0;
+  }
+
+  /** Every event, of kind code `kind` (called by the fold loop itself, see state.ts). */
+  see(b: EventBatch, i: number, kind: number): void {
+    const seq = b.firstSeq + i;
+    let op: number;
+    if (kind === GUEST_OP) op = b.num(i, W_OP_ID);
+    else {
+      const c = b.cause[i];
+      op = c < 0 || c <= seq - CAUSE_WINDOW ? NO_OP : this.recent[c & WINDOW_MASK];
+    }
+    this.recent[seq & WINDOW_MASK] = op;
+    if (op !== this.cur || this.nruns === 0) this.append(seq, op);
+  }
+
+  /** After a range of events: the seq of the last one (set once per range, not per event). */
+  seen(lastSeq: number): void {
+    this.last = lastSeq;
+  }
+
+  private append(seq: number, op: number): void {
+    const r = this.nruns++;
+    if (r * 3 + 3 > this.runs.length) {
+      const g = new Uint32Array(this.runs.length * 2);
+      g.set(this.runs);
+      this.runs = g;
+    }
+    const d = this.runs;
+    d[r * 3] = Math.floor(seq / 4294967296) >>> 0;
+    d[r * 3 + 1] = seq >>> 0;
+    d[r * 3 + 2] = op + 1;
+    this.cur = op;
+    this.curStart = seq;
+  }
+
+  private startOf(r: number): number {
+    return this.runs[r * 3] * 4294967296 + this.runs[r * 3 + 1];
+  }
+
+  /** Last run starting at or before seq, or -1. */
+  private runAt(seq: number): number {
+    let lo = -1;
+    let hi = this.nruns - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.startOf(mid) <= seq) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** The guest op event `seq` (already folded) serves: an op_id, NO_OP, or UNKNOWN_OP. */
+  opOf(seq: number): number {
+    if (seq < this.knownFrom || seq > this.last) return UNKNOWN_OP;
+    const r = this.runAt(seq);
+    return r < 0 ? UNKNOWN_OP : this.runs[r * 3 + 2] - 1;
+  }
+
+  finalize(): void {}
+
+  data(): { runs: number; current: number; knownFrom: number; opOf: (seq: number) => number } {
+    return { runs: this.nruns, current: this.cur, knownFrom: this.knownFrom, opOf: (s) => this.opOf(s) };
+  }
+
+  /** The runs covering the last CAUSE_WINDOW events, as [seq, op] pairs, and the last seq. */
+  save(): unknown {
+    const from = Math.max(0, this.runAt(this.last - CAUSE_WINDOW));
+    const tail: number[] = [];
+    for (let r = from; r < this.nruns; r++) tail.push(this.startOf(r), this.runs[r * 3 + 2] - 1);
+    return { last: this.last, tail };
+  }
+
+  restore(s: unknown): void {
+    const { last, tail } = s as { last: number; tail: number[] };
+    this.reset();
+    for (let k = 0; k < tail.length; k += 2) this.append(tail[k], tail[k + 1]);
+    this.last = last;
+    this.knownFrom = tail.length ? tail[0] : last + 1;
+    // Refill the cause window from the runs (the tail covers it).
+    let r = 0;
+    for (let q = Math.max(this.knownFrom, last - CAUSE_WINDOW + 1); q <= last; q++) {
+      while (r + 1 < this.nruns && this.startOf(r + 1) <= q) r++;
+      this.recent[q & WINDOW_MASK] = this.runs[r * 3 + 2] - 1;
+    }
+  }
+
+  /** None: the history is not checkpointed (see the top of this file). */
+  tables(_out: [string, RowTable][]): void {}
+}
