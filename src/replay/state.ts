@@ -132,7 +132,7 @@ export class StateFold {
       host: new HostHandler(anomalies),
       cores: new CoreHandler(),
       vcpus,
-      ops: new OpIndexHandler(),
+      ops: new OpIndexHandler(anomalies),
       checkpoints: new CheckpointHandler(hpt, memslots, rmap, vcpus, anomalies),
       counters: new CounterHandler(),
     };

@@ -69,6 +69,7 @@ export const ANOMALIES = {
   slb_slot_out_of_range: { code: 107, severity: 'error', description: 'slb_update slot beyond the SLB' },
   checkpoint_unknown_vm: { code: 108, severity: 'error', description: 'checkpoint digest for an LPID with no vm_create before it' },
   trace_truncated: { code: 109, severity: 'data_loss', description: 'the trace ends without run_end (recording interrupted)' },
+  op_cause_beyond_window: { code: 110, severity: 'warning', description: 'an event whose cause lies further back than the op index follows causes (CAUSE_WINDOW events): attributed to no guest operation' },
 } as const satisfies Record<string, AnomalyDef>;
 
 export type AnomalyName = keyof typeof ANOMALIES;

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ANOMALY_STALE_TLB } from '../../src/hw/tlb.js';
 import { A, ANOMALIES, EXIT_ANOMALY, invariantAnomalyCode } from '../../src/trace/anomalies.js';
-import { K } from '../../src/trace/kinds.js';
+import { CAUSE_WINDOW } from '../../src/replay/handlers/ops.js';
+import { E, K } from '../../src/trace/kinds.js';
 import { Recorder } from '../../src/trace/recorder.js';
 import { runInfo } from '../../src/trace/run-info.js';
 import { SqliteSink } from '../../src/trace/sqlite-sink.js';
@@ -68,4 +69,24 @@ test('a clean trace: info and state exit 0 with no anomalies', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout).anomalies, []);
   assert.equal(hv('state', t, '--summary').status, 0);
+});
+
+test('a cause beyond the op index window: counted as op_cause_beyond_window (a warning), never a silent wrong op', () => {
+  const t = join(tmpDir(), 'window.sqlite');
+  let opSeq = -1;
+  trace(t, (rec) => {
+    opSeq = rec.emit(K.guest_op, 1, 0, 0, -1).op_id(5).op(E.guest_op_kind.load).pid(1).ea(0x10000).seq;
+    // Within the window: attributed (no anomaly). Then CAUSE_WINDOW filler events without a cause,
+    // and an event caused by the op that far back.
+    rec.emit(K.fault_triage, 1, 0, 0, opSeq);
+    for (let k = 0; k < CAUSE_WINDOW; k++) rec.emit(K.vcpu_state, 1, 0, 0, -1).state(E.vcpu_state.runnable);
+    rec.emit(K.fault_triage, 1, 0, 0, opSeq);
+  });
+  const r = hv('info', t, '--json');
+  assert.equal(r.status, 0, r.stderr); // a warning does not fail the command
+  const a = JSON.parse(r.stdout).anomalies;
+  assert.deepEqual(
+    a.map((x: { name: string; count: number; severity: string; first_seq: number }) => [x.name, x.severity, x.count, x.first_seq]),
+    [['op_cause_beyond_window', 'warning', 1, opSeq + 2 + CAUSE_WINDOW]],
+  );
 });

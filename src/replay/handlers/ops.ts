@@ -5,7 +5,8 @@
 // changes (about one run per five events), so the index is never one entry per event.
 //
 // Causes are followed back at most CAUSE_WINDOW events (the model's traces have causes at most
-// ~8.4K events back: an operation's own events); an older cause is treated as none. That bound
+// ~8.4K events back: an operation's own events); an older cause is treated as none and counted as
+// the anomaly op_cause_beyond_window, so a wrong attribution is never silent. That bound
 // is what keeps checkpoints small: a snapshot holds only the runs of the last CAUSE_WINDOW events
 // (enough to attribute every later event exactly as a linear fold does), not the whole history.
 // A linear fold keeps the whole history (opOf answers for every seq); a replay restored from a
@@ -15,6 +16,8 @@ import type { EventBatch } from '../../trace/batch.js';
 import { F } from '../../trace/fields.js';
 import { K } from '../../trace/kinds.js';
 import type { RowTable } from '../table.js';
+import { A } from '../../trace/anomalies.js';
+import type { AnomalyHandler } from './anomalies.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
 // Payload fields read (module constants: the hot path loads a number, not a property chain).
@@ -33,7 +36,7 @@ const WINDOW_MASK = CAUSE_WINDOW - 1;
 
 export class OpIndexHandler implements ReplayHandler {
   readonly name = 'ops';
-  readonly deps: readonly HandlerName[] = [];
+  readonly deps: readonly HandlerName[] = ['anomalies'];
   /** Runs: [first seq hi, first seq lo, op + 1] × nruns (a plain array: no change tracking needed). */
   private runs = new Uint32Array(3 * 1024);
   private nruns = 0;
@@ -45,6 +48,8 @@ export class OpIndexHandler implements ReplayHandler {
   private readonly recent = new Int32Array(CAUSE_WINDOW);
   /** First seq opOf knows (0 for a linear fold). */
   knownFrom = 0;
+
+  constructor(private readonly anomalies: AnomalyHandler) {}
 
   reset(): void {
     this.nruns = 0;
@@ -61,7 +66,12 @@ export class OpIndexHandler implements ReplayHandler {
     if (kind === GUEST_OP) op = b.num(i, W_OP_ID);
     else {
       const c = b.cause[i];
-      op = c < 0 || c <= seq - CAUSE_WINDOW ? NO_OP : this.recent[c & WINDOW_MASK];
+      if (c < 0) op = NO_OP;
+      else if (c > seq - CAUSE_WINDOW) op = this.recent[c & WINDOW_MASK];
+      else {
+        op = NO_OP;
+        this.anomalies.count(A.op_cause_beyond_window, seq);
+      }
     }
     this.recent[seq & WINDOW_MASK] = op;
     if (op !== this.cur || this.nruns === 0) this.append(seq, op);
