@@ -7,6 +7,7 @@ import type { EventBatch } from '../../trace/batch.js';
 import { F } from '../../trace/fields.js';
 import { E } from '../../trace/kinds.js';
 import { RowTable } from '../table.js';
+import { CountMap } from './count-map.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
 // Payload fields read (module constants: the hot path loads a number, not a property chain).
@@ -39,6 +40,17 @@ export const S_ABSENT_HPTE_WRITES = 0;
 export const S_NOTIFIER_HPTES = 1;
 export const S_REFAULTS = 2;
 
+// Dense slots for the common hcalls: PAPR numbers below 0x400 (multiples of 4) and, for exits,
+// return codes in [-128, 127]; anything else (KVM's 0xf000+ numbers, odd values) goes to a map.
+const HCALL_SLOTS = 0x400 >> 2;
+const hcallNrSlot = (nr: number): number => (nr >= 0 && nr < 0x400 && (nr & 3) === 0 ? nr >> 2 : -1);
+/** key = nr * 65536 + (ret & 0xffff). */
+function hcallExitSlot(key: number): number {
+  const s = hcallNrSlot(Math.floor(key / 65536));
+  const r16 = key & 0xffff;
+  return s >= 0 && (r16 < 0x80 || r16 >= 0xff80) ? s * 256 + (r16 & 0xff) : -1;
+}
+
 export class CounterHandler implements ReplayHandler {
   readonly name = 'counters';
   readonly deps: readonly HandlerName[] = [];
@@ -57,10 +69,10 @@ export class CounterHandler implements ReplayHandler {
   readonly mmio = new Float64Array(2);
   /** S_*: hpte_writes leaving an ABSENT entry, HPTEs invalidated by notifiers, re-faults after invalidation. */
   readonly scalars = new Float64Array(4);
-  /** (nr * 65536 + (ret & 0xffff)) → count, from hcall_exit. */
-  readonly hcalls = new Map<number, number>();
+  /** (nr * 65536 + (ret & 0xffff)) → count, from hcall_exit (first-seen order). */
+  readonly hcalls = new CountMap(HCALL_SLOTS * 256, hcallExitSlot);
   /** nr → count, from hcall_enter (first-seen order). */
-  readonly hcallEnters = new Map<number, number>();
+  readonly hcallEnters = new CountMap(HCALL_SLOTS, hcallNrSlot);
   /** gfns some notifier invalidated, a bitmap per LPID (row = gfn >> 5). */
   readonly invalidated = new Map<number, RowTable>();
 
@@ -72,13 +84,11 @@ export class CounterHandler implements ReplayHandler {
   }
 
   hcall_enter(b: EventBatch, i: number): void {
-    const nr = b.num(i, W_HCALL_ENTER_NR);
-    this.hcallEnters.set(nr, (this.hcallEnters.get(nr) ?? 0) + 1);
+    this.hcallEnters.add(b.num(i, W_HCALL_ENTER_NR));
   }
 
   hcall_exit(b: EventBatch, i: number): void {
-    const key = b.num(i, W_HCALL_EXIT_NR) * 65536 + (b.num(i, W_HCALL_EXIT_RET) & 0xffff);
-    this.hcalls.set(key, (this.hcalls.get(key) ?? 0) + 1);
+    this.hcalls.add(b.num(i, W_HCALL_EXIT_NR) * 65536 + (b.num(i, W_HCALL_EXIT_RET) & 0xffff));
     this.hcallPath[b.num(i, W_HCALL_EXIT_PATH) & 3]++;
   }
 
@@ -164,9 +174,9 @@ export class CounterHandler implements ReplayHandler {
       for (const [j, x] of v.arrays[k] ?? []) a[j] = x;
     }
     this.hcalls.clear();
-    for (const [k, n] of v.hcalls) this.hcalls.set(k, n);
+    for (const [k, n] of v.hcalls) this.hcalls.add(k, n);
     this.hcallEnters.clear();
-    for (const [k, n] of v.hcallEnters) this.hcallEnters.set(k, n);
+    for (const [k, n] of v.hcallEnters) this.hcallEnters.add(k, n);
     const keep = new Set(v.invalidated.map(([l]) => l));
     for (const l of [...this.invalidated.keys()]) if (!keep.has(l)) this.invalidated.delete(l);
     for (const [l, rows] of v.invalidated) {
