@@ -45,7 +45,7 @@ function hcallLoop(kvm: Kvm, n: number): number {
   const rng = new Prng(11);
   const regs = newHcallRegs();
   const vcpu = { vcpu_id: 0, core: 0 };
-  const mask = kvm.geom.hashMask;
+  const mask = kvm.mmu.geom.hashMask;
   const t0 = performance.now();
   for (let k = 0; k < n; k++) {
     const pteg = rng.u32() & mask;
@@ -85,7 +85,7 @@ function accessMachine(rec: Recorder): { m: Machine; eas: Float64Array } {
   m.hw[0].slbmte(vsid >>> 20, ((vsid << 12) | 0x400) >>> 0, 0, 0x18000000);
   const regs = newHcallRegs();
   const eas = new Float64Array(ACCESS_PAGES);
-  const mask = m.kvm.geom.hashMask;
+  const mask = m.kvm.mmu.geom.hashMask;
   for (let p = 0; p < ACCESS_PAGES; p++) {
     const ea = 0x10000000 + p * 4096;
     // 256M segment, 4K page: hash = VSID ^ (EA offset >> 12); AVPN = VSID << 12 | (offset >> 23) << 7.

@@ -71,7 +71,7 @@ export function checkMachineInvariants(m: Machine): Violation | null {
       return { code: 'J25_VCORE', message: `vcore ${vc.id}: ${inGuest} of ${vc.vcpus.length} threads in the guest (entry/exit must be shared)`, detail: {} };
     // J23
     if (core.lpid === LPID_RSVD) return { code: 'J23_SWITCH', message: `core ${core.id} left with LPID_RSVD`, detail: {} };
-    if (inGuest > 0 && (core.lpid !== kvm.lpid || core.sdr1Hi !== kvm.sdr1Hi || core.sdr1Lo !== kvm.sdr1Lo || !core.inGuest))
+    if (inGuest > 0 && (core.lpid !== kvm.lpid || core.sdr1Hi !== kvm.mmu.sdr1Hi || core.sdr1Lo !== kvm.mmu.sdr1Lo || !core.inGuest))
       return { code: 'J23_SWITCH', message: `core ${core.id} runs vcore ${vc.id} of LPID ${kvm.lpid} with LPID ${core.lpid} / SDR1 not the VM's`, detail: {} };
     if (inGuest === 0 && (core.lpid !== 0 || core.inGuest))
       return { code: 'J23_SWITCH', message: `core ${core.id} is out of the guest but LPID is ${core.lpid}`, detail: {} };

@@ -177,7 +177,7 @@ export class Machine {
     for (const c of this.cores) {
       const tlb = new Tlb(c.id, kvm.ops.tlbSets);
       this.tlbs.push(tlb);
-      this.mmus.push(new MmuContext(kvm, tlb, c.id, kvm.lpcrHi, kvm.lpcrLo));
+      this.mmus.push(new MmuContext(kvm.mmu, tlb, c.id, kvm.lpcrHi, kvm.lpcrLo));
     }
     for (const v of this.vcpus) {
       const h = new Vcpu(v.id, { rec, lpid: kvm.lpid, slb_nr: kvm.ops.slbEntries });
@@ -264,12 +264,15 @@ export class Machine {
       .to_lpid(kvm.lpid)
       .direction(E.switch_direction.entry)
       .trap(0)
-      .sdr1(kvm.sdr1Hi, kvm.sdr1Lo)
+      .sdr1(kvm.mmu.sdr1Hi, kvm.mmu.sdr1Lo)
       .lpcr(kvm.lpcrHi, kvm.lpcrLo).seq;
-    this.mmus[core.id].loadLpcr(kvm.lpcrHi, kvm.lpcrLo);
+    // The hardware now walks this partition's table (cpu->vhyp): the VM's MMU, then its LPCR.
+    const mmu = this.mmus[core.id];
+    mmu.vhyp = kvm.mmu;
+    mmu.loadLpcr(kvm.lpcrHi, kvm.lpcrLo);
     core.lpid = kvm.lpid;
-    core.sdr1Hi = kvm.sdr1Hi;
-    core.sdr1Lo = kvm.sdr1Lo;
+    core.sdr1Hi = kvm.mmu.sdr1Hi;
+    core.sdr1Lo = kvm.mmu.sdr1Lo;
     core.inGuest = true;
     // PPC970: the TLB is not LPID-tagged, so the whole TLB is flushed on every switch (§G.2).
     if (kvm.ops.tlbFlush === 'all_on_switch') this.flushAll970(core, sw);
