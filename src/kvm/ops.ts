@@ -47,7 +47,7 @@ import {
 } from './hash/seed1.js';
 import { kvmppc_core_prepare_memory_region, unpin_slot } from './hash/slot_phys.js';
 import { type CpuModel, type KernelVersion, KVM_MEM_SLOTS_NUM, type UserspaceMemoryRegion } from './types.js';
-import { kvmppc_virtmode_do_h_enter } from './hcall.js';
+import { kvmppc_virtmode_do_h_enter } from './hash/virtmode_h_enter.js';
 
 /** Highest hcall number a real-mode table holds, plus one, in table slots (nr >> 2). */
 const HCALL_REAL_SLOTS = (H_BULK_REMOVE >> 2) + 1;
