@@ -25,8 +25,9 @@ import {
   NR_LPIDS,
   PPC_MIN_HPT_ORDER,
 } from '../arch/index.js';
-import type { HostMm } from '../host/mm.js';
+import type { HostMm, MmuNotifier } from '../host/mm.js';
 import { NO_TLB, type TlbPort } from '../hw/tlb.js';
+import type { Vcpu } from '../hw/vcpu.js';
 import { HashMmu, type HashMmuOwner } from './hash/mmu.js';
 import { K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
@@ -36,6 +37,7 @@ import {
   KVM_MEM_SLOTS_NUM,
   KVM_MEMSLOT_INVALID,
   KvmppcPginfo,
+  type KvmVcpuRef,
   type Memslot,
   type SlotPhys,
   type UserspaceMemoryRegion,
@@ -167,6 +169,29 @@ export interface KvmOps {
   readonly hEnterInVirtmode: boolean;
   /** H_ENTER issued from host virtual mode (the VRMA set-up, or the continuation above). */
   readonly hEnterVirtmode: HcallHandler;
+  /**
+   * The MMU's hypervisor-fault paths (the hash MMU's today: kvmppc_hdsi / kvmppc_hisi, hash/hv_fault.ts;
+   * a radix VM would plug in its own, as Linux 4.20's kvmppc_book3s_radix_page_fault): the machine's
+   * run loop reaches them only through these. hdsi / hisi: the real-mode triage of an HDSI (0xe00)
+   * / HISI (0xe20) the hardware left in `vcpu`; returns a fault_decision (E.fault_decision).
+   */
+  hdsi(kvm: Kvm, vcpu: Vcpu, core: number, cause: number): number;
+  hisi(kvm: Kvm, vcpu: Vcpu, core: number, cause: number): number;
+  /**
+   * The storage-fault arm of kvmppc_handle_exit_hv in host virtual mode after a full exit (hash:
+   * kvmppc_book3s_hv_page_fault / MMIO emulation); RESUME_* flags, or a negative errno.
+   */
+  handleExitHvFault(kvm: Kvm, vcpu: Vcpu, cause: number): number;
+  /**
+   * kvmppc_hv_setup_rma at the first KVM_RUN (guest real mode, per rmaSetup): 0 or a negative
+   * errno; sets kvm.rma_setup_done. `rmaBytes` is the RMA the VMM allocates (PPC970 only).
+   */
+  setupRma(kvm: Kvm, vcpu: KvmVcpuRef, rmaBytes: number): number;
+  /**
+   * kvm_init_mmu_notifier(): the VM's MMU notifier, registered on kvm.mm if registersMmuNotifier
+   * (returned unregistered otherwise, so callers need no special case).
+   */
+  mmuNotifier(kvm: Kvm): MmuNotifier;
   /** kvm->arch.lpcr at VM creation (kvmppc_core_init_vm): the guest LPCR, or HID4 on PPC970. */
   initLpcr(kvm: Kvm, hostLpcrLo: number, hostHid4: bigint): void;
   /** kvm_arch_prepare_memory_region: 0 or a negative errno. */
