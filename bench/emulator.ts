@@ -17,7 +17,6 @@ import { kvmppc_hcall, newHcallRegs } from '../src/kvm/hcall.js';
 import type { Kvm } from '../src/kvm/kvm.js';
 import { kvm_create_vm } from '../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../src/kvm/memslot.js';
-import { KvmMmuNotifier } from '../src/kvm/hash/mmu_notifier.js';
 import { Prng } from '../src/base/prng.js';
 import { Machine } from '../src/machine/machine.js';
 import { parseScenario } from '../src/guest/scenario.js';
@@ -33,7 +32,7 @@ function setup(rec: Recorder): Kvm {
   const phys = new PhysMem({ pageShift: 12, npages: 1 << 16, seed: 7 });
   const mm = new HostMm({ phys, rec });
   const kvm = kvm_create_vm({ mm, rec, hptOrder: 20 });
-  KvmMmuNotifier.register(kvm);
+  kvm.ops.mmuNotifier(kvm);
   mm.mmap(UA, PAGES * 4096);
   kvm_set_memory_region(kvm, { slot: 0, guest_phys_addr: 0, memory_size: PAGES * 4096, userspace_addr: UA });
   for (let p = 0; p < PAGES; p++) mm.map(UA + p * 4096);

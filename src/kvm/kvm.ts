@@ -37,6 +37,7 @@ import {
   KVM_MEM_SLOTS_NUM,
   KVM_MEMSLOT_INVALID,
   KvmppcPginfo,
+  type KvmChecker,
   type KvmVcpuRef,
   type Memslot,
   type SlotPhys,
@@ -192,6 +193,11 @@ export interface KvmOps {
    * (returned unregistered otherwise, so callers need no special case).
    */
   mmuNotifier(kvm: Kvm): MmuNotifier;
+  /**
+   * The MMU's invariant checks for `--check`: attaches an operation-level audit as kvm.observer
+   * (hashing the HPT every `digestEvery` operations) and returns it with the state checker.
+   */
+  checker(kvm: Kvm, digestEvery: number): KvmChecker;
   /** kvm->arch.lpcr at VM creation (kvmppc_core_init_vm): the guest LPCR, or HID4 on PPC970. */
   initLpcr(kvm: Kvm, hostLpcrLo: number, hostHid4: bigint): void;
   /** kvm_arch_prepare_memory_region: 0 or a negative errno. */

@@ -47,9 +47,10 @@ import {
 } from './hash/seed1.js';
 import { kvm_alloc_rma, kvmppc_core_prepare_memory_region, kvmppc_hv_setup_rma_970, unpin_slot } from './hash/slot_phys.js';
 import { kvmppc_handle_exit_hv_fault, kvmppc_hdsi, kvmppc_hisi } from './hash/hv_fault.js';
+import { HvAudit, KvmInvariantChecker } from './hash/invariants.js';
 import { KvmMmuNotifier } from './hash/mmu_notifier.js';
 import { kvmppc_hv_setup_rma } from './hash/vrma.js';
-import { type CpuModel, type KernelVersion, KVM_MEM_SLOTS_NUM, type KvmVcpuRef, type UserspaceMemoryRegion } from './types.js';
+import { type CpuModel, type KernelVersion, KVM_MEM_SLOTS_NUM, type KvmChecker, type KvmVcpuRef, type UserspaceMemoryRegion } from './types.js';
 import { kvmppc_virtmode_do_h_enter } from './hash/virtmode_h_enter.js';
 
 /** Highest hcall number a real-mode table holds, plus one, in table slots (nr >> 2). */
@@ -131,6 +132,19 @@ function setupRmaAtRegistration(kvm: Kvm): number {
   return 0;
 }
 
+/** The hash MMU's checks: the HPT/revmap/rmap audit per operation and the state invariants. */
+function hashChecker(kvm: Kvm, digestEvery: number): KvmChecker {
+  const audit = new HvAudit().attach(kvm);
+  audit.digestEvery = digestEvery;
+  const state = new KvmInvariantChecker(kvm);
+  return {
+    get violation() {
+      return audit.violation;
+    },
+    check: () => state.check(),
+  };
+}
+
 const hashMmuNotifier = (kvm: Kvm): KvmMmuNotifier => KvmMmuNotifier.register(kvm);
 
 const prepareSlotPhys = (kvm: Kvm, mem: UserspaceMemoryRegion, npages: number): number => kvmppc_core_prepare_memory_region(kvm, mem.slot, npages);
@@ -152,6 +166,7 @@ const POWER7_34: KvmOps = Object.freeze({
   handleExitHvFault: kvmppc_handle_exit_hv_fault,
   setupRma: setupVrma,
   mmuNotifier: hashMmuNotifier,
+  checker: hashChecker,
   initLpcr: initLpcrPower7,
   // kvmppc_core_prepare_memory_region has nothing to do with notifiers on.
   prepareMemoryRegion: prepareSlotPhys,

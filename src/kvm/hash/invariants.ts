@@ -67,16 +67,12 @@ import {
 } from '../../arch/index.js';
 import { PTE_PRESENT } from '../../host/mm.js';
 import type { Kvm, KvmObserver } from '../kvm.js';
-import type { Memslot } from '../types.js';
+import type { Memslot, Violation } from '../types.js';
 import { slot_is_aligned } from './rm_mmu.js';
 import { KVMPPC_RAM_PGINFO_ENTRIES } from './seed1.js';
 
 /** The first broken invariant. `code` is 'J<n>_<NAME>' after kernel-model §J item n. */
-export interface Violation {
-  readonly code: string;
-  readonly message: string;
-  readonly detail: Readonly<Record<string, unknown>>;
-}
+export type { Violation } from '../types.js';
 
 const RC = HPTE_R_R_LO | HPTE_R_C_LO;
 const TWO32 = 0x1_0000_0000;
