@@ -17,7 +17,6 @@ import { kvmppc_hcall, newHcallRegs } from '../src/kvm/hcall.js';
 import type { Kvm } from '../src/kvm/kvm.js';
 import { kvm_create_vm } from '../src/kvm/ops.js';
 import { kvm_set_memory_region } from '../src/kvm/memslot.js';
-import { KvmMmuNotifier } from '../src/kvm/hash/mmu_notifier.js';
 import { Prng } from '../src/base/prng.js';
 import { Machine } from '../src/machine/machine.js';
 import { parseScenario } from '../src/guest/scenario.js';
@@ -33,7 +32,7 @@ function setup(rec: Recorder): Kvm {
   const phys = new PhysMem({ pageShift: 12, npages: 1 << 16, seed: 7 });
   const mm = new HostMm({ phys, rec });
   const kvm = kvm_create_vm({ mm, rec, hptOrder: 20 });
-  KvmMmuNotifier.register(kvm);
+  kvm.ops.mmuNotifier(kvm);
   mm.mmap(UA, PAGES * 4096);
   kvm_set_memory_region(kvm, { slot: 0, guest_phys_addr: 0, memory_size: PAGES * 4096, userspace_addr: UA });
   for (let p = 0; p < PAGES; p++) mm.map(UA + p * 4096);
@@ -45,7 +44,7 @@ function hcallLoop(kvm: Kvm, n: number): number {
   const rng = new Prng(11);
   const regs = newHcallRegs();
   const vcpu = { vcpu_id: 0, core: 0 };
-  const mask = kvm.geom.hashMask;
+  const mask = kvm.mmu.geom.hashMask;
   const t0 = performance.now();
   for (let k = 0; k < n; k++) {
     const pteg = rng.u32() & mask;
@@ -85,7 +84,7 @@ function accessMachine(rec: Recorder): { m: Machine; eas: Float64Array } {
   m.hw[0].slbmte(vsid >>> 20, ((vsid << 12) | 0x400) >>> 0, 0, 0x18000000);
   const regs = newHcallRegs();
   const eas = new Float64Array(ACCESS_PAGES);
-  const mask = m.kvm.geom.hashMask;
+  const mask = m.kvm.mmu.geom.hashMask;
   for (let p = 0; p < ACCESS_PAGES; p++) {
     const ea = 0x10000000 + p * 4096;
     // 256M segment, 4K page: hash = VSID ^ (EA offset >> 12); AVPN = VSID << 12 | (offset >> 23) << 7.

@@ -27,8 +27,6 @@ import {
   HpteSearchKey,
   HPTE_R_C_LO,
   HPTE_R_R_LO,
-  HPTE_R_RPN_HI,
-  HPTE_R_RPN_LO,
   HPTE_V_VALID_LO,
   LPCR_RMLS_LO,
   LPCR_RMLS_SH,
@@ -86,8 +84,11 @@ const VRMA_SLB_V_LO = ((VRMA_VSID_LO & 0xff) << 24) >>> 0;
  * translation (no allocation per access).
  */
 export class MmuContext {
-  /** The partition the thread runs (set at every partition switch). */
-  kvm: HashPageTableVhyp;
+  /**
+   * The page-table owner of the partition the thread runs (QEMU's cpu->vhyp): the machine sets it
+   * from the VM's MMU at every partition switch.
+   */
+  vhyp: HashPageTableVhyp;
   readonly tlb: Tlb;
   readonly core: number;
   lpcrHi = 0;
@@ -114,8 +115,8 @@ export class MmuContext {
   readonly key = new HpteSearchKey();
   private readonly t = new Uint32Array(4);
 
-  constructor(kvm: HashPageTableVhyp, tlb: Tlb, core: number, lpcrHi: number, lpcrLo: number) {
-    this.kvm = kvm;
+  constructor(vhyp: HashPageTableVhyp, tlb: Tlb, core: number, lpcrHi: number, lpcrLo: number) {
+    this.vhyp = vhyp;
     this.tlb = tlb;
     this.core = core;
     this.loadLpcr(lpcrHi, lpcrLo);
@@ -123,14 +124,14 @@ export class MmuContext {
 
   /**
    * Load LPCR (partition switch) and decode it. POWER7: VPM0/VPM1, VRMASD → the VRMA SLB's L||LP,
-   * RMLS → RMA size (RMOR stays as set by the caller). PPC970 (kvm.arch206 false): the value is
+   * RMLS → RMA size (RMOR stays as set by the caller). PPC970 (vhyp.arch206 false): the value is
    * HID4; there is no VPM, and the RMA is RMLS (split field) / RMOR (64 MiB units) from HID4.
    */
   // Mirrors ppc_store_lpcr() + ppc_hash64_update_vrma()/update_rmls() (target/ppc/mmu-hash64.c, QEMU)
   loadLpcr(hi: number, lo: number): void {
     this.lpcrHi = hi >>> 0;
     this.lpcrLo = lo >>> 0;
-    if (this.kvm.arch206) {
+    if (this.vhyp.arch206) {
       this.vpm0 = (hi & LPCR_VPM0_HI) !== 0;
       this.vpm1 = (hi & LPCR_VPM1_HI) !== 0;
       this.vrmaSlbLo = (VRMA_SLB_V_LO | (((hi & LPCR_VRMASD_HI) >>> 11) & (SLB_VSID_L_LO | SLB_VSID_LP_LO))) >>> 0;
@@ -195,8 +196,8 @@ export function ppc_hash64_handle_mmu_fault(
   rwx: number,
   cause: number = NO_CAUSE,
 ): number {
-  const kvm = ctx.kvm;
-  const hpt = kvm.hpt;
+  const vhyp = ctx.vhyp;
+  const hpt = vhyp.hpt;
   let slb_v_hi: number;
   let slb_v_lo: number;
   const reloc = rwx === ACCESS_IFETCH ? vcpu.msrIR : vcpu.msrDR;
@@ -244,12 +245,12 @@ export function ppc_hash64_handle_mmu_fault(
       : ((((ea_hi & 0xff) * TWO32 + (ea_lo >>> 0)) / 2 ** pshift) >>> 0)
     : ((ea_lo & 0x0fffffff) >>> pshift) >>> 0;
   const set = tlb_set_of_va(slb_v_hi, slb_v_lo, ea_lo, pshift, tlb.sets);
-  let e = tlb.lookup(kvm.lpid, set, slb_v_hi, segLo, epn, pshift);
+  let e = tlb.lookup(vhyp.lpid, set, slb_v_hi, segLo, epn, pshift);
   if (e >= 0 && tlb_entry_stale(tlb, e, hpt)) {
     tlb.counters.stale_tlb++;
-    const rec = kvm.rec;
+    const rec = vhyp.rec;
     if (rec.enabled) {
-      rec.emit(K.anomaly, kvm.lpid, vcpu.vcpu_id, ctx.core, cause)
+      rec.emit(K.anomaly, vhyp.lpid, vcpu.vcpu_id, ctx.core, cause)
         .code(ANOMALY_STALE_TLB)
         .severity(2)
         .a(tlb.index[e])
@@ -263,7 +264,7 @@ export function ppc_hash64_handle_mmu_fault(
     index = tlb.index[e];
   } else {
     hpte_search_key(slb_v_hi, slb_v_lo, ea_hi, ea_lo, ctx.key);
-    index = hpte_pteg_search(hpt, kvm.hashMask, ctx.key, HPTE_V_VALID_LO, kvm.arch206);
+    index = hpte_pteg_search(hpt, vhyp.hashMask, ctx.key, HPTE_V_VALID_LO, vhyp.arch206);
     if (index < 0) {
       return storage_interrupt(ctx, vcpu, ea_hi, ea_lo, rwx, reloc, rwx === ACCESS_IFETCH ? SRR1_ISI_NOPT : DSISR_NOHPTE, -1, cause);
     }
@@ -298,7 +299,7 @@ export function ppc_hash64_handle_mmu_fault(
   let nr_lo = r_lo;
   if ((r_lo & want) !== want) {
     nr_lo = (r_lo | want) >>> 0;
-    kvm.hpteSetRC(index, nr_lo, vcpu.vcpu_id, ctx.core, cause);
+    vhyp.hpteSetRC(index, nr_lo, vcpu.vcpu_id, ctx.core, cause);
   }
 
   // 7. TLB fill (4K/64K/16M pages) or R/C refresh of the entry that hit.
@@ -306,12 +307,12 @@ export function ppc_hash64_handle_mmu_fault(
     tlb.hr[e * 2 + 1] = nr_lo;
   } else if (pshift === 12 || pshift === 16 || pshift === 24) {
     const t = ctx.scratch;
-    compute_tlbie_rb(v_hi, v_lo, nr_lo, index, kvm.arch206, t, 0);
-    tlb.fill(kvm.lpid, set, slb_v_hi, segLo, epn, pshift, index, v_hi, v_lo, r_hi, nr_lo, t[0], t[1]);
+    compute_tlbie_rb(v_hi, v_lo, nr_lo, index, vhyp.arch206, t, 0);
+    tlb.fill(vhyp.lpid, set, slb_v_hi, segLo, epn, pshift, index, v_hi, v_lo, r_hi, nr_lo, t[0], t[1]);
   }
 
   // 8. Real address: the RPN above the page size, EA below it (the rule `state --ea` replays too).
-  hash_real_address(r_hi, r_lo, hpte_page_size(v_lo, r_lo, kvm.arch206), ea_hi, ea_lo, ctx);
+  hash_real_address(r_hi, r_lo, hpte_page_size(v_lo, r_lo, vhyp.arch206), ea_hi, ea_lo, ctx);
   ctx.index = index;
   ctx.pshift = pshift;
   return 0;
@@ -377,11 +378,11 @@ function recordGuestFault(
   index: number,
   cause: number,
 ): void {
-  const kvm = ctx.kvm;
-  const rec = kvm.rec;
+  const vhyp = ctx.vhyp;
+  const rec = vhyp.rec;
   if (!rec.enabled) return;
-  const gfn = index >= 0 ? kvm.guestGfnOf(index) : -1;
-  rec.emit(K.fault_triage, kvm.lpid, vcpu.vcpu_id, ctx.core, cause)
+  const gfn = index >= 0 ? vhyp.guestGfnOf(index) : -1;
+  rec.emit(K.fault_triage, vhyp.lpid, vcpu.vcpu_id, ctx.core, cause)
     .interrupt(rwx === ACCESS_IFETCH ? E.fault_kind.isi : E.fault_kind.dsi)
     .ea(ea_hi >>> 0, ea_lo >>> 0)
     .status(status)

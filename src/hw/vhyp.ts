@@ -1,8 +1,10 @@
 // The seam between the hardware hash MMU and whoever owns the partition's page table: what
 // target/ppc/mmu-hash64.c reaches through `cpu->vhyp` (PPCVirtualHypervisorClass: hpt_mask,
 // map_hptes, hpte_set_r / hpte_set_c) so that it never knows whether KVM, sPAPR or bare metal owns
-// the HPT. hw/ owns this interface; kvm/ implements it (Kvm). The hardware reads the table in place
-// (map_hptes without a copy), and every store it makes goes back through the owner, which records it.
+// the HPT. hw/ owns this interface; kvm/ implements it (the hash MMU, HashMmu = kvm.mmu, which the
+// machine gives the core's MmuContext at every partition switch). The hardware reads the table in
+// place (map_hptes without a copy), and every store it makes goes back through the owner, which
+// records it.
 
 import type { Recorder } from '../trace/recorder.js';
 

@@ -1,7 +1,9 @@
-// struct kvm for Book3S HV: the LPID, the MMU (kvm.mmu: the hashed page table and revmap,
-// hash/mmu.ts), the memslots with their rmap words, and the MMU-notifier counters; plus the recorded primitives every modelled path uses
-// to change them (one HPTE write, one tlbie, one rmap change), so that recording, and the optional
-// observer used by the invariant checker, cannot be forgotten on any path.
+// struct kvm for Book3S HV: what every VM has whatever its MMU — the LPID, the memslots with their
+// rmap words, the MMU-notifier counters, the recorder and recording context, the operations table
+// and the MMU (kvm.mmu, the kernel's kvm->arch.radix choice: a HashMmu today, hash/mmu.ts, which
+// holds the HPT and revmap and the hash MMU's recorded primitives: one HPTE write, one tlbie of an
+// HPTE, one rmap change; so recording, and the optional observer used by the invariant checker,
+// cannot be forgotten on any path).
 //
 // Storage: the HPT and revmap are in kvm.mmu (hash/mmu.ts);
 //   slot.rmap  Uint32Array, 2 words per host page of the slot: [hi, lo] of the rmap word
@@ -18,29 +20,25 @@
 // of the LPCR, guest pages pinned through slot_phys, see hash/slot_phys.ts; kernel-model §G.5).
 
 import {
-  compute_tlbie_rb,
-  type HptGeometry,
-  HPTE_V_VALID_LO,
-  hpte_page_size,
-  hpte_rpn,
   LPID_RSVD,
   MAX_LPID_970,
   NR_LPIDS,
   PPC_MIN_HPT_ORDER,
 } from '../arch/index.js';
-import type { HostMm } from '../host/mm.js';
+import type { HostMm, MmuNotifier } from '../host/mm.js';
 import { NO_TLB, type TlbPort } from '../hw/tlb.js';
-import type { HashPageTableVhyp } from '../hw/vhyp.js';
-import { HashMmu } from './hash/mmu.js';
-import { E, K } from '../trace/kinds.js';
+import type { Vcpu } from '../hw/vcpu.js';
+import { HashMmu, type HashMmuOwner } from './hash/mmu.js';
+import { K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
-import { recordTlbie } from '../trace/writers.js';
 import {
   type CpuModel,
   type KernelVersion,
   KVM_MEM_SLOTS_NUM,
   KVM_MEMSLOT_INVALID,
   KvmppcPginfo,
+  type KvmChecker,
+  type KvmVcpuRef,
   type Memslot,
   type SlotPhys,
   type UserspaceMemoryRegion,
@@ -61,7 +59,7 @@ export interface KvmObserver {
    * that is neither (nr = 0: kvmppc_map_vrma of seed 1) begins; regs = r4..r11 in (null if none).
    */
   opBegin(kvm: Kvm, nr: number, regs: Uint32Array | null): void;
-  /** HPTE i changed from (ov, or) to the values now in kvm.hpt; guest_rpte is already final. */
+  /** HPTE i changed from (ov, or) to the values now in kvm.mmu.hpt; guest_rpte is already final. */
   hpteWrite(kvm: Kvm, i: number, ov_hi: number, ov_lo: number, or_hi: number, or_lo: number): void;
   /** A tlbie (local = tlbiel) for the given RB was issued on kvm.lpid. */
   tlbie(kvm: Kvm, rb_hi: number, rb_lo: number, local: boolean): void;
@@ -172,6 +170,34 @@ export interface KvmOps {
   readonly hEnterInVirtmode: boolean;
   /** H_ENTER issued from host virtual mode (the VRMA set-up, or the continuation above). */
   readonly hEnterVirtmode: HcallHandler;
+  /**
+   * The MMU's hypervisor-fault paths (the hash MMU's today: kvmppc_hdsi / kvmppc_hisi, hash/hv_fault.ts;
+   * a radix VM would plug in its own, as Linux 4.20's kvmppc_book3s_radix_page_fault): the machine's
+   * run loop reaches them only through these. hdsi / hisi: the real-mode triage of an HDSI (0xe00)
+   * / HISI (0xe20) the hardware left in `vcpu`; returns a fault_decision (E.fault_decision).
+   */
+  hdsi(kvm: Kvm, vcpu: Vcpu, core: number, cause: number): number;
+  hisi(kvm: Kvm, vcpu: Vcpu, core: number, cause: number): number;
+  /**
+   * The storage-fault arm of kvmppc_handle_exit_hv in host virtual mode after a full exit (hash:
+   * kvmppc_book3s_hv_page_fault / MMIO emulation); RESUME_* flags, or a negative errno.
+   */
+  handleExitHvFault(kvm: Kvm, vcpu: Vcpu, cause: number): number;
+  /**
+   * kvmppc_hv_setup_rma at the first KVM_RUN (guest real mode, per rmaSetup): 0 or a negative
+   * errno; sets kvm.rma_setup_done. `rmaBytes` is the RMA the VMM allocates (PPC970 only).
+   */
+  setupRma(kvm: Kvm, vcpu: KvmVcpuRef, rmaBytes: number): number;
+  /**
+   * kvm_init_mmu_notifier(): the VM's MMU notifier, registered on kvm.mm if registersMmuNotifier
+   * (returned unregistered otherwise, so callers need no special case).
+   */
+  mmuNotifier(kvm: Kvm): MmuNotifier;
+  /**
+   * The MMU's invariant checks for `--check`: attaches an operation-level audit as kvm.observer
+   * (hashing the HPT every `digestEvery` operations) and returns it with the state checker.
+   */
+  checker(kvm: Kvm, digestEvery: number): KvmChecker;
   /** kvm->arch.lpcr at VM creation (kvmppc_core_init_vm): the guest LPCR, or HID4 on PPC970. */
   initLpcr(kvm: Kvm, hostLpcrLo: number, hostHid4: bigint): void;
   /** kvm_arch_prepare_memory_region: 0 or a negative errno. */
@@ -224,7 +250,7 @@ export interface KvmOptions {
   readonly ops: KvmOps;
 }
 
-export class Kvm implements HashPageTableVhyp {
+export class Kvm implements HashMmuOwner {
   readonly mm: HostMm;
   readonly rec: Recorder;
   /** What differs between kernel versions and CPUs, picked once at creation (ops.ts). */
@@ -244,16 +270,12 @@ export class Kvm implements HashPageTableVhyp {
   readonly lpid: number;
   readonly vmId: number;
   /**
-   * The partition's MMU (kvm->arch.radix = 0: a hash MMU). The hash-MMU paths use kvm.mmu; the
-   * fields below (geom .. revBack, sdr1) are the same objects, kept on Kvm for the hardware's
-   * HashPageTableVhyp (hw/vhyp.ts) and for checkers, snapshots and tests.
+   * The partition's MMU: kvm->arch.radix = 0, a hash MMU (HPT, revmap, SDR1; hash/mmu.ts), which
+   * is also the hardware's HashPageTableVhyp for this partition. A radix MMU (kvm/radix/, not
+   * modelled) would widen this to `HashMmu | RadixMmu`, discriminated by `mmu.radix`, with its own
+   * KvmOps table; code outside kvm/hash/ that needs the HPT narrows on `mmu.radix` first.
    */
   readonly mmu: HashMmu;
-  readonly geom: HptGeometry;
-  readonly npte: number;
-  /** SDR1 as (hi, lo). */
-  readonly sdr1Hi: number;
-  readonly sdr1Lo: number;
   /**
    * kvm->arch.lpcr as (hi, lo): the guest LPCR on POWER7 (K34: host PECE|LPES, DPFD 4, HDICE, VPM0,
    * VPM1), the guest HID4 on PPC970 (host HID4 with the LPID split field; RMLS/RMOR are added by
@@ -261,11 +283,6 @@ export class Kvm implements HashPageTableVhyp {
    */
   lpcrHi: number;
   lpcrLo: number;
-
-  readonly hpt: Uint32Array;
-  readonly revGuestR: Uint32Array;
-  readonly revForw: Uint32Array;
-  readonly revBack: Uint32Array;
 
   /** Memslots in lookup order. */
   readonly memslots: Memslot[] = [];
@@ -334,16 +351,8 @@ export class Kvm implements HashPageTableVhyp {
     this.lpid = this.lpids.alloc(ops.maxLpid);
     this.vmId = opts.vmId ?? 0;
     // 4. The MMU: a hash MMU (HPT, revmap, SDR1 at 2^order * (vmId + 1) by default).
-    const mmu = new HashMmu(order, opts.hptBase ?? 2 ** order * (this.vmId + 1));
+    const mmu = new HashMmu(this, order, opts.hptBase ?? 2 ** order * (this.vmId + 1));
     this.mmu = mmu;
-    this.geom = mmu.geom;
-    this.npte = mmu.npte;
-    this.hpt = mmu.hpt;
-    this.revGuestR = mmu.revGuestR;
-    this.revForw = mmu.revForw;
-    this.revBack = mmu.revBack;
-    this.sdr1Hi = mmu.sdr1Hi;
-    this.sdr1Lo = mmu.sdr1Lo;
     // 5. kvm->arch.lpcr (kvmppc_core_init_vm): the guest LPCR on POWER7, the guest HID4 on PPC970.
     this.lpcrHi = 0;
     this.lpcrLo = 0;
@@ -351,7 +360,7 @@ export class Kvm implements HashPageTableVhyp {
     const rec = this.rec;
     rec.emit(K.vm_create, this.lpid, -1, -1, NO_CAUSE)
       .hpt_order(order)
-      .sdr1(this.sdr1Hi, this.sdr1Lo)
+      .sdr1(mmu.sdr1Hi, mmu.sdr1Lo)
       .lpcr(this.lpcrHi, this.lpcrLo)
       .vm_id(this.vmId);
   }
@@ -402,100 +411,9 @@ export class Kvm implements HashPageTableVhyp {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Recorded primitives
+  // Recording context (the hash MMU's recorded primitives, setHpte / tlbie / recRmap, are on
+  // kvm.mmu, hash/mmu.ts, and read it through HashMmuOwner)
   // -------------------------------------------------------------------------------------------
-
-  /**
-   * Write HPTE i = (v, r), record hpte_write (old, new, guest_rpte now) and tell the observer.
-   * Callers update guest_rpte first, so the event carries the guest view after the operation.
-   */
-  setHpte(i: number, v_hi: number, v_lo: number, r_hi: number, r_lo: number): void {
-    const h = this.hpt;
-    const p = i * 4;
-    const ovh = h[p];
-    const ovl = h[p + 1];
-    const orh = h[p + 2];
-    const orl = h[p + 3];
-    h[p] = v_hi;
-    h[p + 1] = v_lo;
-    h[p + 2] = r_hi;
-    h[p + 3] = r_lo;
-    this.recordHpteWrite(i, ovh, ovl, orh, orl, this.ctxVcpu, this.ctxCore, this.ctxCause);
-    const o = this.observer;
-    if (o !== null) o.hpteWrite(this, i, ovh, ovl, orh, orl);
-  }
-
-  /**
-   * The hardware's R/C store into dword 1 of HPTE `index` (HashPageTableVhyp.hpteSetRC): recorded
-   * as an hpte_write exactly like setHpte, but *not* reported to the observer — it is not a KVM
-   * operation (the checker's per-operation rules, e.g. "a changed VALID HPTE needs a tlbie", are
-   * about KVM's writes; the hardware's R/C writes never need one).
-   */
-  // Mirrors ppc_hash64_store_hpte() of step 6 of ppc_hash64_handle_mmu_fault() (target/ppc/mmu-hash64.c, QEMU)
-  hpteSetRC(index: number, r_lo: number, vcpu: number, core: number, cause: number): void {
-    const h = this.hpt;
-    const p = index * 4;
-    const orl = h[p + 3];
-    h[p + 3] = r_lo >>> 0;
-    this.recordHpteWrite(index, h[p], h[p + 1], h[p + 2], orl, vcpu, core, cause);
-  }
-
-  /** The one writer of hpte_write events: HPTE i was (ov, or) and now holds what the HPT holds. */
-  private recordHpteWrite(i: number, ovh: number, ovl: number, orh: number, orl: number, vcpu: number, core: number, cause: number): void {
-    const rec = this.rec;
-    if (!rec.enabled) return;
-    const h = this.hpt;
-    const p = i * 4;
-    rec
-      .emit(K.hpte_write, this.lpid, vcpu, core, cause)
-      .hpte_index(i)
-      .old_v(ovh, ovl)
-      .old_r(orh, orl)
-      .new_v(h[p], h[p + 1])
-      .new_r(h[p + 2], h[p + 3])
-      .guest_r(this.revGuestR[i * 2], this.revGuestR[i * 2 + 1]);
-  }
-
-  /** PTEG index mask (HashPageTableVhyp.hashMask). */
-  get hashMask(): number {
-    return this.geom.hashMask;
-  }
-
-  /** Guest frame of HPTE `index` in the revmap guest view (HashPageTableVhyp.guestGfnOf), -1 if none. */
-  guestGfnOf(index: number): number {
-    const gr_lo = this.revGuestR[index * 2 + 1];
-    const psize = hpte_page_size(this.hpt[index * 4 + 1], gr_lo, this.arch206);
-    return psize === 0 ? -1 : hpte_rpn(this.revGuestR[index * 2], gr_lo, psize, this.pageShift);
-  }
-
-  /**
-   * tlbie (global, under tlbie_lock) or tlbiel (local) of HPTE i whose dword 0 was (v) and dword 1
-   * (r): RB = compute_tlbie_rb(v, r, i). Records a `tlbie` event.
-   */
-  tlbie(v_hi: number, v_lo: number, r_lo: number, i: number, local: boolean): void {
-    const t = this.tmp;
-    compute_tlbie_rb(v_hi, v_lo, r_lo, i, this.arch206, t, 0);
-    const rec = this.rec;
-    if (rec.enabled) {
-      recordTlbie(rec, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause, t[0], t[1], local ? E.tlb_scope.local : E.tlb_scope.global, 0);
-    }
-    this.tlb.tlbie(this.lpid, this.ctxCore, t[0], t[1], local);
-    const o = this.observer;
-    if (o !== null) o.tlbie(this, t[0], t[1], local);
-  }
-
-  /** Record an rmap_change for slot page `off` (gfn = base + off). index/forw/back -1 for none. */
-  recRmap(op: number, slot: Memslot, off: number, index: number, forw: number, back: number): void {
-    const rec = this.rec;
-    if (!rec.enabled) return;
-    rec.emit(K.rmap_change, this.lpid, this.ctxVcpu, this.ctxCore, this.ctxCause)
-      .op(op)
-      .gfn(slot.base_gfn + off)
-      .hpte_index(index)
-      .rmap(slot.rmap[off * 2], slot.rmap[off * 2 + 1])
-      .forw(forw)
-      .back(back);
-  }
 
   /** Set the recording context; returns nothing (callers restore with clearCtx). */
   setCtx(vcpu: number, core: number, cause: number): void {
@@ -514,26 +432,11 @@ export class Kvm implements HashPageTableVhyp {
   // Plain accessors (tests, checkers, scenario code)
   // -------------------------------------------------------------------------------------------
 
-  /** HPTE i as bigints [v, r] (edge use). */
-  hpteBig(i: number): [bigint, bigint] {
-    const h = this.hpt;
-    const p = i * 4;
-    return [(BigInt(h[p]) << 32n) | BigInt(h[p + 1]), (BigInt(h[p + 2]) << 32n) | BigInt(h[p + 3])];
-  }
-
-  guestRBig(i: number): bigint {
-    return (BigInt(this.revGuestR[i * 2]) << 32n) | BigInt(this.revGuestR[i * 2 + 1]);
-  }
-
   /** The rmap word of gfn as a bigint, or undefined if gfn is in no slot (edge use). */
   rmapBig(gfn: number): bigint | undefined {
     const s = this.gfn_to_memslot(gfn);
     if (s === null) return undefined;
     const off = gfn - s.base_gfn;
     return (BigInt(s.rmap[off * 2]) << 32n) | BigInt(s.rmap[off * 2 + 1]);
-  }
-
-  isValid(i: number): boolean {
-    return (this.hpt[i * 4 + 1] & HPTE_V_VALID_LO) !== 0;
   }
 }

@@ -45,9 +45,13 @@ import {
   kvmppc_h_read_33,
   kvmppc_h_remove_33,
 } from './hash/seed1.js';
-import { kvmppc_core_prepare_memory_region, unpin_slot } from './hash/slot_phys.js';
-import { type CpuModel, type KernelVersion, KVM_MEM_SLOTS_NUM, type UserspaceMemoryRegion } from './types.js';
-import { kvmppc_virtmode_do_h_enter } from './hcall.js';
+import { kvm_alloc_rma, kvmppc_core_prepare_memory_region, kvmppc_hv_setup_rma_970, unpin_slot } from './hash/slot_phys.js';
+import { kvmppc_handle_exit_hv_fault, kvmppc_hdsi, kvmppc_hisi } from './hash/hv_fault.js';
+import { HvAudit, KvmInvariantChecker } from './hash/invariants.js';
+import { KvmMmuNotifier } from './hash/mmu_notifier.js';
+import { kvmppc_hv_setup_rma } from './hash/vrma.js';
+import { type CpuModel, type KernelVersion, KVM_MEM_SLOTS_NUM, type KvmChecker, type KvmVcpuRef, type UserspaceMemoryRegion } from './types.js';
+import { kvmppc_virtmode_do_h_enter } from './hash/virtmode_h_enter.js';
 
 /** Highest hcall number a real-mode table holds, plus one, in table slots (nr >> 2). */
 const HCALL_REAL_SLOTS = (H_BULK_REMOVE >> 2) + 1;
@@ -110,6 +114,39 @@ function destroyVmSlotPhys(kvm: Kvm): void {
   for (let i = 0; i < KVM_MEM_SLOTS_NUM; i++) unpin_slot(kvm, i);
 }
 
+/** POWER7 (3.4, 4.20): the VRMA HPTEs at first KVM_RUN (hash/vrma.ts). */
+const setupVrma = (kvm: Kvm, vcpu: KvmVcpuRef): number => kvmppc_hv_setup_rma(kvm, vcpu);
+
+/** PPC970: the VMM's RMA (KVM_ALLOCATE_RMA), whose RMLS/RMOR go into HID4 (hash/slot_phys.ts). */
+// Mirrors the RMA branch of kvmppc_hv_setup_rma() (arch/powerpc/kvm/book3s_hv.c, Linux 3.4)
+function setupRma970(kvm: Kvm, _vcpu: KvmVcpuRef, rmaBytes: number): number {
+  const ri = kvm_alloc_rma(kvm, rmaBytes);
+  const r = kvmppc_hv_setup_rma_970(kvm, ri);
+  kvm.rma_setup_done = true;
+  return r;
+}
+
+/** Linux 3.3 mapped the VRMA when the region at gpa 0 was registered (kvmppc_map_vrma): nothing left. */
+function setupRmaAtRegistration(kvm: Kvm): number {
+  kvm.rma_setup_done = true;
+  return 0;
+}
+
+/** The hash MMU's checks: the HPT/revmap/rmap audit per operation and the state invariants. */
+function hashChecker(kvm: Kvm, digestEvery: number): KvmChecker {
+  const audit = new HvAudit().attach(kvm);
+  audit.digestEvery = digestEvery;
+  const state = new KvmInvariantChecker(kvm);
+  return {
+    get violation() {
+      return audit.violation;
+    },
+    check: () => state.check(),
+  };
+}
+
+const hashMmuNotifier = (kvm: Kvm): KvmMmuNotifier => KvmMmuNotifier.register(kvm);
+
 const prepareSlotPhys = (kvm: Kvm, mem: UserspaceMemoryRegion, npages: number): number => kvmppc_core_prepare_memory_region(kvm, mem.slot, npages);
 const nothing = (): void => {};
 
@@ -124,6 +161,12 @@ const POWER7_34: KvmOps = Object.freeze({
   hcallReal: HCALL_REAL_34,
   hEnterInVirtmode: false,
   hEnterVirtmode: kvmppc_virtmode_do_h_enter,
+  hdsi: kvmppc_hdsi,
+  hisi: kvmppc_hisi,
+  handleExitHvFault: kvmppc_handle_exit_hv_fault,
+  setupRma: setupVrma,
+  mmuNotifier: hashMmuNotifier,
+  checker: hashChecker,
   initLpcr: initLpcrPower7,
   // kvmppc_core_prepare_memory_region has nothing to do with notifiers on.
   prepareMemoryRegion: prepareSlotPhys,
@@ -147,6 +190,7 @@ const POWER7_33: KvmOps = Object.freeze({
   hcallReal: HCALL_REAL_33,
   // 3.3 has no virtual-mode H_ENTER: its one H_ENTER runs wherever KVM itself enters an HPTE.
   hEnterVirtmode: kvmppc_h_enter_33,
+  setupRma: setupRmaAtRegistration,
   initLpcr: initLpcrPower7_33,
   prepareMemoryRegion: kvmppc_core_prepare_memory_region_33,
   commitMemoryRegion: kvmppc_core_commit_memory_region_33,
@@ -163,6 +207,7 @@ const PPC970_34: KvmOps = Object.freeze({
   memory: 'slot_phys',
   maxLpid: MAX_LPID_970 - 1,
   hEnterInVirtmode: true,
+  setupRma: setupRma970,
   initLpcr: initHid4Ppc970,
   destroyVm: destroyVmSlotPhys,
   rmaSetup: 'rma',

@@ -112,3 +112,21 @@ export class KvmppcPginfo {
    */
   readonly leaked: number[] = [];
 }
+
+/** One broken invariant (kernel-model §J): its code (e.g. "J17_TLBIE"), a message and details. */
+export interface Violation {
+  readonly code: string;
+  readonly message: string;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The invariant checks of a VM's MMU for `--check` (the hash MMU's: HvAudit + KvmInvariantChecker,
+ * hash/invariants.ts), made by KvmOps.checker so that the machine does not know the MMU.
+ */
+export interface KvmChecker {
+  /** The first operation-level violation the audit has seen so far, or null. */
+  readonly violation: Violation | null;
+  /** Check the state invariants now. */
+  check(): Violation | null;
+}

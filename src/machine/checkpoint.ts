@@ -12,9 +12,9 @@ export const DEFAULT_CHECKPOINT_INTERVAL = 65536;
 
 export function kvmDigest(kvm: Kvm): DigestParts {
   return stateDigest({
-    hpt: kvm.hpt,
-    guestR: kvm.revGuestR,
-    npte: kvm.npte,
+    hpt: kvm.mmu.hpt,
+    guestR: kvm.mmu.revGuestR,
+    npte: kvm.mmu.npte,
     mmuSeq: kvm.mmu_notifier_seq,
     mmuCount: kvm.mmu_notifier_count,
     *rmapEntries() {

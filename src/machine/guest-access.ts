@@ -1,14 +1,15 @@
 // One guest access run to completion on the machine: the loop around KVM's exit handling that the
 // vcpu run path (kvmppc_vcpu_run_hv → kvmppc_run_vcpu → kvmppc_handle_exit_hv, book3s_hv.c,
 // Linux 3.4) and the VMM's KVM_RUN loop form. It lives in machine/ because it composes the
-// hardware MMU (hw/), KVM's triage and fault handlers (kvm/) and the VMM's device model.
+// hardware MMU (hw/), KVM's triage and fault handlers (kvm/, reached through the VM's ops table
+// so that the run loop does not know which MMU the VM has) and the VMM's device model.
 
 import { BOOK3S_INTERRUPT_DATA_STORAGE, BOOK3S_INTERRUPT_H_DATA_STORAGE, BOOK3S_INTERRUPT_H_INST_STORAGE, BOOK3S_INTERRUPT_INST_STORAGE, RESUME_FLAG_HOST } from '../arch/index.js';
 import { ACCESS_IFETCH, type MmuContext, ppc_hash64_handle_mmu_fault } from '../hw/mmu.js';
 import type { Vcpu } from '../hw/vcpu.js';
-import { kvmppc_handle_exit_hv_fault, kvmppc_hdsi, kvmppc_hisi, TRIAGE_REFLECT, TRIAGE_RETRY } from '../kvm/hash/hv_fault.js';
 import type { Kvm } from '../kvm/kvm.js';
 import { kvm_vmm_complete_mmio, type MmioDevice } from '../kvm/mmio.js';
+import { E } from '../trace/kinds.js';
 import { NO_CAUSE } from '../trace/recorder.js';
 
 /** What guest_access did. */
@@ -52,13 +53,15 @@ export function guest_access(
     const irq = ppc_hash64_handle_mmu_fault(ctx, vcpu, ea_hi, ea_lo, rwx, cause);
     if (irq === 0) return 0;
     if (irq !== BOOK3S_INTERRUPT_H_DATA_STORAGE && irq !== BOOK3S_INTERRUPT_H_INST_STORAGE) return irq;
-    const d = irq === BOOK3S_INTERRUPT_H_DATA_STORAGE ? kvmppc_hdsi(kvm, vcpu, ctx.core, cause) : kvmppc_hisi(kvm, vcpu, ctx.core, cause);
-    if (d === TRIAGE_REFLECT) return rwx === ACCESS_IFETCH ? BOOK3S_INTERRUPT_INST_STORAGE : BOOK3S_INTERRUPT_DATA_STORAGE;
-    if (d === TRIAGE_RETRY) continue;
+    // The VM's own hypervisor-fault path (kvm.ops: the hash MMU's kvmppc_hdsi / kvmppc_hisi today).
+    const ops = kvm.ops;
+    const d = irq === BOOK3S_INTERRUPT_H_DATA_STORAGE ? ops.hdsi(kvm, vcpu, ctx.core, cause) : ops.hisi(kvm, vcpu, ctx.core, cause);
+    if (d === E.fault_decision.reflect) return rwx === ACCESS_IFETCH ? BOOK3S_INTERRUPT_INST_STORAGE : BOOK3S_INTERRUPT_DATA_STORAGE;
+    if (d === E.fault_decision.retry) continue;
     const c = host.fullExit ? host.fullExit(vcpu, vcpu.trap, cause) : cause;
     const pcHi = vcpu.pcHi;
     const pcLo = vcpu.pcLo;
-    const ret = kvmppc_handle_exit_hv_fault(kvm, vcpu, c);
+    const ret = ops.handleExitHvFault(kvm, vcpu, c);
     if (ret < 0) return GUEST_ACCESS_ERROR; // KVM_RUN fails: no re-entry
     if (vcpu.mmio_needed) {
       // KVM_EXIT_MMIO: the VMM completes the access, then KVM_RUN re-enters (PC already advanced).

@@ -1,5 +1,5 @@
 // Machine-level invariants (kernel-model §J 23, 25, 26), checked at quiescent points next to the
-// KVM invariants of src/kvm/hash/invariants.ts.
+// MMU's invariants (src/kvm/hash/invariants.ts for a hash VM, through kvm.ops.checker).
 //   J23 partition switch: while a vcore's threads are in the guest, its core's LPID and SDR1 are the
 //       VM's; otherwise the core runs the host (LPID 0). LPID_RSVD is only transient, never left.
 //   J25 vcore grouping: vcore id = vcpu_id / threads_per_core, at most threads_per_core vcpus per
@@ -8,7 +8,7 @@
 //       TLB model).
 
 import { LPID_RSVD } from '../arch/reg.js';
-import { HvAudit, KvmInvariantChecker, type Violation } from '../kvm/hash/invariants.js';
+import type { KvmChecker, Violation } from '../kvm/types.js';
 import { invariantAnomalyCode, SEVERITY_WIRE } from '../trace/anomalies.js';
 import { K } from '../trace/kinds.js';
 import type { Recorder } from '../trace/recorder.js';
@@ -29,8 +29,8 @@ export interface RunViolation {
  */
 export class RunChecker {
   violation: RunViolation | null = null;
-  private readonly audit: HvAudit;
-  private readonly checker: KvmInvariantChecker;
+  /** The VM's MMU checks (kvm.ops.checker: the hash MMU's audit and state invariants). */
+  private readonly checker: KvmChecker;
   private ops = 0;
 
   constructor(
@@ -39,9 +39,7 @@ export class RunChecker {
     readonly stateEvery = 1,
     digestEvery = 1,
   ) {
-    this.audit = new HvAudit().attach(m.kvm);
-    this.audit.digestEvery = digestEvery;
-    this.checker = new KvmInvariantChecker(m.kvm);
+    this.checker = m.kvm.ops.checker(m.kvm, digestEvery);
   }
 
   /** After an operation; returns true when a (first) violation was found now. */
@@ -49,7 +47,7 @@ export class RunChecker {
     this.ops++;
     if (this.violation) return false;
     const state = final || this.ops % this.stateEvery === 0;
-    const v = this.audit.violation ?? (state ? this.checker.check() : null) ?? checkMachineInvariants(this.m);
+    const v = this.checker.violation ?? (state ? this.checker.check() : null) ?? checkMachineInvariants(this.m);
     if (!v) return false;
     const rec = this.rec;
     this.violation = { seq: rec.eventCount - 1, op, code: v.code, message: v.message };
@@ -72,7 +70,7 @@ export function checkMachineInvariants(m: Machine): Violation | null {
       return { code: 'J25_VCORE', message: `vcore ${vc.id}: ${inGuest} of ${vc.vcpus.length} threads in the guest (entry/exit must be shared)`, detail: {} };
     // J23
     if (core.lpid === LPID_RSVD) return { code: 'J23_SWITCH', message: `core ${core.id} left with LPID_RSVD`, detail: {} };
-    if (inGuest > 0 && (core.lpid !== kvm.lpid || core.sdr1Hi !== kvm.sdr1Hi || core.sdr1Lo !== kvm.sdr1Lo || !core.inGuest))
+    if (inGuest > 0 && (core.lpid !== kvm.lpid || core.sdr1Hi !== kvm.mmu.sdr1Hi || core.sdr1Lo !== kvm.mmu.sdr1Lo || !core.inGuest))
       return { code: 'J23_SWITCH', message: `core ${core.id} runs vcore ${vc.id} of LPID ${kvm.lpid} with LPID ${core.lpid} / SDR1 not the VM's`, detail: {} };
     if (inGuest === 0 && (core.lpid !== 0 || core.inGuest))
       return { code: 'J23_SWITCH', message: `core ${core.id} is out of the guest but LPID is ${core.lpid}`, detail: {} };

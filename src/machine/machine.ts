@@ -15,14 +15,11 @@ import { Vcpu } from '../hw/vcpu.js';
 import { GUEST_ACCESS_EMULATED, type GuestAccessHost, guest_access } from './guest-access.js';
 import { HCALL_REGS_WORDS, isVirtmodePending, kvmppc_hcall, kvmppc_hcall_virtmode } from '../kvm/hcall.js';
 import { MmioRegisterFile } from '../kvm/mmio.js';
-import { kvmppc_hv_setup_rma } from '../kvm/hash/vrma.js';
-import { HostMm } from '../host/mm.js';
+import { HostMm, type MmuNotifier } from '../host/mm.js';
 import { PhysMem } from '../host/physmem.js';
 import { type Kvm, LpidAllocator } from '../kvm/kvm.js';
 import { kvm_create_vm } from '../kvm/ops.js';
 import { kvm_set_memory_region } from '../kvm/memslot.js';
-import { KvmMmuNotifier } from '../kvm/hash/mmu_notifier.js';
-import { kvm_alloc_rma, kvmppc_hv_setup_rma_970 } from '../kvm/hash/slot_phys.js';
 import type { MachineConfig } from '../guest/scenario.js';
 import { E, K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
@@ -101,7 +98,7 @@ export class Machine {
   readonly phys: PhysMem;
   readonly mm: HostMm;
   readonly kvm: Kvm;
-  readonly notifier: KvmMmuNotifier;
+  readonly notifier: MmuNotifier;
   readonly cores: Core[] = [];
   readonly vcores: Vcore[] = [];
   readonly vcpus: VcpuRun[] = [];
@@ -148,7 +145,7 @@ export class Machine {
     }
     this.kvm = kvm;
     this.kvm.online_vcpus = cfg.vcpus;
-    this.notifier = KvmMmuNotifier.register(kvm);
+    this.notifier = kvm.ops.mmuNotifier(kvm);
     // Memslots: the VMM mmaps guest RAM, then KVM_SET_USER_MEMORY_REGION.
     for (const s of cfg.memslots) {
       const ua = Number(s.userspace_addr);
@@ -177,7 +174,7 @@ export class Machine {
     for (const c of this.cores) {
       const tlb = new Tlb(c.id, kvm.ops.tlbSets);
       this.tlbs.push(tlb);
-      this.mmus.push(new MmuContext(kvm, tlb, c.id, kvm.lpcrHi, kvm.lpcrLo));
+      this.mmus.push(new MmuContext(kvm.mmu, tlb, c.id, kvm.lpcrHi, kvm.lpcrLo));
     }
     for (const v of this.vcpus) {
       const h = new Vcpu(v.id, { rec, lpid: kvm.lpid, slb_nr: kvm.ops.slbEntries });
@@ -192,11 +189,23 @@ export class Machine {
     }
   }
 
-  /** POWER7 first KVM_RUN: the VRMA HPTEs (kvmppc_hv_setup_rma, see src/kvm/hash/vrma.ts). */
-  private setupVrma(): void {
+  /**
+   * First KVM_RUN: guest real mode (kvmppc_hv_setup_rma, through the VM's ops: the VRMA HPTEs on
+   * POWER7, an RMA in HID4 on PPC970, nothing left for 3.3). PPC970 has no VRMA: guest real mode
+   * needs a physically contiguous RMA (kvm_rma_size, 64 MiB by default, capped at the memslot at
+   * gpa 0), which the VMM allocates.
+   */
+  private setupRma(): void {
+    const kvm = this.kvm;
     const v = this.vcpus[0];
-    const r = kvmppc_hv_setup_rma(this.kvm, { vcpu_id: v.id, core: this.coreOf(v) });
-    if (r !== 0) throw new UserError(`KVM_RUN failed (${r}): guest real mode (VRMA) cannot be set up for the memslot at gpa 0`);
+    const slot0 = kvm.gfn_to_memslot(0);
+    const bytes = Math.min(KVM_RMA_SIZE, slot0 ? slot0.npages * kvm.pageSize : KVM_RMA_SIZE);
+    const r = kvm.ops.setupRma(kvm, { vcpu_id: v.id, core: this.coreOf(v) }, bytes);
+    if (r === 0) return;
+    if (kvm.ops.rmaSetup === 'rma') {
+      throw new UserError(`PPC970 KVM_RUN failed (${r}): the CPU requires an RMA (real-mode area) of ≥ 64 MiB at gpa 0 in host memory`);
+    }
+    throw new UserError(`KVM_RUN failed (${r}): guest real mode (VRMA) cannot be set up for the memslot at gpa 0`);
   }
 
   /** Stale-TLB uses counted by the TLB model (each one is a missing tlbie: kernel-model §J 17, 26). */
@@ -237,20 +246,7 @@ export class Machine {
     const kvm = this.kvm;
     const rec = this.rec;
     // 0. First KVM_RUN: kvmppc_hv_setup_rma before anything runs (kvm->arch.rma_setup_done).
-    if (!kvm.rma_setup_done) {
-      switch (kvm.ops.rmaSetup) {
-        case 'vrma':
-          this.setupVrma();
-          break;
-        case 'rma':
-          this.setupRma970();
-          break;
-        case 'at_registration':
-          // Linux 3.3 mapped the VRMA when the region at gpa 0 was registered (kvmppc_map_vrma).
-          kvm.rma_setup_done = true;
-          break;
-      }
-    }
+    if (!kvm.rma_setup_done) this.setupRma();
     const vc = this.vcoreOf(v);
     const core = vc.core;
     // 1. vcore RUNNING.
@@ -264,12 +260,15 @@ export class Machine {
       .to_lpid(kvm.lpid)
       .direction(E.switch_direction.entry)
       .trap(0)
-      .sdr1(kvm.sdr1Hi, kvm.sdr1Lo)
+      .sdr1(kvm.mmu.sdr1Hi, kvm.mmu.sdr1Lo)
       .lpcr(kvm.lpcrHi, kvm.lpcrLo).seq;
-    this.mmus[core.id].loadLpcr(kvm.lpcrHi, kvm.lpcrLo);
+    // The hardware now walks this partition's table (cpu->vhyp): the VM's MMU, then its LPCR.
+    const mmu = this.mmus[core.id];
+    mmu.vhyp = kvm.mmu;
+    mmu.loadLpcr(kvm.lpcrHi, kvm.lpcrLo);
     core.lpid = kvm.lpid;
-    core.sdr1Hi = kvm.sdr1Hi;
-    core.sdr1Lo = kvm.sdr1Lo;
+    core.sdr1Hi = kvm.mmu.sdr1Hi;
+    core.sdr1Lo = kvm.mmu.sdr1Lo;
     core.inGuest = true;
     // PPC970: the TLB is not LPID-tagged, so the whole TLB is flushed on every switch (§G.2).
     if (kvm.ops.tlbFlush === 'all_on_switch') this.flushAll970(core, sw);
@@ -333,21 +332,6 @@ export class Machine {
     vc.state = E.vcore_state.inactive;
     rec.emit(K.vcore_state, kvm.lpid, -1, core.id, mine).vcore(vc.id).state(vc.state).n_runnable(vc.vcpus.length);
     return mine;
-  }
-
-  /**
-   * PPC970 has no VRMA: guest real mode needs a physically contiguous RMA (kvm_rma_size, 64 MiB by
-   * default, capped at the memslot at gpa 0), whose RMLS/RMOR go into HID4.
-   */
-  // Mirrors the RMA branch of kvmppc_hv_setup_rma() (arch/powerpc/kvm/book3s_hv.c, Linux 3.4)
-  private setupRma970(): void {
-    const kvm = this.kvm;
-    const slot0 = kvm.gfn_to_memslot(0);
-    const bytes = Math.min(KVM_RMA_SIZE, slot0 ? slot0.npages * kvm.pageSize : KVM_RMA_SIZE);
-    const ri = kvm_alloc_rma(kvm, bytes);
-    const r = kvmppc_hv_setup_rma_970(kvm, ri);
-    kvm.rma_setup_done = true;
-    if (r !== 0) throw new UserError(`PPC970 KVM_RUN failed (${r}): the CPU requires an RMA (real-mode area) of ≥ 64 MiB at gpa 0 in host memory`);
   }
 
   /** PPC970 partition switch: 256 × tlbiel over the untagged TLB (entry and exit, §G.2). */

@@ -8,7 +8,7 @@ import { GUEST_ACCESS_EMULATED, GUEST_ACCESS_ERROR, GUEST_ACCESS_GAVE_UP } from 
 import { newHcallRegs } from '../kvm/hcall.js';
 import { COST, Machine } from './machine.js';
 import { UserError } from '../trace/errors.js';
-import type { Recorder } from '../trace/recorder.js';
+import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
 import type { Scenario, ScenarioOp } from '../guest/scenario.js';
 
 export interface ExpectationFailure {
@@ -123,20 +123,20 @@ export class ScenarioRunner {
     m.tick(COST.step);
     switch (op.callback) {
       case 'invalidate_page':
-        return n.invalidate_page(m.mm, hva);
+        return n.invalidate_page(m.mm, hva, NO_CAUSE);
       case 'invalidate_range': {
         const end = op.hva_end === undefined ? hva + m.kvm.pageSize : Number(op.hva_end);
-        n.invalidate_range_start(m.mm, hva, end);
-        n.invalidate_range_end(m.mm, hva, end);
+        n.invalidate_range_start(m.mm, hva, end, NO_CAUSE);
+        n.invalidate_range_end(m.mm, hva, end, NO_CAUSE);
         return;
       }
       case 'change_pte':
-        return n.change_pte(m.mm, hva);
+        return n.change_pte(m.mm, hva, NO_CAUSE);
       case 'clear_flush_young':
-        n.clear_flush_young(m.mm, hva);
+        n.clear_flush_young(m.mm, hva, NO_CAUSE);
         return;
       case 'test_young':
-        n.test_young(m.mm, hva);
+        n.test_young(m.mm, hva, NO_CAUSE);
         return;
     }
   }

@@ -76,7 +76,7 @@ export function recordWorkloadRun(wl: Workload, profile: Profile, rec: Recorder,
   const os = new GuestOs(new MachinePort(m), m.rng.fork(), {
     firstFreeGfn: KERNEL_PAGES,
     frames: guestPages - KERNEL_PAGES,
-    hashMask: kvm.geom.hashMask,
+    hashMask: kvm.mmu.geom.hashMask,
     boltedPages: Math.min(KERNEL_PAGES, 64),
     mmioGpa: guestPages * 4096 + 0x10000000,
   }, wl.vcpus);

@@ -1,7 +1,8 @@
 // Writers of event kinds recorded from more than one folder, so each is written one way.
 //
-// tlbie: KVM's tlbie/tlbiel of one entry (Kvm.tlbie) and the partition switch's set flushes
-// (machine.ts). (hpte_write has its one writer in Kvm.recordHpteWrite, next to the HPT it reads:
+// tlbie: KVM's tlbie/tlbiel of one entry (HashMmu.tlbie, kvm/hash/mmu.ts) and the partition
+// switch's set flushes (machine.ts). (hpte_write has its one writer in HashMmu.recordHpteWrite,
+// next to the HPT it reads:
 // KVM's stores and the hardware's R/C store through HashPageTableVhyp.hpteSetRC both use it.)
 
 import type { Recorder } from './recorder.js';

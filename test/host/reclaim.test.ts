@@ -34,8 +34,8 @@ test('POWER7 clock reclaim: KVM-referenced page gets a second chance; unreferenc
   // An aging pass first: every host PTE was young (map); KVM clears rmap REFERENCED (set by the link).
   for (let g = 0; g < 4; g++) assert.equal(w.mm.age(UA + g * 4096), true);
   // The guest now stores to page 0 (hardware C only) and loads+stores page 1 (R and C).
-  k.hpt[0 * 4 + 3] |= 0x80;
-  k.hpt[8 * 4 + 3] |= 0x180;
+  k.mmu.hpt[0 * 4 + 3] |= 0x80;
+  k.mmu.hpt[8 * 4 + 3] |= 0x180;
   const rc = new Reclaim({ mm: w.mm, phys: w.phys, rng: new Prng(1), lowWatermarkPages: 0, highWatermarkPages: 0 });
   const free0 = w.phys.freePages;
   const out = rc.shrink(free0 + 2);
@@ -53,13 +53,13 @@ test('POWER7 clock reclaim: KVM-referenced page gets a second chance; unreferenc
   assert.equal(w.mm.pteFlags(UA + 0x3000) & PTE_PRESENT, PTE_PRESENT);
   // HPTE 0 via invalidate_page → kvm_unmap_rmapp: v = (0x100000001 | ABSENT) & ~VALID; C harvested:
   // guest_rpte 0x012 | 0x80 = 0x092; rmap(0): chain emptied (PRESENT, INDEX cleared) | C << 32.
-  assert.equal(k.hpteBig(0)[0], (0x100000n << 12n) | 0x20n);
-  assert.equal(k.guestRBig(0), 0x092n);
+  assert.equal(k.mmu.hpteBig(0)[0], (0x100000n << 12n) | 0x20n);
+  assert.equal(k.mmu.guestRBig(0), 0x092n);
   assert.equal(k.rmapBig(0), 0x8000000000n);
   // HPTE 8 stays VALID: hardware R cleared by aging, C kept; guest_rpte 0x1012 | R = 0x1112.
-  assert.equal(k.isValid(8), true);
-  assert.equal(k.hpteBig(8)[1] & 0x180n, 0x80n);
-  assert.equal(k.guestRBig(8), 0x1112n);
+  assert.equal(k.mmu.isValid(8), true);
+  assert.equal(k.mmu.hpteBig(8)[1] & 0x180n, 0x80n);
+  assert.equal(k.mmu.guestRBig(8), 0x1112n);
   const ev = w.events();
   const so = ev.filter((e) => e.kind === 'host_page' && fieldNum(e, 'op') === E.host_page_op.swap_out);
   assert.deepEqual(so.map((e) => field(e, 'hva')), [BigInt(UA), BigInt(UA + 0x2000)]);
@@ -130,11 +130,11 @@ function pressureRun(cpu: 'power7' | 'ppc970', seed: number, steps: number) {
       const g = rng.below(pages);
       const hva = UA + g * 4096;
       if (cpu === 'power7' && (w.mm.pteFlags(hva) & PTE_PRESENT) === 0) w.mm.map(hva);
-      const r = hcallBig(k, w.vcpu, H_ENTER, [0n, BigInt(idx++ % k.npte), (BigInt(0x200000 + g) << 12n) | 1n, BigInt(g * 4096 + 0x012)]);
+      const r = hcallBig(k, w.vcpu, H_ENTER, [0n, BigInt(idx++ % k.mmu.npte), (BigInt(0x200000 + g) << 12n) | 1n, BigInt(g * 4096 + 0x012)]);
       assert.ok(r.ret === H_SUCCESS || r.ret === -6 /* H_PTEG_FULL */, `H_ENTER ${r.ret}`);
       // The guest references some of its pages (hardware R).
-      const i = rng.below(k.npte);
-      if (k.isValid(i)) k.hpt[i * 4 + 3] |= 0x100;
+      const i = rng.below(k.mmu.npte);
+      if (k.mmu.isValid(i)) k.mmu.hpt[i * 4 + 3] |= 0x100;
     }
     if (s % 50 === 49) {
       const v = checkInvariants(k, w.audit, w.checker);

@@ -37,8 +37,8 @@ export function hwWorld(o: WorldOptions = {}): HwWorld {
   v.setMsr(MSR_SF_HI, MSR_ME_LO | MSR_IR_LO | MSR_DR_LO);
   v.setPc(0, 0x700000);
   v.slbmte(TV1_SLB_V_HI, TV1_SLB_V_LO, 0, (0x10000000 | SLB_ESID_V_LO | 0) >>> 0);
-  const ctx = new MmuContext(w.kvm, tlbs[0], 0, w.kvm.lpcrHi, w.kvm.lpcrLo);
-  const ctx1 = new MmuContext(w.kvm, tlbs[1], 1, w.kvm.lpcrHi, w.kvm.lpcrLo);
+  const ctx = new MmuContext(w.kvm.mmu, tlbs[0], 0, w.kvm.lpcrHi, w.kvm.lpcrLo);
+  const ctx1 = new MmuContext(w.kvm.mmu, tlbs[1], 1, w.kvm.lpcrHi, w.kvm.lpcrLo);
   return { ...w, tlbs, shoot, v, ctx, ctx1 };
 }
 

@@ -77,15 +77,15 @@ test('R then C: a load sets R, a store sets C, each recorded once', () => {
   w.mm.map(hvaOf(0x1234000), { pfn: 0x7e5a1 });
   // Guest ptel without R/C: 0x1234012 (M | PP 2) → hardware r = 0x7e5a1012 (no R/C to filter).
   hEnter(w, H_EXACT, TV1_PRIMARY_INDEX, 0x123456001n, 0x1234012n);
-  assert.equal(w.kvm.hpteBig(TV1_PRIMARY_INDEX)[1], 0x7e5a1012n);
+  assert.equal(w.kvm.mmu.hpteBig(TV1_PRIMARY_INDEX)[1], 0x7e5a1012n);
   const before = w.events().length;
   assert.equal(ppc_hash64_handle_mmu_fault(w.ctx, w.v, 0, TV1_EA, ACCESS_LOAD), 0);
   // R (0x100) set: 0x7e5a1112.
-  assert.equal(w.kvm.hpteBig(TV1_PRIMARY_INDEX)[1], 0x7e5a1112n);
+  assert.equal(w.kvm.mmu.hpteBig(TV1_PRIMARY_INDEX)[1], 0x7e5a1112n);
   assert.equal(ppc_hash64_handle_mmu_fault(w.ctx, w.v, 0, TV1_EA + 8, ACCESS_LOAD), 0); // no change
   assert.equal(ppc_hash64_handle_mmu_fault(w.ctx, w.v, 0, TV1_EA, ACCESS_STORE), 0);
   // C (0x80) set: 0x7e5a1192.
-  assert.equal(w.kvm.hpteBig(TV1_PRIMARY_INDEX)[1], 0x7e5a1192n);
+  assert.equal(w.kvm.mmu.hpteBig(TV1_PRIMARY_INDEX)[1], 0x7e5a1192n);
   assert.equal(ppc_hash64_handle_mmu_fault(w.ctx, w.v, 0, TV1_EA, ACCESS_STORE), 0); // no change
   const writes = w.events().slice(before).filter((e) => e.kind === 'hpte_write');
   assert.equal(writes.length, 2);
@@ -143,7 +143,7 @@ test('an ABSENT entry is invisible to the hardware: NOHPTE', () => {
   const w = hwWorld();
   // No host page for gpa 0x1234000 → H_ENTER writes ABSENT (0x123456020).
   hEnter(w, H_EXACT, TV1_PRIMARY_INDEX, 0x123456001n, 0x1234192n);
-  assert.equal(w.kvm.hpteBig(TV1_PRIMARY_INDEX)[0], 0x123456020n);
+  assert.equal(w.kvm.mmu.hpteBig(TV1_PRIMARY_INDEX)[0], 0x123456020n);
   assert.equal(ppc_hash64_handle_mmu_fault(w.ctx, w.v, 0, TV1_EA, ACCESS_STORE), BOOK3S_INTERRUPT_H_DATA_STORAGE);
   assert.equal(w.v.hdsisr, DSISR_NOHPTE | DSISR_ISSTORE);
 });
@@ -169,7 +169,7 @@ test('PPC970: no VPM — a miss is a DSI to the guest; real mode uses the RMA fr
   assert.equal(kvm_set_memory_region(kvm, { slot: 0, guest_phys_addr: 0, memory_size: 0x8000000, userspace_addr: 0x3fff80000000 }), 0);
   const ri = kvm_alloc_rma(kvm, 0x4000000)!; // 64 MiB → RMLS 3
   assert.equal(kvmppc_hv_setup_rma_970(kvm, ri), 0);
-  const ctx = new MmuContext(kvm, new Tlb(0), 0, kvm.lpcrHi, kvm.lpcrLo);
+  const ctx = new MmuContext(kvm.mmu, new Tlb(0), 0, kvm.lpcrHi, kvm.lpcrLo);
   assert.equal(ctx.vpm0 || ctx.vpm1, false);
   assert.equal(ctx.rmaSize, 0x4000000);
   const v = new Vcpu(0, { rec, lpid: kvm.lpid, slb_nr: 64 });

@@ -74,7 +74,7 @@ test('stale TLB: an HPTE made invalid WITHOUT a tlbie is counted on the next use
   assert.equal(ppc_hash64_handle_mmu_fault(w.ctx, w.v, 0, TV1_EA, ACCESS_LOAD), 0);
   assert.equal(w.tlbs[0].count(w.kvm.lpid), 1);
   // A buggy path: clear VALID in the HPT directly, no tlbie.
-  w.kvm.hpt[TV1_PRIMARY_INDEX * 4 + 1] &= ~1;
+  w.kvm.mmu.hpt[TV1_PRIMARY_INDEX * 4 + 1] &= ~1;
   const n = w.events().length;
   // The TLB still holds the translation: using it is the error. The model counts it, drops the
   // entry and re-walks, which now misses (NOHPTE → HDSI).

@@ -44,14 +44,14 @@ test('installed: ABSENT → VALID at the faulted-in host page, chained, R/C filt
   const w = hwWorld();
   // TV11 guest entry, but no host page yet: ABSENT (dword 0 0x123456020), guest_rpte 0x1234192.
   hEnter(w, H_EXACT, I, 0x123456001n, 0x1234192n);
-  assert.equal(w.kvm.hpteBig(I)[0], 0x123456020n);
+  assert.equal(w.kvm.mmu.hpteBig(I)[0], 0x123456020n);
   toVirtual(w, ACCESS_LOAD);
   const n = w.events().length;
   assert.equal(fault(w), RESUME_GUEST);
   // gup faulted the page in (the host model chose the pfn); the HPTE points at it.
   const pfn = w.mm.pfnOf(hvaOf(0x1234000));
   assert.ok(pfn > 0);
-  const [v, r] = w.kvm.hpteBig(I);
+  const [v, r] = w.kvm.mmu.hpteBig(I);
   // new_v = (v & ~ABSENT) | VALID = 0x123456001.
   assert.equal(v, 0x123456001n);
   // r = (gr & (PP0 | 0xfff)) | pfn << 12 = pfn<<12 | 0x192; then r &= (rmap >> 32) | ~(R|C) with
@@ -82,14 +82,14 @@ test('upgraded: a host-read-only VALID entry, store → write fault on the host 
   w.mm.map(hvaOf(0x1234000), { pfn: 0x7e5a1, writable: false });
   hEnter(w, H_EXACT, I, 0x123456001n, 0x1234192n);
   // H_ENTER: host read-only → PP |= 3 → hw r = 0x7e5a1193, then C stripped (rmap has only REF): 0x7e5a1113.
-  assert.equal(w.kvm.hpteBig(I)[1], 0x7e5a1113n);
+  assert.equal(w.kvm.mmu.hpteBig(I)[1], 0x7e5a1113n);
   const rmapBefore = w.kvm.rmapBig(0x1234);
   toVirtual(w, ACCESS_STORE);
   const n = w.events().length;
   assert.equal(fault(w), RESUME_GUEST);
   // gup(write) on the present read-only PTE: reuse → writable, same pfn.
   assert.equal(w.mm.pteFlags(hvaOf(0x1234000)) & (PTE_PRESENT | PTE_RW), PTE_PRESENT | PTE_RW);
-  const [v, r] = w.kvm.hpteBig(I);
+  const [v, r] = w.kvm.mmu.hpteBig(I);
   assert.equal(v, 0x123456001n);
   // r = (0x1234192 & (PP0|0xfff)) | 0x7e5a1000 = 0x7e5a1192; filter with rmap>>32 = 0x101 keeps R,
   // drops C → 0x7e5a1112; then r |= old hw R/C (0x100) → 0x7e5a1112 (PP 2, writable again).
@@ -106,7 +106,7 @@ test('upgraded: a host-read-only VALID entry, store → write fault on the host 
   ok(w);
   // The store now succeeds in hardware and sets C.
   assert.equal(ppc_hash64_handle_mmu_fault(w.ctx, w.v, 0, TV1_EA, ACCESS_STORE), 0);
-  assert.equal(w.kvm.hpteBig(I)[1], 0x7e5a1192n);
+  assert.equal(w.kvm.mmu.hpteBig(I)[1], 0x7e5a1192n);
   assert.equal(w.shoot.stale_tlb, 0);
 });
 
@@ -116,10 +116,10 @@ test('changed (step 1): the HPTE differs from pgfault_hpte → RESUME_GUEST, HPT
   toVirtual(w, ACCESS_LOAD);
   // The guest removes the entry before the handler runs (H_REMOVE of an ABSENT entry: dword 0 = 0).
   assert.equal(hcallBig(w.kvm, w.v, H_REMOVE, [0n, BigInt(I), 0n]).ret, H_SUCCESS);
-  const before = w.kvm.hpteBig(I);
+  const before = w.kvm.mmu.hpteBig(I);
   const n = w.events().length;
   assert.equal(fault(w), RESUME_GUEST);
-  assert.deepEqual(w.kvm.hpteBig(I), before);
+  assert.deepEqual(w.kvm.mmu.hpteBig(I), before);
   const ev = w.events().slice(n);
   assert.equal(fieldNum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.changed);
   assert.equal(ev.filter((e) => e.kind === 'hpte_write' || e.kind === 'rmap_change').length, 0);
@@ -134,11 +134,11 @@ test('changed (step 7): the HPTE changes while the handler sleeps in gup → not
   const n = w.events().length;
   const ret = fault(w, () => {
     hcallBig(w.kvm, w.v, H_REMOVE, [0n, BigInt(I), 0n]);
-    after = w.kvm.hpteBig(I);
+    after = w.kvm.mmu.hpteBig(I);
   });
   assert.equal(ret, RESUME_GUEST);
   // Re-validation under the lock fails (dword 0 now 0): the HPTE stays as H_REMOVE left it.
-  assert.deepEqual(w.kvm.hpteBig(I), after);
+  assert.deepEqual(w.kvm.mmu.hpteBig(I), after);
   const exit = w.events().slice(n).find((e) => e.kind === 'page_fault_exit')!;
   assert.equal(fieldNum(exit, 'outcome'), E.page_fault_outcome.changed);
   assert.equal(w.kvm.rmapBig(0x1234), 0n);
@@ -155,7 +155,7 @@ test('notifier retry: count ≠ 0 at commit → RESUME_GUEST, nothing installed'
   const n = w.events().length;
   assert.equal(fault(w), RESUME_GUEST);
   w.kvm.mmu_notifier_count = 0;
-  assert.equal(w.kvm.hpteBig(I)[0], 0x123456020n); // still ABSENT
+  assert.equal(w.kvm.mmu.hpteBig(I)[0], 0x123456020n); // still ABSENT
   assert.equal(w.kvm.rmapBig(0x1234), 0n);
   const ev = w.events().slice(n);
   assert.equal(fieldNum(ev.find((e) => e.kind === 'page_fault_exit')!, 'outcome'), E.page_fault_outcome.notifier_retry);
@@ -170,11 +170,11 @@ test('notifier retry: seq moves during gup (another page reclaimed) → RESUME_G
   // swapOut of an unrelated page fires invalidate_page → mmu_notifier_seq++ after the snapshot.
   assert.equal(fault(w, () => void w.mm.swapOut(hvaOf(0x5000))), RESUME_GUEST);
   assert.equal(w.v.fault_outcome, E.page_fault_outcome.notifier_retry);
-  assert.equal(w.kvm.hpteBig(I)[0], 0x123456020n);
+  assert.equal(w.kvm.mmu.hpteBig(I)[0], 0x123456020n);
   // The guest retries the access; this time the fault installs.
   assert.equal(guest_access(w.kvm, w.ctx, w.v, 0, TV1_EA, ACCESS_LOAD), 0);
   assert.equal(w.v.fault_outcome, E.page_fault_outcome.installed);
-  assert.equal(w.kvm.hpteBig(I)[0], 0x123456001n);
+  assert.equal(w.kvm.mmu.hpteBig(I)[0], 0x123456001n);
   ok(w);
 });
 
@@ -192,11 +192,11 @@ test('efault: the slot\'s hva is in no VMA → -EFAULT, HPTE untouched', () => {
   const r = kvm_set_memory_region(w.kvm, { slot: 1, guest_phys_addr: 0x80000000, memory_size: 0x100000, userspace_addr: 0x7f0000000000 });
   assert.equal(r, 0);
   hEnter(w, H_EXACT, I, 0x123456001n, 0x80000192n);
-  assert.equal(w.kvm.hpteBig(I)[0], 0x123456020n); // ABSENT (no host PTE)
+  assert.equal(w.kvm.mmu.hpteBig(I)[0], 0x123456020n); // ABSENT (no host PTE)
   toVirtual(w, ACCESS_LOAD);
   assert.equal(fault(w), EFAULT);
   assert.equal(w.v.fault_outcome, E.page_fault_outcome.efault);
-  assert.equal(w.kvm.hpteBig(I)[0], 0x123456020n);
+  assert.equal(w.kvm.mmu.hpteBig(I)[0], 0x123456020n);
 });
 
 test('guest_access end to end: miss → triage → fault → retry translates; a second vcpu access hits', () => {
@@ -213,7 +213,7 @@ test('guest_access end to end: miss → triage → fault → retry translates; a
   assert.deepEqual(exits, [0xe00]);
   // A store: writing = 1; the page is faulted in writable, so the entry is installed writable,
   // C is stripped by the filter (rmap was 0), and the hardware store then sets R and C.
-  const r = w.kvm.hpteBig(I)[1];
+  const r = w.kvm.mmu.hpteBig(I)[1];
   assert.equal(r & 0x1ffn, 0x192n);
   ok(w);
 });

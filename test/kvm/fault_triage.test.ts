@@ -105,7 +105,7 @@ test('host-forced read-only, guest view writable, store → virtual (-1)', () =>
   // (hpte_make_readonly: PP |= 3), so the hardware raises PROTFAULT on a store.
   w.mm.map(hvaOf(0x1234000), { pfn: 0x7e5a1, writable: false });
   hEnter(w, H_EXACT, TV1_PRIMARY_INDEX, 0x123456001n, 0x1234192n);
-  assert.equal(w.kvm.hpteBig(TV1_PRIMARY_INDEX)[1] & 3n, 3n);
+  assert.equal(w.kvm.mmu.hpteBig(TV1_PRIMARY_INDEX)[1] & 3n, 3n);
   const [d] = hdsi(w, TV1_EA, ACCESS_STORE);
   // Triage checks the *guest* view (PP 2, key 0: writable) → not the guest's fault → -1.
   assert.equal(d, TRIAGE_VIRTUAL);
@@ -135,7 +135,7 @@ test('NOHPTE but the entry is VALID by now → retry (0), nothing reflected', ()
   hEnter(w, H_EXACT, TV1_PRIMARY_INDEX, 0x123456001n, 0x1234192n); // ABSENT
   assert.equal(ppc_hash64_handle_mmu_fault(w.ctx, w.v, 0, TV1_EA, ACCESS_LOAD), BOOK3S_INTERRUPT_H_DATA_STORAGE);
   // Another vcpu's fault made it VALID between the hardware miss and this triage.
-  w.kvm.hpt[TV1_PRIMARY_INDEX * 4 + 1] = (w.kvm.hpt[TV1_PRIMARY_INDEX * 4 + 1] & ~0x20) | 1;
+  w.kvm.mmu.hpt[TV1_PRIMARY_INDEX * 4 + 1] = (w.kvm.mmu.hpt[TV1_PRIMARY_INDEX * 4 + 1] & ~0x20) | 1;
   assert.equal(kvmppc_hdsi(w.kvm, w.v), TRIAGE_RETRY);
   assert.equal(w.v.pcLo, PC);
   // The function itself: step 3 returns 0.

@@ -41,9 +41,9 @@ function run(seed: number, kernel: KernelVersion, calls: number): { counts: Map<
   let rangeOpen = -1; // hva of an invalidate_range_start not yet ended
   let rangeLeft = 0;
 
-  const idx = (): number => (rng.chance(0.9) ? rng.below(512) : rng.chance(0.95) ? rng.below(k.npte) : k.npte + rng.below(64));
+  const idx = (): number => (rng.chance(0.9) ? rng.below(512) : rng.chance(0.95) ? rng.below(k.mmu.npte) : k.mmu.npte + rng.below(64));
   const setIdx = (reg: number, i: number): void => {
-    if (i >= k.npte && rng.chance(0.3)) {
+    if (i >= k.mmu.npte && rng.chance(0.3)) {
       regs[reg * 2] = rng.u32(); // a huge (or negative) index
       regs[reg * 2 + 1] = i;
     } else {
@@ -53,9 +53,9 @@ function run(seed: number, kernel: KernelVersion, calls: number): { counts: Map<
   };
   const curV = (i: number, reg: number): void => {
     // avpn/andcond operand: often the entry's own dword 0 & ~0x7f, sometimes random.
-    if (i < k.npte && rng.chance(0.6)) {
-      regs[reg * 2] = k.hpt[i * 4];
-      regs[reg * 2 + 1] = (k.hpt[i * 4 + 1] & ~0x7f) >>> 0;
+    if (i < k.mmu.npte && rng.chance(0.6)) {
+      regs[reg * 2] = k.mmu.hpt[i * 4];
+      regs[reg * 2 + 1] = (k.mmu.hpt[i * 4 + 1] & ~0x7f) >>> 0;
     } else {
       regs[reg * 2] = rng.chance(0.5) ? 0 : rng.u32();
       regs[reg * 2 + 1] = rng.chance(0.3) ? rng.below(2) : rng.u32();
@@ -156,7 +156,7 @@ function run(seed: number, kernel: KernelVersion, calls: number): { counts: Map<
   assert.equal(k.mmu_notifier_count, 0);
   if (process.env.FUZZ_DEBUG) {
     let valid = 0, absent = 0;
-    for (let i = 0; i < k.npte; i++) { const v = k.hpt[i * 4 + 1]; if (v & 1) valid++; else if (v & 0x20) absent++; }
+    for (let i = 0; i < k.mmu.npte; i++) { const v = k.mmu.hpt[i * 4 + 1]; if (v & 1) valid++; else if (v & 0x20) absent++; }
     console.log({ kernel, valid, absent, seq: k.mmu_notifier_seq });
   }
   return { counts, ops: w.audit.ops };

@@ -52,17 +52,17 @@ test('TV11: H_ENTER end to end (K34, PAGE_SHIFT 12, order 24)', () => {
   // Slot 0 of PTEG 0x1a298/8 is free → r4 = 0x1a298, r3 = H_SUCCESS.
   assert.equal(ret, H_SUCCESS);
   assert.equal(out[0], 0x1a298n);
-  const [v, r] = w.kvm.hpteBig(0x1a298);
+  const [v, r] = w.kvm.mmu.hpteBig(0x1a298);
   // pteh: clear HVLOCK|ABSENT|VALID, then VALID (host page present) → 0x123456001.
   assert.equal(v, 0x123456001n);
   // ptel: (0x1234192 & (PP0 | 0xfff)) | 0x7e5a1000 = 0x7e5a1192; R/C filter with rmap>>32 = 0x101
   // keeps R (0x100) and strips C (0x80): 0x7e5a1192 & ~0x80 = 0x7e5a1112.
   assert.equal(r, 0x7e5a1112n);
-  assert.equal(w.kvm.guestRBig(0x1a298), 0x1234192n);
+  assert.equal(w.kvm.mmu.guestRBig(0x1a298), 0x1234192n);
   // rmap[0x1234] = 0x1a298 | REFERENCED (1<<40) | PRESENT (1<<32) = 0x1010001a298.
   assert.equal(w.kvm.rmapBig(0x1234), 0x1010001a298n);
-  assert.equal(w.kvm.revForw[0x1a298], 0x1a298);
-  assert.equal(w.kvm.revBack[0x1a298], 0x1a298);
+  assert.equal(w.kvm.mmu.revForw[0x1a298], 0x1a298);
+  assert.equal(w.kvm.mmu.revBack[0x1a298], 0x1a298);
   // H_READ(0, 0x1a298) → r4 = 0x123456001, r5 = guest_rpte | (hw R/C = 0x100) = 0x1234192.
   const rd = hcallBig(w.kvm, w.vcpu, H_READ, [0n, IDX]);
   assert.equal(rd.ret, H_SUCCESS);
@@ -119,14 +119,14 @@ test('H_ENTER placement: first free slot, H_EXACT, H_PTEG_FULL over VALID|ABSENT
   // Chain of gfn 0x10 holds the 4 VALID entries in insertion order (tail insertion before head).
   const k = w.kvm;
   assert.equal(k.rmapBig(0x10)! & 0xffffffffn, 0x88n);
-  assert.deepEqual([k.revForw[0x88], k.revForw[0x89], k.revForw[0x8a], k.revForw[0x8e]], [0x89, 0x8a, 0x8e, 0x88]);
+  assert.deepEqual([k.mmu.revForw[0x88], k.mmu.revForw[0x89], k.mmu.revForw[0x8a], k.mmu.revForw[0x8e]], [0x89, 0x8a, 0x8e, 0x88]);
   ok(w);
 });
 
 test('H_ENTER return codes for bad arguments', () => {
   const w = makeWorld({ order: 18 });
   hostMap(w, 0x10, 0x500);
-  const npte = BigInt(w.kvm.npte); // 2^(18-4) = 16384
+  const npte = BigInt(w.kvm.mmu.npte); // 2^(18-4) = 16384
   // pte_index ≥ NPTE (after the page checks) → H_PARAMETER; a negative index is huge unsigned.
   assert.equal(hcallBig(w.kvm, w.vcpu, H_ENTER, [0n, npte, 0x999000001n, 0x10012n]).ret, H_PARAMETER);
   assert.equal(hcallBig(w.kvm, w.vcpu, H_ENTER, [0n, -8n, 0x999000001n, 0x10012n]).ret, H_PARAMETER);
@@ -137,7 +137,7 @@ test('H_ENTER return codes for bad arguments', () => {
   // 16M guest page in a slot of 0x40000 pages at gfn 0: aligned (4096 | 0 and 4096 | 0x40000), but the
   // host page is 4K → H_PARAMETER as well. Nothing was written.
   assert.equal(hcallBig(w.kvm, w.vcpu, H_ENTER, [0n, 0n, 0x999000005n, 0x1000012n]).ret, H_PARAMETER);
-  for (let i = 0; i < 8; i++) assert.equal(w.kvm.hpt[i * 4 + 1], 0);
+  for (let i = 0; i < 8; i++) assert.equal(w.kvm.mmu.hpt[i * 4 + 1], 0);
   ok(w);
 });
 
@@ -145,11 +145,11 @@ test('H_ENTER: not-present host page → ABSENT, RPN cleared, no chain', () => {
   const w = makeWorld({ order: 18 });
   const { ret, out } = hcallBig(w.kvm, w.vcpu, H_ENTER, [0n, 0x40n, 0x777000001n, 0x20192n]);
   assert.equal(ret, H_SUCCESS);
-  const [v, r] = w.kvm.hpteBig(Number(out[0]));
+  const [v, r] = w.kvm.mmu.hpteBig(Number(out[0]));
   // pteh & ~0x61 | ABSENT = 0x777000020; ptel & (PP0 | 0xfff) | pa(0) = 0x192 (no rmap filter: not VALID).
   assert.equal(v, 0x777000020n);
   assert.equal(r, 0x192n);
-  assert.equal(w.kvm.guestRBig(0x40), 0x20192n);
+  assert.equal(w.kvm.mmu.guestRBig(0x40), 0x20192n);
   assert.equal(w.kvm.rmapBig(0x20), 0n);
   // H_READ reports it VALID with the guest view: v = (v & ~ABSENT) | VALID, r = guest_rpte | (hw R/C 0x180).
   const rd = hcallBig(w.kvm, w.vcpu, H_READ, [0n, 0x40n]);
@@ -163,11 +163,11 @@ test('H_ENTER: MMIO (no memslot) → ABSENT with storage key 31, RPN untranslate
   // gpa 0x80000000 is beyond the 1 MiB slot.
   const { ret } = hcallBig(w.kvm, w.vcpu, H_ENTER, [0n, 0x100n, 0x555000001n, 0x80000032n]);
   assert.equal(ret, H_SUCCESS);
-  const [v, r] = w.kvm.hpteBig(0x100);
+  const [v, r] = w.kvm.mmu.hpteBig(0x100);
   // ABSENT; r = ptel | KEY_HI | KEY_LO = 0x80000032 | 0x3000000000000e00 (WIMG 0x30 = I|M kept: no check).
   assert.equal(v, 0x555000020n);
   assert.equal(r, 0x3000000080000e32n);
-  assert.equal(w.kvm.guestRBig(0x100), 0x80000032n);
+  assert.equal(w.kvm.mmu.guestRBig(0x100), 0x80000032n);
   ok(w);
 });
 
@@ -179,12 +179,12 @@ test('H_ENTER: WIMG of RAM rewritten to M, guest view keeps its WIMG', () => {
   assert.equal(ret, H_SUCCESS);
   // 0x300aa: R=0, C=0x80, WIMG=0x28, PP=2 → hw: (0xaa & ~0x68 | 0x10) = 0x92, C stripped by the
   // rmap filter (K34 link leaves only REFERENCED) → 0x12; RPN 0x600000.
-  assert.equal(w.kvm.hpteBig(0x200)[1], 0x600012n);
-  assert.equal(w.kvm.guestRBig(0x200), 0x300aan);
+  assert.equal(w.kvm.mmu.hpteBig(0x200)[1], 0x600012n);
+  assert.equal(w.kvm.mmu.guestRBig(0x200), 0x300aan);
   // SAO (W|I|M = 0x70) counts as M on POWER7: kept as is.
   hostMap(w, 0x31, 0x601);
   hcallBig(w.kvm, w.vcpu, H_ENTER, [0n, 0x208n, 0x444000001n, 0x31172n]);
-  assert.equal(w.kvm.hpteBig(0x208)[1], 0x601172n); // R kept (rmap REFERENCED), WIMG 0x70 kept
+  assert.equal(w.kvm.mmu.hpteBig(0x208)[1], 0x601172n); // R kept (rmap REFERENCED), WIMG 0x70 kept
   ok(w);
 });
 
@@ -193,8 +193,8 @@ test('H_ENTER: host read-only page makes the real HPTE read-only; guest view unc
   hostMap(w, 0x40, 0x700, false);
   hcallBig(w.kvm, w.vcpu, H_ENTER, [0n, 0x300n, 0x333000001n, 0x40012n]);
   // writing (PP=2) && !pte_write → hpte_make_readonly: PP0 clear and PP ≠ 0 → PP |= 3 = PP_RXRX.
-  assert.equal(w.kvm.hpteBig(0x300)[1], 0x700013n);
-  assert.equal(w.kvm.guestRBig(0x300), 0x40012n);
+  assert.equal(w.kvm.mmu.hpteBig(0x300)[1], 0x700013n);
+  assert.equal(w.kvm.mmu.guestRBig(0x300), 0x40012n);
   ok(w);
 });
 
@@ -203,7 +203,7 @@ test('K34: CHANGED in the rmap word is lost when an HPTE is linked', () => {
   hostMap(w, 0x50, 0x800);
   hcallBig(w.kvm, w.vcpu, H_ENTER, [0n, 0x400n, 0x222000001n, 0x50012n]);
   // Hardware sets R and C on access.
-  w.kvm.hpt[0x400 * 4 + 3] |= 0x180;
+  w.kvm.mmu.hpt[0x400 * 4 + 3] |= 0x180;
   // H_REMOVE harvests R|C: chain empties (PRESENT, INDEX cleared) then rmap |= 0x180 << 32.
   const rm = hcallBig(w.kvm, w.vcpu, H_REMOVE, [0n, 0x400n, 0n]);
   assert.equal(rm.ret, H_SUCCESS);
@@ -214,7 +214,7 @@ test('K34: CHANGED in the rmap word is lost when an HPTE is linked', () => {
   hcallBig(w.kvm, w.vcpu, H_ENTER, [0n, 0x408n, 0x222000001n, 0x50192n]);
   assert.equal(w.kvm.rmapBig(0x50), 0x10100000408n);
   // The filter then strips C from the new hardware entry (R kept): 0x192 & ~0x80 = 0x112.
-  assert.equal(w.kvm.hpteBig(0x408)[1], 0x800112n);
+  assert.equal(w.kvm.mmu.hpteBig(0x408)[1], 0x800112n);
   ok(w);
 });
 
@@ -222,7 +222,7 @@ test('H_REMOVE: return codes, AVPN, ANDCOND, tlbie RB and scope', () => {
   const w = makeWorld();
   hostMap(w, 0x1234, 0x7e5a1);
   const k = w.kvm;
-  assert.equal(hcallBig(k, w.vcpu, H_REMOVE, [0n, BigInt(k.npte), 0n]).ret, H_PARAMETER);
+  assert.equal(hcallBig(k, w.vcpu, H_REMOVE, [0n, BigInt(k.mmu.npte), 0n]).ret, H_PARAMETER);
   assert.equal(hcallBig(k, w.vcpu, H_REMOVE, [0n, IDX, 0n]).ret, H_NOT_FOUND); // empty slot
   hcallBig(k, w.vcpu, H_ENTER, [0n, IDX, PTEH, PTEL]);
   // AVPN: (v & ~0x7f) = 0x123456000 must equal r6.
@@ -231,7 +231,7 @@ test('H_REMOVE: return codes, AVPN, ANDCOND, tlbie RB and scope', () => {
   assert.equal(hcallBig(k, w.vcpu, H_REMOVE, [H_ANDCOND, IDX, 0x1n]).ret, H_NOT_FOUND);
   // The kernel tests the locked word, so HVLOCK (0x40) in the mask always hits.
   assert.equal(hcallBig(k, w.vcpu, H_REMOVE, [H_ANDCOND, IDX, 0x40n]).ret, H_NOT_FOUND);
-  assert.ok(k.isValid(0x1a298));
+  assert.ok(k.mmu.isValid(0x1a298));
   // Two online vcpus and no H_LOCAL → global tlbie.
   k.online_vcpus = 2;
   const rm = hcallBig(k, w.vcpu, H_REMOVE, [H_AVPN | H_ANDCOND, IDX, 0x123456000n & 0n]);
@@ -241,7 +241,7 @@ test('H_REMOVE: return codes, AVPN, ANDCOND, tlbie RB and scope', () => {
   assert.equal(rm2.ret, H_SUCCESS);
   // r4 = old v 0x123456001; r5 = guest_rpte | hw R (0x100, the filtered hw entry had R) = 0x1234192.
   assert.deepEqual([rm2.out[0], rm2.out[1]], [0x123456001n, 0x1234192n]);
-  const [v, r] = k.hpteBig(0x1a298);
+  const [v, r] = k.mmu.hpteBig(0x1a298);
   assert.equal(v, 0n); // dword 0 = 0
   assert.equal(r, 0x7e5a1112n); // dword 1 stale
   // rmap: chain empty, REFERENCED from the link kept, R harvested (already set) → 0x10000000000.
@@ -271,7 +271,7 @@ test('H_PROTECT: bit placement, AVPN, guest view and hardware word, tlbie scope'
   const w = makeWorld();
   hostMap(w, 0x1234, 0x7e5a1);
   const k = w.kvm;
-  assert.equal(hcallBig(k, w.vcpu, H_PROTECT, [0n, BigInt(k.npte), 0n]).ret, H_PARAMETER);
+  assert.equal(hcallBig(k, w.vcpu, H_PROTECT, [0n, BigInt(k.mmu.npte), 0n]).ret, H_PARAMETER);
   assert.equal(hcallBig(k, w.vcpu, H_PROTECT, [0n, IDX, 0n]).ret, H_NOT_FOUND);
   hcallBig(k, w.vcpu, H_ENTER, [0n, IDX, PTEH, PTEL]);
   assert.equal(hcallBig(k, w.vcpu, H_PROTECT, [H_AVPN, IDX, 0x1n]).ret, H_NOT_FOUND);
@@ -281,9 +281,9 @@ test('H_PROTECT: bit placement, AVPN, guest view and hardware word, tlbie scope'
   assert.equal(hcallBig(k, w.vcpu, H_PROTECT, [flags | H_AVPN, IDX, 0x123456000n]).ret, H_SUCCESS);
   // mask = PP0|KEY_HI (hi 0xb0000000) | PP|N|KEY_LO (0xe07):
   // guest 0x1234192 → (0x1234192 & ~0xe07) | 0xe06 = 0x1234f96, | 0xb000000000000000.
-  assert.equal(k.guestRBig(0x1a298), 0xb000000001234f96n);
+  assert.equal(k.mmu.guestRBig(0x1a298), 0xb000000001234f96n);
   // hw 0x7e5a1112 → 0x7e5a1f16 | 0xb000000000000000; dword 0 unchanged and still VALID.
-  assert.deepEqual(k.hpteBig(0x1a298), [0x123456001n, 0xb0000000_7e5a1f16n]);
+  assert.deepEqual(k.mmu.hpteBig(0x1a298), [0x123456001n, 0xb0000000_7e5a1f16n]);
   // One online vcpu → H_LOCAL forced → tlbiel with RB of the entry.
   const tl = w.events().filter((e) => e.kind === 'tlbie');
   assert.equal(tl.length, 1);
@@ -298,7 +298,7 @@ test('H_PROTECT: bit placement, AVPN, guest view and hardware word, tlbie scope'
 test('H_READ: bad index, H_READ_4 returns 4 entries from index & ~3', () => {
   const w = makeWorld({ order: 18 });
   const k = w.kvm;
-  assert.equal(hcallBig(k, w.vcpu, H_READ, [0n, BigInt(k.npte)]).ret, H_PARAMETER);
+  assert.equal(hcallBig(k, w.vcpu, H_READ, [0n, BigInt(k.mmu.npte)]).ret, H_PARAMETER);
   hostMap(w, 0x60, 0x900);
   hcallBig(k, w.vcpu, H_ENTER, [H_EXACT, 0x105n, 0x111000001n, 0x60012n]);
   hcallBig(k, w.vcpu, H_ENTER, [H_EXACT, 0x106n, 0x111000001n, 0x70012n]); // not mapped → ABSENT
@@ -314,7 +314,7 @@ test('H_BULK_REMOVE: response words, R/C bits, end marker, parameter error stops
   const k = w.kvm;
   hostMap(w, 0x60, 0x900);
   hcallBig(k, w.vcpu, H_ENTER, [H_EXACT, 0x10n, 0x111000001n, 0x60112n]); // VALID, hw R kept
-  k.hpt[0x10 * 4 + 3] |= 0x80; // hardware C
+  k.mmu.hpt[0x10 * 4 + 3] |= 0x80; // hardware C
   hcallBig(k, w.vcpu, H_ENTER, [H_EXACT, 0x11n, 0x111000001n, 0x70092n]); // ABSENT, guest C (0x80)
   hcallBig(k, w.vcpu, H_ENTER, [H_EXACT, 0x12n, 0x111000001n, 0x60012n]); // VALID
   const req = (type: bigint, fl: bigint, idx: bigint) => (type << 62n) | (fl << 56n) | idx;
@@ -330,9 +330,9 @@ test('H_BULK_REMOVE: response words, R/C bits, end marker, parameter error stops
   assert.equal(r.out[4], 0x9100000000000012n);
   assert.equal(r.out[6], 0xc000000000000000n);
   assert.equal(r.out[1], 0n); // tsl words are not rewritten
-  assert.equal(k.hpt[0x10 * 4 + 1], 0);
-  assert.equal(k.hpt[0x11 * 4 + 1], 0);
-  assert.ok(k.isValid(0x12));
+  assert.equal(k.mmu.hpt[0x10 * 4 + 1], 0);
+  assert.equal(k.mmu.hpt[0x11 * 4 + 1], 0);
+  assert.ok(k.mmu.isValid(0x12));
   // Exactly one tlbie (the VALID 0x10); one vcpu online → local.
   const tl = w.events().filter((e) => e.kind === 'tlbie');
   assert.equal(tl.length, 1);
@@ -345,7 +345,7 @@ test('H_BULK_REMOVE: response words, R/C bits, end marker, parameter error stops
   assert.equal(p.out[4], req(1n, 0n, 0x12n)); // not processed
   // flags == 3 and index ≥ NPTE are parameter errors too.
   assert.equal(hcallBig(k, w.vcpu, H_BULK_REMOVE, [req(1n, 3n, 0x1n)]).out[0], 0xa300000000000001n);
-  assert.equal(hcallBig(k, w.vcpu, H_BULK_REMOVE, [req(1n, 0n, BigInt(k.npte))]).out[0], 0xa000000000000000n | BigInt(k.npte));
+  assert.equal(hcallBig(k, w.vcpu, H_BULK_REMOVE, [req(1n, 0n, BigInt(k.mmu.npte))]).out[0], 0xa000000000000000n | BigInt(k.mmu.npte));
   ok(w);
 });
 
@@ -386,20 +386,20 @@ test('H_CLEAR_REF / H_CLEAR_MOD: to userspace with 3.4, 4.20 semantics with 4.20
   const w = makeWorld({ order: 18, kernel: '4.20' });
   const k = w.kvm;
   hostMap(w, 0x60, 0x900);
-  assert.equal(hcallBig(k, w.vcpu, H_CLEAR_REF, [0n, BigInt(k.npte)]).ret, H_PARAMETER);
+  assert.equal(hcallBig(k, w.vcpu, H_CLEAR_REF, [0n, BigInt(k.mmu.npte)]).ret, H_PARAMETER);
   assert.equal(hcallBig(k, w.vcpu, H_CLEAR_REF, [0n, 0x30n]).ret, H_NOT_FOUND);
   hcallBig(k, w.vcpu, H_ENTER, [H_EXACT, 0x30n, 0x111000001n, 0x60112n]); // guest R; hw R kept
-  k.hpt[0x30 * 4 + 3] |= 0x80; // hardware C
+  k.mmu.hpt[0x30 * 4 + 3] |= 0x80; // hardware C
   // CLEAR_REF: r4 = guest_rpte | hw R/C = 0x60112 | 0x180 = 0x60192; guest R cleared → 0x60012;
   // hw R cleared (tlbie global) → 0x900092; rmap REFERENCED set (already set by the link).
   const cr = hcallBig(k, w.vcpu, H_CLEAR_REF, [0n, 0x30n]);
   assert.deepEqual([cr.ret, cr.out[0]], [H_SUCCESS, 0x60192n]);
-  assert.equal(k.guestRBig(0x30), 0x60012n);
-  assert.deepEqual(k.hpteBig(0x30), [0x111000001n, 0x900092n]);
+  assert.equal(k.mmu.guestRBig(0x30), 0x60012n);
+  assert.deepEqual(k.mmu.hpteBig(0x30), [0x111000001n, 0x900092n]);
   // CLEAR_MOD: r4 = guest 0x60012 | hw R/C (0x80) = 0x60092; hw C cleared → 0x900012, VALID restored.
   const cm = hcallBig(k, w.vcpu, H_CLEAR_MOD, [0n, 0x30n]);
   assert.deepEqual([cm.ret, cm.out[0]], [H_SUCCESS, 0x60092n]);
-  assert.deepEqual(k.hpteBig(0x30), [0x111000001n, 0x900012n]);
+  assert.deepEqual(k.mmu.hpteBig(0x30), [0x111000001n, 0x900012n]);
   const tl = w.events().filter((e) => e.kind === 'tlbie');
   assert.equal(tl.length, 2);
   assert.ok(tl.every((e) => fieldNum(e, 'scope') === E.tlb_scope.global));

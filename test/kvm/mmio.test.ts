@@ -56,7 +56,7 @@ test('lwz from an MMIO page returns the device value (r5), PC advances, mmio_exi
   assert.equal(field(mx[0], 'data'), 0xdeadbeefn);
   assert.equal(field(mx[0], 'inst'), 0x80a40010n);
   // The HPTE is untouched by MMIO emulation: still ABSENT with key 31.
-  assert.equal(w.kvm.hpteBig(TV1_PRIMARY_INDEX)[0], 0x123456020n);
+  assert.equal(w.kvm.mmu.hpteBig(TV1_PRIMARY_INDEX)[0], 0x123456020n);
 });
 
 test('stw to an MMIO page reaches the device (big-endian bytes); lha sign-extends', () => {

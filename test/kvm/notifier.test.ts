@@ -27,13 +27,13 @@ function setup(): World {
 test('host unmap → invalidate_page: HPTE ABSENT, R/C harvested into rmap and guest view, global tlbie', () => {
   const w = setup();
   const k = w.kvm;
-  k.hpt[0x1a298 * 4 + 3] |= 0x180; // hardware R and C
+  k.mmu.hpt[0x1a298 * 4 + 3] |= 0x180; // hardware R and C
   const pfn = w.mm.unmap(UA + 0x1234 * 4096);
   assert.equal(pfn, 0x7e5a1);
   // v: (0x123456001 | ABSENT) & ~VALID = 0x123456020; hw r unchanged (K34 keeps the RPN and R/C).
-  assert.deepEqual(k.hpteBig(0x1a298), [0x123456020n, 0x7e5a1192n]);
+  assert.deepEqual(k.mmu.hpteBig(0x1a298), [0x123456020n, 0x7e5a1192n]);
   // guest_rpte |= R|C: 0x1234012 | 0x180 = 0x1234192.
-  assert.equal(k.guestRBig(0x1a298), 0x1234192n);
+  assert.equal(k.mmu.guestRBig(0x1a298), 0x1234192n);
   // rmap: 0x1a298|REF|PRESENT → unlink (alone: PRESENT and INDEX cleared) → REF | (R|C) << 32.
   assert.equal(k.rmapBig(0x1234), 0x18000000000n);
   assert.equal(k.mmu_notifier_seq, 1); // invalidate_page: seq++
@@ -56,7 +56,7 @@ test('host unmap → invalidate_page: HPTE ABSENT, R/C harvested into rmap and g
   ok(w);
   // Re-mapping the page (host fault-in) notifies nobody; the HPTE stays ABSENT until a fault.
   w.mm.map(UA + 0x1234 * 4096, { pfn: 0x7e5a2 });
-  assert.equal(k.hpteBig(0x1a298)[0], 0x123456020n);
+  assert.equal(k.mmu.hpteBig(0x1a298)[0], 0x123456020n);
   ok(w);
 });
 
@@ -66,8 +66,8 @@ test('unmap with two HPTEs on the chain empties it; range form bumps count then 
   hcallBig(k, w.vcpu, H_ENTER, [0n, 0x100n, 0x999000001n, 0x1234012n]);
   assert.equal(k.rmapBig(0x1234)! >> 32n, 0x101n);
   w.mm.unmap(UA + 0x1234 * 4096, { range: true });
-  assert.equal(k.hpt[0x1a298 * 4 + 1] & 0x21, 0x20);
-  assert.equal(k.hpt[0x100 * 4 + 1] & 0x21, 0x20);
+  assert.equal(k.mmu.hpt[0x1a298 * 4 + 1] & 0x21, 0x20);
+  assert.equal(k.mmu.hpt[0x100 * 4 + 1] & 0x21, 0x20);
   // range_start: count 1; range_end: seq 1, count 0. Chain empty: only REFERENCED left.
   assert.deepEqual([k.mmu_notifier_seq, k.mmu_notifier_count], [1, 0]);
   assert.equal(k.rmapBig(0x1234), 0x10000000000n);
@@ -89,7 +89,7 @@ test('mmu_notifier_retry: H_ENTER while an invalidation is in progress writes AB
   assert.equal(r.ret, H_SUCCESS);
   // Host page present → pa = 0x7e5a1000 substituted, VALID chosen; then retry (count ≠ 0) →
   // ABSENT instead of VALID, not linked, no R/C filter: r = 0x7e5a1192.
-  assert.deepEqual(k.hpteBig(0x1a298), [0x123456020n, 0x7e5a1192n]);
+  assert.deepEqual(k.mmu.hpteBig(0x1a298), [0x123456020n, 0x7e5a1192n]);
   assert.equal(k.rmapBig(0x1234), 0n);
   w.notifier.invalidate_range_end(null, hva, hva + 4096);
   assert.deepEqual([k.mmu_notifier_seq, k.mmu_notifier_count], [1, 0]);
@@ -101,16 +101,16 @@ test('aging: clear_flush_young clears hardware R and REFERENCED, reports young o
   const w = setup();
   const k = w.kvm;
   const hva = UA + 0x1234 * 4096;
-  k.hpt[0x1a298 * 4 + 3] |= 0x100; // hardware R
+  k.mmu.hpt[0x1a298 * 4 + 3] |= 0x100; // hardware R
   // test_young: REFERENCED set by the link → young, no change.
   assert.equal(w.mm.testYoung(hva), true);
   // age: host pte young (fault-in) | KVM: REFERENCED cleared (ret 1), hw R cleared + global tlbie,
   // guest_rpte |= R.
   assert.equal(w.mm.age(hva), true);
   assert.equal(k.rmapBig(0x1234), 0x10001a298n); // PRESENT (1<<32) | index, REFERENCED gone
-  assert.equal(k.hpteBig(0x1a298)[1], 0x7e5a1012n);
-  assert.equal(k.guestRBig(0x1a298), 0x1234112n);
-  assert.equal(k.isValid(0x1a298), true);
+  assert.equal(k.mmu.hpteBig(0x1a298)[1], 0x7e5a1012n);
+  assert.equal(k.mmu.guestRBig(0x1a298), 0x1234112n);
+  assert.equal(k.mmu.isValid(0x1a298), true);
   const n = w.events().filter((e) => e.kind === 'notifier').pop()!;
   assert.equal(fieldNum(n, 'callback'), E.notifier_kind.clear_flush_young);
   assert.equal(fieldNum(n, 'effect'), E.notifier_effect.aged);
@@ -128,10 +128,10 @@ test('write-protect downgrade invalidates; H_ENTER then maps read-only', () => {
   const k = w.kvm;
   const hva = UA + 0x1234 * 4096;
   w.mm.protect(hva, false);
-  assert.equal(k.hpt[0x1a298 * 4 + 1] & 0x21, 0x20);
+  assert.equal(k.mmu.hpt[0x1a298 * 4 + 1] & 0x21, 0x20);
   hcallBig(k, w.vcpu, H_ENTER, [0n, 0x200n, 0x888000001n, 0x1234012n]);
   // writing && !pte_write → PP |= 3: 0x7e5a1013.
-  assert.equal(k.hpteBig(0x200)[1], 0x7e5a1013n);
+  assert.equal(k.mmu.hpteBig(0x200)[1], 0x7e5a1013n);
   ok(w);
 });
 
@@ -140,7 +140,7 @@ test('change_pte (page replaced) unmaps like invalidate_page', () => {
   const k = w.kvm;
   const np = w.mm.replacePage(UA + 0x1234 * 4096);
   assert.notEqual(np, 0x7e5a1);
-  assert.equal(k.hpt[0x1a298 * 4 + 1] & 0x21, 0x20);
+  assert.equal(k.mmu.hpt[0x1a298 * 4 + 1] & 0x21, 0x20);
   assert.equal(k.mmu_notifier_seq, 1);
   ok(w);
 });
@@ -156,17 +156,17 @@ test('hugetlb backing: 4K and 16M guest pages over a 16M host page; range unmap 
   // 4K page at gpa 0x41234000: hva UA2 + 0x1234000 lies in that huge page; pte_size 16M > 4K →
   // pa = 0x20000000 | (gpa & 0xffffff) = 0x20234000; hw r = 0x20234192 with C stripped.
   assert.equal(hcallBig(k, w.vcpu, H_ENTER, [0n, 0x10n, 0x123000001n, 0x41234192n]).ret, H_SUCCESS);
-  assert.equal(k.hpteBig(0x10)[1], 0x20234112n);
+  assert.equal(k.mmu.hpteBig(0x10)[1], 0x20234112n);
   // 16M page (L, LP bits zero) at gpa 0x41000000: psize = pte_size → pa = 0x20000000; chained on
   // the base gfn 0x41000.
   assert.equal(hcallBig(k, w.vcpu, H_ENTER, [0n, 0x18n, 0x456000005n, 0x41000192n]).ret, H_SUCCESS);
-  assert.equal(k.hpteBig(0x18)[1], 0x20000112n);
+  assert.equal(k.mmu.hpteBig(0x18)[1], 0x20000112n);
   assert.equal(k.rmapBig(0x41000), 0x10100000018n);
   ok(w);
   // Tearing down a huge page uses invalidate_range_start/end over its 4096 small-page steps.
   w.mm.unmap(UA2 + 0x1000000);
-  assert.equal(k.hpt[0x10 * 4 + 1] & 0x21, 0x20);
-  assert.equal(k.hpt[0x18 * 4 + 1] & 0x21, 0x20);
+  assert.equal(k.mmu.hpt[0x10 * 4 + 1] & 0x21, 0x20);
+  assert.equal(k.mmu.hpt[0x18 * 4 + 1] & 0x21, 0x20);
   const n = w.events().filter((e) => e.kind === 'notifier');
   assert.equal(fieldNum(n[0], 'callback'), E.notifier_kind.range_start);
   assert.equal(fieldNum(n[0], 'hptes'), 2);
@@ -178,7 +178,7 @@ test('J20 audit hook: a fault commit over a changed HPTE is reported', () => {
   const k = w.kvm;
   const snap = new Uint32Array(6);
   const p = 0x1a298 * 4;
-  snap.set([k.hpt[p], k.hpt[p + 1], k.hpt[p + 2], k.hpt[p + 3], k.revGuestR[0x1a298 * 2], k.revGuestR[0x1a298 * 2 + 1]]);
+  snap.set([k.mmu.hpt[p], k.mmu.hpt[p + 1], k.mmu.hpt[p + 2], k.mmu.hpt[p + 3], k.mmu.revGuestR[0x1a298 * 2], k.mmu.revGuestR[0x1a298 * 2 + 1]]);
   w.audit.opBegin(k, 0, null);
   w.audit.faultCommit(k, 0x1a298, snap, true); // unchanged: fine
   assert.equal(w.audit.violation, null);

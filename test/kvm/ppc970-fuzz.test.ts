@@ -57,7 +57,7 @@ test(`fuzz ppc970: ${CALLS} seeded hcalls with the pin path keep every invariant
     else if (op === 5) mm.replacePage(hva);
     else mm.testYoung(hva);
   };
-  const idx = (): number => (rng.chance(0.9) ? rng.below(512) : rng.chance(0.95) ? rng.below(k.npte) : k.npte + rng.below(64));
+  const idx = (): number => (rng.chance(0.9) ? rng.below(512) : rng.chance(0.95) ? rng.below(k.mmu.npte) : k.mmu.npte + rng.below(64));
 
   for (let n = 0; n < CALLS; n++) {
     if (rng.chance(0.03)) hostOp();
@@ -92,9 +92,9 @@ test(`fuzz ppc970: ${CALLS} seeded hcalls with the pin path keep every invariant
       regs[1] = [0, 0x80000000, 0x40000000, 0x10000000][rng.below(4)];
       regs[2] = 0;
       regs[3] = i;
-      if (i < k.npte && rng.chance(0.6)) {
-        regs[4] = k.hpt[i * 4];
-        regs[5] = (k.hpt[i * 4 + 1] & ~0x7f) >>> 0;
+      if (i < k.mmu.npte && rng.chance(0.6)) {
+        regs[4] = k.mmu.hpt[i * 4];
+        regs[5] = (k.mmu.hpt[i * 4 + 1] & ~0x7f) >>> 0;
       }
     } else if (pick < 72) {
       nr = H_PROTECT;
@@ -116,9 +116,9 @@ test(`fuzz ppc970: ${CALLS} seeded hcalls with the pin path keep every invariant
         const type = rng.chance(0.8) ? 1 : 3;
         regs[j * 4] = (((type << 6) | rng.below(3)) << 24) >>> 0;
         regs[j * 4 + 1] = i >>> 0;
-        if (i < k.npte) {
-          regs[j * 4 + 2] = k.hpt[i * 4];
-          regs[j * 4 + 3] = (k.hpt[i * 4 + 1] & ~0x7f) >>> 0;
+        if (i < k.mmu.npte) {
+          regs[j * 4 + 2] = k.mmu.hpt[i * 4];
+          regs[j * 4 + 3] = (k.mmu.hpt[i * 4 + 1] & ~0x7f) >>> 0;
         }
       }
     } else {
@@ -146,7 +146,7 @@ test(`fuzz ppc970: ${CALLS} seeded hcalls with the pin path keep every invariant
   assert.ok(virtual > 100, `only ${virtual} virtual-mode completions`);
   for (const rc of [H_SUCCESS, H_PARAMETER, H_NOT_FOUND, H_PTEG_FULL]) assert.ok((counts.get(rc) ?? 0) > 0, `no ${rc}`);
   // No ABSENT entry anywhere (H_ENTER never creates one; nothing else does on PPC970).
-  for (let i = 0; i < k.npte; i++) assert.equal(k.hpt[i * 4 + 1] & 0x20, 0, `ABSENT at ${i}`);
+  for (let i = 0; i < k.mmu.npte; i++) assert.equal(k.mmu.hpt[i * 4 + 1] & 0x20, 0, `ABSENT at ${i}`);
   assert.ok(mm.phys.pinnedFrames > 0);
   k.destroy();
   assert.equal(mm.phys.pinnedFrames, 0);

@@ -101,7 +101,7 @@ test('ppc970 H_ENTER of an unpinned page: real mode H_TOO_HARD, virtual mode pin
   assert.equal(r1, H_TOO_HARD);
   assert.equal(isVirtmodePending(k), true);
   assert.equal(regs[3], 0x1a298);
-  assert.equal(k.isValid(0x1a298), false);
+  assert.equal(k.mmu.isValid(0x1a298), false);
   assert.equal(w.mm.phys.pinCount(0x7e5a1), 0);
   // 2. Virtual mode: get_user_pages pins pfn 0x7e5a1 (present, 4K): entry = 0x7e5a1 << 12 | GOT_PAGE | order 0.
   const r2 = kvmppc_hcall_virtmode(k, w.vcpu, H_ENTER, regs);
@@ -111,8 +111,8 @@ test('ppc970 H_ENTER of an unpinned page: real mode H_TOO_HARD, virtual mode pin
   assert.equal(w.mm.phys.pinCount(0x7e5a1), 1);
   // HPTE as TV11: RPN ← 0x7e5a1000 (pte_size 4K = psize, no offset); VALID; R kept, C stripped
   // (rmap after linking = REFERENCED | PRESENT → rcbits 0x101).
-  assert.deepEqual(k.hpteBig(0x1a298), [0x123456001n, 0x7e5a1112n]);
-  assert.equal(k.guestRBig(0x1a298), PTEL);
+  assert.deepEqual(k.mmu.hpteBig(0x1a298), [0x123456001n, 0x7e5a1112n]);
+  assert.equal(k.mmu.guestRBig(0x1a298), PTEL);
   assert.equal(k.rmapBig(0x1234), 0x1010001a298n);
   // Events: enter; pin (cause enter); link; hpte_write; exit with path virtual (cause enter). No exit for real mode.
   const ev = w.events();
@@ -152,7 +152,7 @@ test('ppc970 virtual-mode H_ENTER faults a missing host page in, then pins the n
   assert.ok(pfn > 0);
   assert.equal(w.kvm.slot_phys[0]!.pfn[0x1234], pfn);
   assert.equal(w.kvm.slot_phys[0]!.flags[0x1234], KVMPPC_GOT_PAGE);
-  assert.equal(w.kvm.hpteBig(0x1a298)[1], (BigInt(pfn) << 12n) | 0x112n);
+  assert.equal(w.kvm.mmu.hpteBig(0x1a298)[1], (BigInt(pfn) << 12n) | 0x112n);
   const ops = w.events().filter((e) => e.kind === 'host_page').map((e) => fieldNum(e, 'op'));
   assert.deepEqual(ops, [E.host_page_op.map, E.host_page_op.pin]);
   ok(w);
@@ -167,7 +167,7 @@ test('ppc970 H_ENTER outside every memslot is H_PARAMETER in real mode (no emula
   assert.equal(isVirtmodePending(w.kvm), false);
   const exit = w.events().find((e) => e.kind === 'hcall_exit')!;
   assert.equal(fieldNum(exit, 'path'), E.hcall_path.real);
-  assert.equal(w.kvm.hpt[0x1a298 * 4 + 1], 0);
+  assert.equal(w.kvm.mmu.hpt[0x1a298 * 4 + 1], 0);
   ok(w);
 });
 
@@ -191,7 +191,7 @@ test('ppc970 16M hugetlbfs backing: all 4096 entries filled, GOT_PAGE on the fir
   assert.equal(w.mm.phys.pinCount(0x7e000), 1);
   assert.equal(w.mm.phys.pinCount(0x7e005), 0);
   // pa = 0x7e005000 | (0x1005000 & 0xffffff) = 0x7e005000; dword 1 = 0x7e005192 with C stripped.
-  assert.equal(k.hpteBig(0x1a298)[1], 0x7e005112n);
+  assert.equal(k.mmu.hpteBig(0x1a298)[1], 0x7e005112n);
   const pin = w.events().find((e) => e.kind === 'host_page' && fieldNum(e, 'op') === E.host_page_op.pin)!;
   assert.equal(field(pin, 'hva'), BigInt(UA + 0x1000000));
   assert.equal(field(pin, 'pfn'), 0x7e000n);
@@ -200,7 +200,7 @@ test('ppc970 16M hugetlbfs backing: all 4096 entries filled, GOT_PAGE on the fir
   const regs = newHcallRegs();
   setRegs(regs, [0n, 0x200n, 0x999000001n, 0x1fff012n]);
   assert.equal(kvmppc_hcall(k, w.vcpu, H_ENTER, regs), H_SUCCESS);
-  assert.equal(k.hpteBig(regs[1])[1], 0x7efff012n & ~0x80n);
+  assert.equal(k.mmu.hpteBig(regs[1])[1], 0x7efff012n & ~0x80n);
   ok(w);
 });
 
@@ -222,8 +222,8 @@ test('ppc970 notifier callbacks are recorded noop_pinned and leave HPT, revmap a
   const k = w.kvm;
   w.mm.map(HVA, { pfn: 0x7e5a1 });
   assert.equal(hcallBig(k, w.vcpu, H_ENTER, [0n, IDX, PTEH, PTEL]).ret, H_SUCCESS);
-  k.hpt[0x1a298 * 4 + 3] |= 0x180; // hardware R and C, as if the guest touched the page
-  const snap = () => [k.hpt.slice(), k.revGuestR.slice(), k.revForw.slice(), k.revBack.slice(), k.memslots[0].rmap.slice()];
+  k.mmu.hpt[0x1a298 * 4 + 3] |= 0x180; // hardware R and C, as if the guest touched the page
+  const snap = () => [k.mmu.hpt.slice(), k.mmu.revGuestR.slice(), k.mmu.revForw.slice(), k.mmu.revBack.slice(), k.memslots[0].rmap.slice()];
   const before = snap();
   const nBefore = w.events().length;
   // Every host operation that notifies, plus release.
@@ -324,7 +324,7 @@ test('ppc970 RMA: HID4 RMLS/RMOR, slot_phys pre-filled without GOT_PAGE, H_ENTER
   const regs = newHcallRegs();
   setRegs(regs, [0n, IDX, PTEH, 0x10192n]);
   assert.equal(kvmppc_hcall(k, w.vcpu, H_ENTER, regs), H_SUCCESS);
-  assert.equal(k.hpteBig(0x1a298)[1], (BigInt(ri.base_pfn + 0x10) << 12n) | 0x112n);
+  assert.equal(k.mmu.hpteBig(0x1a298)[1], (BigInt(ri.base_pfn + 0x10) << 12n) | 0x112n);
   ok(w);
   // Destroy: no GOT_PAGE entries → no unpin events.
   k.destroy();

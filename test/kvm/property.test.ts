@@ -32,7 +32,7 @@ test('H_ENTER → H_READ → H_REMOVE keeps the guest view (4K pages, any PP/key
         const e = hcallBig(w.kvm, w.vcpu, H_ENTER, [0n, idx, pteh, ptel]);
         assert.equal(e.ret, H_SUCCESS);
         assert.equal(e.out[0], idx);
-        const [hwV, hwR] = w.kvm.hpteBig(pteg * 8);
+        const [hwV, hwR] = w.kvm.mmu.hpteBig(pteg * 8);
         // VALID iff the host page is present; an ABSENT entry keeps the guest's R/C unfiltered.
         assert.equal(hwV & 1n, present ? 1n : 0n);
         if (present) {
@@ -45,7 +45,7 @@ test('H_ENTER → H_READ → H_REMOVE keeps the guest view (4K pages, any PP/key
         const rm = hcallBig(w.kvm, w.vcpu, H_REMOVE, [0n, idx, 0n]);
         assert.equal(rm.ret, H_SUCCESS);
         assert.equal(rm.out[1], rd.out[1]);
-        assert.equal(w.kvm.hpteBig(pteg * 8)[0], 0n);
+        assert.equal(w.kvm.mmu.hpteBig(pteg * 8)[0], 0n);
         assert.equal(checkInvariants(w.kvm, w.audit, w.checker), null);
       },
     ),

@@ -60,7 +60,7 @@ test(`fuzz 3.3: ${CALLS} seeded hcalls keep every seed-1 invariant; no notifier 
   // Recently used indexes (to aim H_REMOVE/H_PROTECT/H_READ at live entries).
   const recent: number[] = [];
   const window = 0x40; // entries 0..0x3f: 8 PTEGs, so PTEGs fill up and collide
-  const idx = (): number => (rng.chance(0.9) ? rng.below(window) : rng.chance(0.9) ? rng.below(k.npte) : k.npte + rng.below(8));
+  const idx = (): number => (rng.chance(0.9) ? rng.below(window) : rng.chance(0.9) ? rng.below(k.mmu.npte) : k.mmu.npte + rng.below(8));
   const pickLive = (): number => (recent.length > 0 && rng.chance(0.8) ? recent[rng.below(recent.length)] : idx());
   const set = (r: number, hi: number, lo: number): void => {
     regs[r * 2] = hi >>> 0;
@@ -103,11 +103,11 @@ test(`fuzz 3.3: ${CALLS} seeded hcalls keep every seed-1 invariant; no notifier 
     } else if (pick < 62) {
       nr = H_REMOVE;
       const i = pickLive();
-      const h = k.hpt;
+      const h = k.mmu.hpt;
       const f = rng.below(8);
       set(0, 0, (f & 1 ? 0x80000000 : 0) | (f & 2 ? 0x40000000 : 0) | (f & 4 ? 0x10000000 : 0));
       set(1, 0, i);
-      if (i < k.npte && rng.chance(0.7)) set(2, h[i * 4], (h[i * 4 + 1] & ~0x7f) >>> 0);
+      if (i < k.mmu.npte && rng.chance(0.7)) set(2, h[i * 4], (h[i * 4 + 1] & ~0x7f) >>> 0);
       else set(2, rng.u32(), rng.chance(0.5) ? 0 : rng.u32());
     } else if (pick < 72) {
       nr = H_BULK_REMOVE;
@@ -117,21 +117,21 @@ test(`fuzz 3.3: ${CALLS} seeded hcalls keep every seed-1 invariant; no notifier 
         const type = r < 15 ? 0x40 : r < 17 ? 0xc0 : r < 19 ? 0x00 : 0x80;
         const fl = rng.below(10) < 8 ? rng.below(3) : 3;
         set(q * 2, ((type | fl) << 24) >>> 0, i);
-        const h = k.hpt;
-        if (fl === 2 && i < k.npte) set(q * 2 + 1, h[i * 4], (h[i * 4 + 1] & ~0x7f) >>> 0);
+        const h = k.mmu.hpt;
+        if (fl === 2 && i < k.mmu.npte) set(q * 2 + 1, h[i * 4], (h[i * 4 + 1] & ~0x7f) >>> 0);
         else if (fl === 1) set(q * 2 + 1, 0, rng.chance(0.5) ? 0 : 1 << rng.below(32));
       }
     } else if (pick < 82) {
       nr = H_PROTECT;
       const i = pickLive();
-      const h = k.hpt;
+      const h = k.mmu.hpt;
       set(0, 0, (rng.chance(0.3) ? 0x80000000 : 0) | (rng.chance(0.2) ? 0x10000000 : 0) | rng.below(0x4000));
       set(1, 0, i);
-      if (i < k.npte) set(2, h[i * 4], (h[i * 4 + 1] & ~0x7f) >>> 0);
+      if (i < k.mmu.npte) set(2, h[i * 4], (h[i * 4 + 1] & ~0x7f) >>> 0);
     } else {
       nr = H_READ;
       set(0, (rng.chance(0.5) ? 0x40 : 0) | (rng.chance(0.3) ? 0x20 : 0), 0);
-      set(1, 0, rng.chance(0.1) ? 0xffff7 & (k.npte - 1) : pickLive());
+      set(1, 0, rng.chance(0.1) ? 0xffff7 & (k.mmu.npte - 1) : pickLive());
     }
     const ret = kvmppc_hcall(k, vcpu, nr, regs);
     assert.ok(LEGAL.has(ret), `hcall 0x${nr.toString(16)} returned ${ret}`);

@@ -136,8 +136,8 @@ test('region registration pins each 16 MiB chunk into ram_pginfo (host_page pin,
   // dword 0 = 0x4000000000000000 | 0x1ffffff << 24 | i << 8 | BOLTED 0x10 | LARGE 0x4 | VALID 0x1
   //         = 0x4001ffffff000015 | i << 8
   // dword 1 = pfn << 12 | R 0x100 | C 0x80 | M 0x10 | PP_RWXX 0 = pfn << 12 | 0x190
-  assert.deepEqual(k.hpteBig(0xfffff), [0x4001ffffff000015n, 0x3000190n]);
-  assert.deepEqual(k.hpteBig(0xffff7), [0x4001ffffff000115n, 0x7000190n]);
+  assert.deepEqual(k.mmu.hpteBig(0xfffff), [0x4001ffffff000015n, 0x3000190n]);
+  assert.deepEqual(k.mmu.hpteBig(0xffff7), [0x4001ffffff000115n, 0x7000190n]);
   // Written directly: no hcall, no tlbie; refcnt untouched; caused by the memslot event.
   const memslot = ev.find((e) => e.kind === 'memslot')!;
   const writes = ev.filter((e) => e.kind === 'hpte_write');
@@ -159,8 +159,8 @@ test('kvmppc_map_vrma caps at one entry per PTEG and stops at the first chunk wi
   // Order 18: NPTEG = 2^(18-7) = 2048, mask 0x7ff. Two chunks → two entries at (0x7ff - i) * 8 + 7.
   const w = s1World(18);
   const k = w.kvm;
-  assert.deepEqual(k.hpteBig(0x7ff * 8 + 7), [0x4001ffffff000015n, 0x3000190n]);
-  assert.deepEqual(k.hpteBig(0x7fe * 8 + 7), [0x4001ffffff000115n, 0x7000190n]);
+  assert.deepEqual(k.mmu.hpteBig(0x7ff * 8 + 7), [0x4001ffffff000015n, 0x3000190n]);
+  assert.deepEqual(k.mmu.hpteBig(0x7fe * 8 + 7), [0x4001ffffff000115n, 0x7000190n]);
   // Register chunk 3 (gpa 48 MiB) at pfn 0xb000: ram_npages = 4, chunk 2 has no page. Not at gpa 0,
   // so commit does not map the VRMA; a direct call maps chunks 0, 1 and stops at chunk 2 → 2.
   w.mm.mmap(UA + 0x10000000, M16, { pageShift: 24 });
@@ -218,13 +218,13 @@ test('H_ENTER of a 16 MiB page: RPN ≥ 2^24 replaced by pfn << 12, refcnt++, VA
   assert.equal(r.ret, H_SUCCESS);
   // No H_EXACT: pte_index & ~7 = 0x1a298, slot 0 free → r4 = 0x1a298.
   assert.equal(r.out[0], 0x1a298n);
-  assert.deepEqual(k.hpteBig(0x1a298), [0x123456005n, 0x7000192n]);
+  assert.deepEqual(k.mmu.hpteBig(0x1a298), [0x123456005n, 0x7000192n]);
   assert.equal(k.ram_pginfo!.refcnt[1], 1);
   // A second entry for the same chunk goes to the next slot; refcnt 2. No rmap, no revmap.
   const r2 = hc(w, H_ENTER, [0n, 0x1a298n, 0x123456005n, 0x1000192n]);
   assert.equal(r2.out[0], 0x1a299n);
   assert.equal(k.ram_pginfo!.refcnt[1], 2);
-  assert.equal(k.guestRBig(0x1a298), 0n);
+  assert.equal(k.mmu.guestRBig(0x1a298), 0n);
   assert.equal(w.events().filter((e) => e.kind === 'rmap_change').length, 0);
   ok(w);
 });
@@ -236,20 +236,20 @@ test('H_ENTER of 4K and 64K pages inside a chunk keeps the offset inside the 16 
   const a = hc(w, H_ENTER, [H_EXACT, 0x100n, 0x123456001n, 0xabc192n]);
   assert.equal(a.ret, H_SUCCESS);
   assert.equal(a.out[0], 0x100n);
-  assert.deepEqual(k.hpteBig(0x100), [0x123456001n, 0x3abc192n]);
+  assert.deepEqual(k.mmu.hpteBig(0x100), [0x123456001n, 0x3abc192n]);
   // 64K (POWER7): LARGE with LP nibble 0001: ptel 0x1ab1192 (gpa 0x1ab0000, chunk 1)
   //   → (0x1ab1192 & 0xffffff) | (PFN1 << 12) = 0xab1192 | 0x7000000 = 0x7ab1192.
   const b = hc(w, H_ENTER, [H_EXACT, 0x108n, 0x123456005n, 0x1ab1192n]);
   assert.equal(b.ret, H_SUCCESS);
-  assert.deepEqual(k.hpteBig(0x108), [0x123456005n, 0x7ab1192n]);
+  assert.deepEqual(k.mmu.hpteBig(0x108), [0x123456005n, 0x7ab1192n]);
   // SAO (W|I|M = 0x70) is accepted as is: ptel 0xabc172 → 0x3abc172.
   const c = hc(w, H_ENTER, [0n, 0x110n, 0x123456001n, 0xabc172n]);
   assert.equal(c.ret, H_SUCCESS);
-  assert.deepEqual(k.hpteBig(0x110), [0x123456001n, 0x3abc172n]);
+  assert.deepEqual(k.mmu.hpteBig(0x110), [0x123456001n, 0x3abc172n]);
   // pteh's HVLOCK|ABSENT (0x60) are dropped, VALID is taken from the guest: pteh 0x123456061 → 0x123456001.
   const d = hc(w, H_ENTER, [0n, 0x118n, 0x123456061n, 0xabc192n]);
   assert.equal(d.ret, H_SUCCESS);
-  assert.deepEqual(k.hpteBig(0x118), [0x123456001n, 0x3abc192n]);
+  assert.deepEqual(k.mmu.hpteBig(0x118), [0x123456001n, 0x3abc192n]);
   // refcnt: chunk 0 got a, c, d = 3; chunk 1 got b = 1.
   assert.equal(k.ram_pginfo!.refcnt[0], 3);
   assert.equal(k.ram_pginfo!.refcnt[1], 1);
@@ -281,13 +281,13 @@ test('H_ENTER H_PARAMETER cases and H_PTEG_FULL (each from one kernel test)', ()
   assert.equal(P(0x123456001n, 0xabc192n, 0x100000n), H_PARAMETER);
   // Chunk 3 works: ptel 0x3000192 → 0x192 | 0xb000000.
   assert.equal(P(0x123456001n, 0x3000192n, 0x200n, H_EXACT), H_SUCCESS);
-  assert.deepEqual(k.hpteBig(0x200), [0x123456001n, 0xb000192n]);
+  assert.deepEqual(k.mmu.hpteBig(0x200), [0x123456001n, 0xb000192n]);
   // H_EXACT on that VALID slot → H_PTEG_FULL; fill the PTEG 0x208..0x20f, then one more → H_PTEG_FULL.
   assert.equal(P(0x123456001n, 0xabc192n, 0x200n, H_EXACT), H_PTEG_FULL);
   for (let s = 0; s < 8; s++) assert.equal(P(0x123456001n, 0xabc192n, 0x208n), H_SUCCESS);
   assert.equal(P(0x123456001n, 0xabc192n, 0x20cn), H_PTEG_FULL);
   // No HPTE written by any failing call: only 0x200 and 0x208..0x20f are VALID besides the VRMA.
-  assert.equal(k.isValid(0x201), false);
+  assert.equal(k.mmu.isValid(0x201), false);
   ok(w);
 });
 
@@ -324,7 +324,7 @@ test('H_REMOVE: VALID only, r4/r5 = old hardware words (host RPN), dword 0 = 0, 
   hc(w, H_ENTER, [H_EXACT, 0x100n, 0x123456001n, 0xabc192n]);
   // An entry the guest entered without VALID (pteh 0x123456000) exists but is not VALID.
   assert.equal(hc(w, H_ENTER, [H_EXACT, 0x101n, 0x123456000n, 0xabc192n]).ret, H_SUCCESS);
-  assert.deepEqual(k.hpteBig(0x101), [0x123456000n, 0x3abc192n]);
+  assert.deepEqual(k.mmu.hpteBig(0x101), [0x123456000n, 0x3abc192n]);
   // AVPN mismatch → H_NOT_FOUND.
   assert.equal(hc(w, H_REMOVE, [H_AVPN, 0x100n, 0x999999000n]).ret, H_NOT_FOUND);
   // The non-VALID one → H_NOT_FOUND (no ABSENT in 3.3).
@@ -334,7 +334,7 @@ test('H_REMOVE: VALID only, r4/r5 = old hardware words (host RPN), dword 0 = 0, 
   assert.equal(r.ret, H_SUCCESS);
   assert.deepEqual(r.out.slice(0, 2), [0x123456001n, 0x3abc192n]);
   // dword 0 cleared, dword 1 left; refcnt is never decremented.
-  assert.deepEqual(k.hpteBig(0x100), [0n, 0x3abc192n]);
+  assert.deepEqual(k.mmu.hpteBig(0x100), [0n, 0x3abc192n]);
   assert.equal(k.ram_pginfo!.refcnt[0], 2);
   const ev = w.events().slice(n0);
   const tl = ev.filter((e) => e.kind === 'tlbie');
@@ -371,7 +371,7 @@ test('H_BULK_REMOVE: VALID only, R/C from hardware dword 1 before the invalidati
   assert.equal(r.out[2], req(0x82n, 0x101n));
   assert.equal(r.out[4], req(0x90n, 0x102n));
   assert.equal(r.out[6], req(0xc0n, 0n)); // end marker untouched
-  assert.equal(k.isValid(0x100) || k.isValid(0x101), false);
+  assert.equal(k.mmu.isValid(0x100) || k.mmu.isValid(0x101), false);
   const ev = w.events().slice(n0);
   const kinds = ev.filter((e) => e.kind === 'hpte_write' || e.kind === 'tlbie').map((e) => e.kind);
   assert.deepEqual(kinds, ['hpte_write', 'hpte_write', 'tlbie', 'tlbie']);
@@ -379,12 +379,12 @@ test('H_BULK_REMOVE: VALID only, R/C from hardware dword 1 before the invalidati
   const bad = hc(w, H_BULK_REMOVE, [req(0x00n, 0x100n), 0n, req(0x40n, 0xfffffn), 0n]);
   assert.equal(bad.ret, H_PARAMETER);
   assert.equal(bad.out[0], req(0xa0n, 0x100n));
-  assert.equal(k.isValid(0xfffff), true); // the VRMA entry in the second request was not reached
+  assert.equal(k.mmu.isValid(0xfffff), true); // the VRMA entry in the second request was not reached
   // AVPN (0x42) whose avpn differs from dword 0 >> 7 (bit 7 set) → not found, entry kept: 0x92.
   hc(w, H_ENTER, [H_EXACT, 0x103n, 0x123456001n, 0xabc012n]);
   const miss = hc(w, H_BULK_REMOVE, [req(0x42n, 0x103n), 0x123456080n, req(0xc0n, 0n), 0n]);
   assert.equal(miss.out[0], req(0x92n, 0x103n));
-  assert.equal(k.isValid(0x103), true);
+  assert.equal(k.mmu.isValid(0x103), true);
   ok(w);
 });
 
@@ -395,7 +395,7 @@ test('H_PROTECT: VALID only, new PP/N/key in the hardware word with a tlbie; ABS
   // flags = PP 3 | N 4 → r = (0x3abc192 & ~0x7) | 0x7 = 0x3abc197.
   const n0 = w.events().length;
   assert.equal(hc(w, H_PROTECT, [0x7n, 0x100n]).ret, H_SUCCESS);
-  assert.deepEqual(k.hpteBig(0x100), [0x123456001n, 0x3abc197n]);
+  assert.deepEqual(k.mmu.hpteBig(0x100), [0x123456001n, 0x3abc197n]);
   assert.equal(w.events().slice(n0).filter((e) => e.kind === 'tlbie').length, 1);
   assert.equal(hc(w, H_PROTECT, [0x7n, 0x101n]).ret, H_NOT_FOUND);
   ok(w);
@@ -407,7 +407,7 @@ test('3.3 has no MMU notifiers: nothing is registered, host changes never reach 
   assert.equal(w.notifier.registered, false);
   assert.equal(w.mm.notifiers.length, 0);
   hc(w, H_ENTER, [H_EXACT, 0x100n, 0x123456001n, 0xabc192n]);
-  const before = k.hpteBig(0x100);
+  const before = k.mmu.hpteBig(0x100);
   const n0 = w.events().length;
   // Aging, write-protection and reclaim of the pinned huge pages.
   assert.equal(w.mm.age(UA), true);
@@ -420,8 +420,8 @@ test('3.3 has no MMU notifiers: nothing is registered, host changes never reach 
   const ev = w.events().slice(n0);
   assert.equal(ev.filter((e) => e.kind === 'notifier').length, 0);
   assert.equal(ev.filter((e) => e.kind === 'hpte_write' || e.kind === 'tlbie' || e.kind === 'rmap_change').length, 0);
-  assert.deepEqual(k.hpteBig(0x100), before);
-  assert.deepEqual(k.hpteBig(0xffff7), [0x4001ffffff000115n, 0x7000190n]);
+  assert.deepEqual(k.mmu.hpteBig(0x100), before);
+  assert.deepEqual(k.mmu.hpteBig(0xffff7), [0x4001ffffff000115n, 0x7000190n]);
   ok(w);
   // A callback forced onto a 3.3 VM is reported: 3.3 has no such path.
   w.notifier.invalidate_page(null, UA);
@@ -440,10 +440,10 @@ test('seed-1 invariants: ABSENT, an RPN outside ram_pginfo, or rmap activity are
     return w;
   };
   let w = mk();
-  w.kvm.hpt[0x100 * 4 + 1] = 0x23456020; // ABSENT instead of VALID
+  w.kvm.mmu.hpt[0x100 * 4 + 1] = 0x23456020; // ABSENT instead of VALID
   assert.equal(w.checker.check()?.code, 'S1_NO_ABSENT');
   w = mk();
-  w.kvm.hpt[0x100 * 4 + 3] = 0x5abc192; // RPN in frame block 0x5000, which no chunk has
+  w.kvm.mmu.hpt[0x100 * 4 + 3] = 0x5abc192; // RPN in frame block 0x5000, which no chunk has
   assert.equal(w.checker.check()?.code, 'S1_PINNED');
   w = mk();
   w.kvm.memslots[0].rmap[0] = 1; // PRESENT in an rmap word
@@ -462,9 +462,9 @@ test('deleting a region tears nothing down: ram_pginfo, pins and HPTEs stay, and
   // 3.3 H_ENTER never looks at memslots: lpn 0 < ram_npages 2 and pfn PFN0 → 0x3abc192 again.
   assert.equal(k.ram_pginfo!.pfn[0], PFN0);
   assert.equal(w.phys.pinCount(PFN0), 1);
-  assert.deepEqual(k.hpteBig(0x100), [0x123456001n, 0x3abc192n]);
+  assert.deepEqual(k.mmu.hpteBig(0x100), [0x123456001n, 0x3abc192n]);
   assert.equal(hc(w, H_ENTER, [H_EXACT, 0x101n, 0x123456001n, 0xabc192n]).ret, H_SUCCESS);
-  assert.deepEqual(k.hpteBig(0x101), [0x123456001n, 0x3abc192n]);
+  assert.deepEqual(k.mmu.hpteBig(0x101), [0x123456001n, 0x3abc192n]);
   // Re-registering pins the same huge pages again (pin count 2) and rewrites the same VRMA words;
   // destroy puts one reference per ram_pginfo entry, so one stays (as in the kernel).
   assert.equal(kvm_set_memory_region(k, { slot: 0, guest_phys_addr: 0, memory_size: 2 * M16, userspace_addr: UA }), 0);

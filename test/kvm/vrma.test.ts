@@ -61,7 +61,7 @@ test('16 MiB pages: 16 VRMA HPTEs at (mask − i)·8 + 7, VALID where the huge p
   const w = rmaWorld(24, 0x10000, 24);
   const pfn0 = w.mm.map(UA); // huge page for i = 0
   w.mm.map(UA + 2 * 0x1000000); // i = 2
-  assert.equal(vrma_npages(0x10000, 24, 12, w.kvm.geom.npteg), 16);
+  assert.equal(vrma_npages(0x10000, 24, 12, w.kvm.mmu.geom.npteg), 16);
   assert.equal(kvmppc_hv_setup_rma(w.kvm, w.v), 0);
   const a = w.kvm.mmu;
   assert.equal(a.vrma_hptes, 16);
@@ -76,9 +76,9 @@ test('16 MiB pages: 16 VRMA HPTEs at (mask − i)·8 + 7, VALID where the huge p
     assert.equal(h.pteh, pteh);
     assert.equal(h.ptel, ptel);
     const present = i === 0 || i === 2;
-    const [v, r] = w.kvm.hpteBig(index);
+    const [v, r] = w.kvm.mmu.hpteBig(index);
     assert.equal(v, pteh | (present ? VALID : ABSENT), `v of VRMA page ${i}`);
-    assert.equal(w.kvm.guestRBig(index), ptel);
+    assert.equal(w.kvm.mmu.guestRBig(index), ptel);
     if (i === 0) {
       // hw r = (ptel & (PP0 | 0xffffff)) | pfn << 12 = 0x190 | pa; R kept, C dropped (rmap REF only).
       assert.equal(r, (BigInt(pfn0) << 12n) | 0x110n);
@@ -91,14 +91,14 @@ test('16 MiB pages: 16 VRMA HPTEs at (mask − i)·8 + 7, VALID where the huge p
   assert.equal(checkInvariants(w.kvm, w.audit, w.checker), null);
 
   // Guest real-mode access at EA 0xabcdef (VRMA page 0) translates through the VRMA HPTE.
-  const ctx = new MmuContext(w.kvm, new Tlb(0), 0, w.kvm.lpcrHi, w.kvm.lpcrLo);
+  const ctx = new MmuContext(w.kvm.mmu, new Tlb(0), 0, w.kvm.lpcrHi, w.kvm.lpcrLo);
   assert.equal(ppc_hash64_handle_mmu_fault(ctx, w.v, 0, 0xabcdef, ACCESS_LOAD), 0);
   assert.equal(ctx.index, 0x1ffff * 8 + 7);
   assert.equal(ctx.raLo, (pfn0 * 4096 + 0xabcdef) >>> 0);
   // EA in VRMA page 1 (ABSENT): HDSI (VPM0) → triage with vrma_slb_v → virtual fault → installed.
   assert.equal(guest_access(w.kvm, ctx, w.v, 0, 0x1000010, ACCESS_LOAD), 0);
   assert.equal(ctx.index, (0x1ffff - 1) * 8 + 7);
-  assert.equal(w.kvm.hpteBig((0x1ffff - 1) * 8 + 7)[0], BASE_V | BOLTED | LARGE | (1n << 8n) | VALID);
+  assert.equal(w.kvm.mmu.hpteBig((0x1ffff - 1) * 8 + 7)[0], BASE_V | BOLTED | LARGE | (1n << 8n) | VALID);
   // Second call is a no-op (rma_setup_done).
   assert.equal(kvmppc_hv_setup_rma(w.kvm, w.v), 0);
   assert.equal(a.vrma_hptes, 16);
@@ -114,13 +114,13 @@ test('4 KiB pages: one HPTE per page, no LARGE, senc 0', () => {
     const index = (0x1ffff - i) * 8 + 7;
     // (i << 12) >> 16 = i >> 4 ≤ 0xf → & ~0x7f = 0: pteh = BASE | BOLTED.
     const pteh = BASE_V | BOLTED;
-    assert.equal(w.kvm.hpteBig(index)[0], pteh | (i === 3 ? VALID : ABSENT));
-    assert.equal(w.kvm.guestRBig(index), RCM | (BigInt(i) << 12n));
+    assert.equal(w.kvm.mmu.hpteBig(index)[0], pteh | (i === 3 ? VALID : ABSENT));
+    assert.equal(w.kvm.mmu.guestRBig(index), RCM | (BigInt(i) << 12n));
   }
   assert.equal((BigInt(a.vrma_slb_vHi) << 32n) | BigInt(a.vrma_slb_vLo), 0x4001ffffff000000n);
   assert.equal(w.kvm.lpcrHi & 0x000f8000, 0);
   // Real mode EA 0x3abc → VRMA page 3.
-  const ctx = new MmuContext(w.kvm, new Tlb(0), 0, w.kvm.lpcrHi, w.kvm.lpcrLo);
+  const ctx = new MmuContext(w.kvm.mmu, new Tlb(0), 0, w.kvm.lpcrHi, w.kvm.lpcrLo);
   assert.equal(ppc_hash64_handle_mmu_fault(ctx, w.v, 0, 0x3abc, ACCESS_LOAD), 0);
   assert.equal(ctx.index, (0x1ffff - 3) * 8 + 7);
   assert.equal(ctx.raLo & 0xfff, 0xabc);
@@ -135,13 +135,13 @@ test('64 KiB pages: LARGE in dword 0, LP 0x1000 in dword 1, senc 0x110', () => {
   for (const i of [0, 1, 31]) {
     const index = (0x1ffff - i) * 8 + 7;
     // (i << 16) >> 16 = i; & ~0x7f = 0 for i < 128.
-    assert.equal(w.kvm.hpteBig(index)[0], BASE_V | BOLTED | LARGE | (i === 1 ? VALID : ABSENT));
-    assert.equal(w.kvm.guestRBig(index), 0x1000n | RCM | (BigInt(i) << 16n));
+    assert.equal(w.kvm.mmu.hpteBig(index)[0], BASE_V | BOLTED | LARGE | (i === 1 ? VALID : ABSENT));
+    assert.equal(w.kvm.mmu.guestRBig(index), 0x1000n | RCM | (BigInt(i) << 16n));
   }
   assert.equal((BigInt(a.vrma_slb_vHi) << 32n) | BigInt(a.vrma_slb_vLo), 0x4001ffffff000110n);
   // VRMASD = 0x110 << 43: high word 0x110 << 11 = 0x88000.
   assert.equal(w.kvm.lpcrHi & 0x000f8000, 0x00088000);
-  const ctx = new MmuContext(w.kvm, new Tlb(0), 0, w.kvm.lpcrHi, w.kvm.lpcrLo);
+  const ctx = new MmuContext(w.kvm.mmu, new Tlb(0), 0, w.kvm.lpcrHi, w.kvm.lpcrLo);
   assert.equal(ppc_hash64_handle_mmu_fault(ctx, w.v, 0, 0x1abcd, ACCESS_LOAD), 0);
   assert.equal(ctx.index, (0x1ffff - 1) * 8 + 7);
   assert.equal(ctx.pshift, 16);
@@ -154,7 +154,7 @@ test('cap at one HPTE per PTEG (order 18: 2048), and the loop stops at the first
   const a = w.kvm.mmu;
   assert.equal(a.vrma_hptes, 2048);
   // i = 2047 → PTEG 0x7ff − 2047 = 0 → index 7; ptel = 0x190 | 0x7ff << 12.
-  assert.equal(w.kvm.guestRBig(7), 0x7ff190n);
+  assert.equal(w.kvm.mmu.guestRBig(7), 0x7ff190n);
   // A slot already taken: the guest put an entry at (mask − 1)·8 + 7 before the first KVM_RUN.
   const x = rmaWorld(18, 0x1000, 12);
   const r = hcallBig(x.kvm, x.v, 0x08, [0x0000008000000000n, BigInt((0x7ff - 1) * 8 + 7), 0x123456001n, 0x1234192n]);

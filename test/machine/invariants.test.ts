@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseScenario } from '../../src/guest/scenario.js';
 import { Machine } from '../../src/machine/machine.js';
-import { checkMachineInvariants } from '../../src/machine/invariants.js';
+import { checkMachineInvariants, RunChecker } from '../../src/machine/invariants.js';
+import { HPTE_V_VALID_LO } from '../../src/arch/index.js';
 import { newHcallRegs } from '../../src/kvm/hcall.js';
 import { Recorder } from '../../src/trace/recorder.js';
 
@@ -36,4 +37,31 @@ test('J23/J25 hold across entry, real-mode hcall and full exit; each breach is c
   assert.equal(checkMachineInvariants(m), null);
   m.tlbs[0].counters.stale_tlb = 1;
   assert.equal(checkMachineInvariants(m)?.code, 'J26_TLB_FRESHNESS');
+});
+
+test('--check reaches the MMU checks through kvm.ops.checker: the audit and the state invariants', () => {
+  // Operation-level audit (J17): a VALID HPTE rewritten without a tlbie of its old translation.
+  const m = machine();
+  const rc = new RunChecker(m, m.rec);
+  const k = m.kvm;
+  const o = k.observer;
+  assert.ok(o !== null, 'ops.checker attached the MMU audit as the VM observer');
+  assert.equal(rc.afterOp(0), false);
+  o.opBegin(k, 0, null);
+  k.mmu.setHpte(0, 0, HPTE_V_VALID_LO, 0, 0); // invalid → VALID: no tlbie needed
+  o.opEnd(k, 0, 0, null);
+  o.opBegin(k, 0, null);
+  k.mmu.setHpte(0, 0, 0, 0, 0); // VALID → invalid without tlbie
+  o.opEnd(k, 0, 0, null);
+  assert.equal(rc.afterOp(1), true);
+  assert.equal(rc.violation?.code, 'J17_TLBIE');
+
+  // State invariants: an HPTE made VALID behind KVM's back (no revmap, no rmap) is caught on the
+  // next state check, though the audit saw no operation.
+  const m2 = machine();
+  const rc2 = new RunChecker(m2, m2.rec);
+  assert.equal(rc2.afterOp(0), false);
+  m2.kvm.mmu.hpt[1] = HPTE_V_VALID_LO;
+  assert.equal(rc2.afterOp(1), true);
+  assert.match(rc2.violation?.code ?? '', /^J\d+/);
 });

@@ -48,7 +48,7 @@ test('TV11 scenario: H_ENTER result, guest view, rmap chain; state rebuilt from 
   // set by the chain link) and strips C (CHANGED not set): low bits 0x192 & ~0x80 = 0x112.
   const pfn = res.runner.machine.mm.pfnOf(0x3fff81234000);
   const want_r = BigInt(pfn) * 0x1000n + 0x112n;
-  assert.equal(kvm.hpteBig(0x1a298)[1], want_r);
+  assert.equal(kvm.mmu.hpteBig(0x1a298)[1], want_r);
   for (const p of [sq, ar]) {
     const st = JSON.parse(hv('state', p, '--at', 'end', '--hpte', String(0x1a298), '--json').stdout);
     assert.deepEqual(st, { index: 0x1a298, v: '0x123456001', r: `0x${want_r.toString(16)}`, guest_r: '0x1234192' });

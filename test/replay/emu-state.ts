@@ -52,10 +52,10 @@ export function emuCanon(m: Machine): Canon {
   const kvm = m.kvm;
   const c: Canon = {};
   let h = new H();
-  for (let i = 0; i < kvm.npte * 4; i++) h.add((i & 3) === 1 ? kvm.hpt[i] & ~HVLOCK_LO : kvm.hpt[i]);
+  for (let i = 0; i < kvm.mmu.npte * 4; i++) h.add((i & 3) === 1 ? kvm.mmu.hpt[i] & ~HVLOCK_LO : kvm.mmu.hpt[i]);
   c.hpt = h.s;
   h = new H();
-  for (let i = 0; i < kvm.npte * 2; i++) h.add(kvm.revGuestR[i]);
+  for (let i = 0; i < kvm.mmu.npte * 2; i++) h.add(kvm.mmu.revGuestR[i]);
   c.guest = h.s;
   const slots = [...kvm.memslots].sort((a, b) => a.base_gfn - b.base_gfn);
   const rmap: [number, number, number][] = [];
@@ -67,7 +67,7 @@ export function emuCanon(m: Machine): Canon {
   h = new H();
   for (const [g, hi, lo] of rmap) (h.add(g), h.add(hi), h.add(lo));
   c.rmap = h.s;
-  c.chains = chainsHash(kvm.npte, rmap, (i) => kvm.revForw[i]);
+  c.chains = chainsHash(kvm.mmu.npte, rmap, (i) => kvm.mmu.revForw[i]);
   c.memslots = JSON.stringify([...kvm.memslots].sort((a, b) => a.id - b.id).map((s) => [s.id, s.base_gfn, s.npages, s.userspace_addr, s.flags]));
   c.mmu = `${kvm.mmu_notifier_seq}/${kvm.mmu_notifier_count}`;
   h = new H();

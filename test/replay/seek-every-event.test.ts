@@ -56,7 +56,7 @@ function emuTouch(m: Machine, kind: number, key: number, key2: number): number[]
   const kvm = m.kvm;
   switch (kind) {
     case K.hpte_write:
-      return [kvm.hpt[key * 4], (kvm.hpt[key * 4 + 1] & ~HVLOCK_LO) >>> 0, kvm.hpt[key * 4 + 2], kvm.hpt[key * 4 + 3], kvm.revGuestR[key * 2], kvm.revGuestR[key * 2 + 1]];
+      return [kvm.mmu.hpt[key * 4], (kvm.mmu.hpt[key * 4 + 1] & ~HVLOCK_LO) >>> 0, kvm.mmu.hpt[key * 4 + 2], kvm.mmu.hpt[key * 4 + 3], kvm.mmu.revGuestR[key * 2], kvm.mmu.revGuestR[key * 2 + 1]];
     case K.rmap_change: {
       const s = kvm.gfn_to_memslot(key)!;
       const o = key - s.base_gfn;

@@ -67,16 +67,12 @@ import {
 } from '../../arch/index.js';
 import { PTE_PRESENT } from '../../host/mm.js';
 import type { Kvm, KvmObserver } from '../kvm.js';
-import type { Memslot } from '../types.js';
+import type { Memslot, Violation } from '../types.js';
 import { slot_is_aligned } from './rm_mmu.js';
 import { KVMPPC_RAM_PGINFO_ENTRIES } from './seed1.js';
 
 /** The first broken invariant. `code` is 'J<n>_<NAME>' after kernel-model §J item n. */
-export interface Violation {
-  readonly code: string;
-  readonly message: string;
-  readonly detail: Readonly<Record<string, unknown>>;
-}
+export type { Violation } from '../types.js';
 
 const RC = HPTE_R_R_LO | HPTE_R_C_LO;
 const TWO32 = 0x1_0000_0000;
@@ -89,11 +85,11 @@ function v(code: string, message: string, detail: Record<string, unknown> = {}):
 
 /** Base gfn of HPTE i's guest view, or -1 if its page-size encoding is invalid. */
 function guestGfn(kvm: Kvm, i: number): number {
-  const v_lo = kvm.hpt[i * 4 + 1];
-  const gr_lo = kvm.revGuestR[i * 2 + 1];
+  const v_lo = kvm.mmu.hpt[i * 4 + 1];
+  const gr_lo = kvm.mmu.revGuestR[i * 2 + 1];
   const psize = hpte_page_size(v_lo, gr_lo, kvm.arch206);
   if (psize === 0) return -1;
-  return hpte_rpn(kvm.revGuestR[i * 2], gr_lo, psize, kvm.pageShift);
+  return hpte_rpn(kvm.mmu.revGuestR[i * 2], gr_lo, psize, kvm.pageShift);
 }
 
 /** Is HPTE i a member of the chain of rmap word `off` of slot s? (Bounded walk.) */
@@ -101,9 +97,9 @@ function inChain(kvm: Kvm, s: Memslot, off: number, i: number): boolean {
   if ((s.rmap[off * 2] & KVMPPC_RMAP_PRESENT_HI) === 0) return false;
   const head = s.rmap[off * 2 + 1];
   let j = head;
-  for (let n = 0; n <= kvm.npte; n++) {
+  for (let n = 0; n <= kvm.mmu.npte; n++) {
     if (j === i) return true;
-    j = kvm.revForw[j];
+    j = kvm.mmu.revForw[j];
     if (j === head) return false;
   }
   return false;
@@ -125,7 +121,7 @@ export class KvmInvariantChecker {
 
   constructor(kvm: Kvm) {
     this.kvm = kvm;
-    this.visited = new Uint8Array(kvm.npte);
+    this.visited = new Uint8Array(kvm.mmu.npte);
   }
 
   /** First violated state invariant, or null. */
@@ -171,12 +167,12 @@ export class KvmInvariantChecker {
   private seed1PerHpte(): Violation | null {
     const kvm = this.kvm;
     const pg = kvm.ram_pginfo!;
-    const hpt = kvm.hpt;
+    const hpt = kvm.mmu.hpt;
     const phys = kvm.mm.phys;
     const chunkFrames = pg.ram_psize / kvm.pageSize;
     const lpnOf = new Map<number, number>();
     for (let lpn = 0; lpn < pg.ram_npages; lpn++) if (pg.pfn[lpn] !== 0 && !lpnOf.has(pg.pfn[lpn])) lpnOf.set(pg.pfn[lpn], lpn);
-    for (let i = 0; i < kvm.npte; i++) {
+    for (let i = 0; i < kvm.mmu.npte; i++) {
       const p = i * 4;
       const v_lo = hpt[p + 1];
       if ((v_lo & HPTE_V_HVLOCK_LO) !== 0) return v('J2_LOCK', 'HPTE left with HVLOCK', { index: i });
@@ -210,10 +206,10 @@ export class KvmInvariantChecker {
         if (s.rmap[k] !== 0) return v('S1_NO_RMAP', 'rmap word changed in a seed-1 (3.3) VM', { gfn: s.base_gfn + (k >> 1) });
       }
     }
-    const gr = kvm.revGuestR;
+    const gr = kvm.mmu.revGuestR;
     for (let k = 0; k < gr.length; k++) if (gr[k] !== 0) return v('S1_NO_RMAP', 'revmap guest_rpte written in a seed-1 (3.3) VM', { index: k >> 1 });
-    for (let i = 0; i < kvm.npte; i++) {
-      if (kvm.revForw[i] !== 0 || kvm.revBack[i] !== 0) return v('S1_NO_RMAP', 'revmap chain link written in a seed-1 (3.3) VM', { index: i });
+    for (let i = 0; i < kvm.mmu.npte; i++) {
+      if (kvm.mmu.revForw[i] !== 0 || kvm.mmu.revBack[i] !== 0) return v('S1_NO_RMAP', 'revmap chain link written in a seed-1 (3.3) VM', { index: i });
     }
     return null;
   }
@@ -242,13 +238,13 @@ export class KvmInvariantChecker {
   // J1
   private geometry(): Violation | null {
     const kvm = this.kvm;
-    const g = kvm.geom;
+    const g = kvm.mmu.geom;
     if (g.order < PPC_MIN_HPT_ORDER) return v('J1_GEOMETRY', `HPT order ${g.order} < 18`);
-    if (kvm.npte !== 2 ** (g.order - 4) || kvm.hpt.length !== kvm.npte * 4) {
-      return v('J1_GEOMETRY', 'HPT size is not 2^order bytes', { order: g.order, npte: kvm.npte, words: kvm.hpt.length });
+    if (kvm.mmu.npte !== 2 ** (g.order - 4) || kvm.mmu.hpt.length !== kvm.mmu.npte * 4) {
+      return v('J1_GEOMETRY', 'HPT size is not 2^order bytes', { order: g.order, npte: kvm.mmu.npte, words: kvm.mmu.hpt.length });
     }
     if (g.hashMask !== 2 ** (g.order - 7) - 1) return v('J1_GEOMETRY', 'hash mask is not 2^(order-7)-1', { mask: g.hashMask });
-    if ((kvm.sdr1Lo & 0x1f) !== g.order - 18) return v('J1_GEOMETRY', 'SDR1 HTABSIZE != order - 18', { sdr1Lo: hex(kvm.sdr1Lo) });
+    if ((kvm.mmu.sdr1Lo & 0x1f) !== g.order - 18) return v('J1_GEOMETRY', 'SDR1 HTABSIZE != order - 18', { sdr1Lo: hex(kvm.mmu.sdr1Lo) });
     return null;
   }
 
@@ -267,9 +263,9 @@ export class KvmInvariantChecker {
   // J2 (HPTE half), J3, J6, J8, J10, J11
   private perHpte(): Violation | null {
     const kvm = this.kvm;
-    const hpt = kvm.hpt;
+    const hpt = kvm.mmu.hpt;
     const mm = kvm.mm;
-    for (let i = 0; i < kvm.npte; i++) {
+    for (let i = 0; i < kvm.mmu.npte; i++) {
       const p = i * 4;
       const v_lo = hpt[p + 1];
       if ((v_lo & HPTE_V_HVLOCK_LO) !== 0) return v('J2_LOCK', 'HPTE left with HVLOCK', { index: i });
@@ -279,7 +275,7 @@ export class KvmInvariantChecker {
       if (!valid && !absent) continue;
       const r_hi = hpt[p + 2];
       const r_lo = hpt[p + 3];
-      const gr_lo = kvm.revGuestR[i * 2 + 1];
+      const gr_lo = kvm.mmu.revGuestR[i * 2 + 1];
       const psize = hpte_page_size(v_lo, gr_lo, kvm.arch206);
       const gfn = guestGfn(kvm, i);
       const slot = gfn < 0 ? null : kvm.valid_memslot(gfn);
@@ -290,7 +286,7 @@ export class KvmInvariantChecker {
         // K34 quirk: H_PROTECT rewrites the key bits of ABSENT entries too, so after a guest
         // H_PROTECT an MMIO HPTE carries the guest's key (hardware key == guest key) instead of 31.
         // (The model runs K34 H_PROTECT for both kernel settings; K420 updates r only if VALID.)
-        const quirk = hpte_storage_key(r_hi, r_lo) === hpte_storage_key(kvm.revGuestR[i * 2], gr_lo);
+        const quirk = hpte_storage_key(r_hi, r_lo) === hpte_storage_key(kvm.mmu.revGuestR[i * 2], gr_lo);
         if (!hpte_is_mmio_key(r_hi, r_lo) && !quirk) {
           return v('J6_MMIO', 'MMIO HPTE without storage key 31', { index: i, r: hex64(r_hi, r_lo) });
         }
@@ -377,14 +373,14 @@ export class KvmInvariantChecker {
     const kvm = this.kvm;
     const vis = this.visited;
     vis.fill(0);
-    const forw = kvm.revForw;
-    const back = kvm.revBack;
+    const forw = kvm.mmu.revForw;
+    const back = kvm.mmu.revBack;
     for (const s of kvm.memslots) {
       for (let off = 0; off < s.npages; off++) {
         if ((s.rmap[off * 2] & KVMPPC_RMAP_PRESENT_HI) === 0) continue;
         const gfn = s.base_gfn + off;
         const head = s.rmap[off * 2 + 1];
-        if (head >= kvm.npte) return v('J1_GEOMETRY', 'rmap INDEX beyond NPTE', { gfn, index: head });
+        if (head >= kvm.mmu.npte) return v('J1_GEOMETRY', 'rmap INDEX beyond NPTE', { gfn, index: head });
         let i = head;
         const walked: number[] = [];
         for (;;) {
@@ -394,9 +390,9 @@ export class KvmInvariantChecker {
           walked.push(i);
           const f = forw[i];
           const b = back[i];
-          if (f >= kvm.npte || b >= kvm.npte) return v('J1_GEOMETRY', 'revmap link beyond NPTE', { index: i, forw: f, back: b });
+          if (f >= kvm.mmu.npte || b >= kvm.mmu.npte) return v('J1_GEOMETRY', 'revmap link beyond NPTE', { index: i, forw: f, back: b });
           if (back[f] !== i || forw[b] !== i) return v('J5_RING', 'forw/back links disagree', { gfn, index: i, forw: f, back: b });
-          const vl = kvm.hpt[i * 4 + 1];
+          const vl = kvm.mmu.hpt[i * 4 + 1];
           if ((vl & HPTE_V_VALID_LO) === 0) return v('J4_CHAIN_MEMBERSHIP', 'non-VALID HPTE on a chain', { gfn, index: i });
           if (guestGfn(kvm, i) !== gfn) {
             return v('J4_CHAIN_MEMBERSHIP', 'HPTE on the chain of another gfn', { gfn, index: i, its_gfn: guestGfn(kvm, i) });
@@ -408,8 +404,8 @@ export class KvmInvariantChecker {
       }
     }
     // Every VALID HPTE that maps RAM is on a chain.
-    for (let i = 0; i < kvm.npte; i++) {
-      if ((kvm.hpt[i * 4 + 1] & HPTE_V_VALID_LO) === 0 || vis[i] !== 0) continue;
+    for (let i = 0; i < kvm.mmu.npte; i++) {
+      if ((kvm.mmu.hpt[i * 4 + 1] & HPTE_V_VALID_LO) === 0 || vis[i] !== 0) continue;
       const gfn = guestGfn(kvm, i);
       if (gfn >= 0 && kvm.valid_memslot(gfn) !== null) {
         return v('J4_CHAIN_MEMBERSHIP', 'VALID RAM HPTE on no chain', { index: i, gfn });
@@ -453,10 +449,10 @@ export class HvAudit implements KvmObserver {
 
   attach(kvm: Kvm): this {
     kvm.observer = this;
-    this.lastRc = new Uint16Array(kvm.npte);
-    for (let i = 0; i < kvm.npte; i++) {
-      if ((kvm.hpt[i * 4 + 1] & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) !== 0) {
-        this.lastRc[i] = (kvm.revGuestR[i * 2 + 1] | kvm.hpt[i * 4 + 3]) & RC;
+    this.lastRc = new Uint16Array(kvm.mmu.npte);
+    for (let i = 0; i < kvm.mmu.npte; i++) {
+      if ((kvm.mmu.hpt[i * 4 + 1] & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) !== 0) {
+        this.lastRc[i] = (kvm.mmu.revGuestR[i * 2 + 1] | kvm.mmu.hpt[i * 4 + 3]) & RC;
       }
     }
     return this;
@@ -492,21 +488,21 @@ export class HvAudit implements KvmObserver {
     }
     const p = index * 4;
     const same =
-      kvm.hpt[p] === snap[0] &&
-      ((kvm.hpt[p + 1] & ~HPTE_V_HVLOCK_LO) >>> 0) === snap[1] &&
-      kvm.hpt[p + 2] === snap[2] &&
-      kvm.hpt[p + 3] === snap[3] &&
-      kvm.revGuestR[index * 2] === snap[4] &&
-      kvm.revGuestR[index * 2 + 1] === snap[5];
+      kvm.mmu.hpt[p] === snap[0] &&
+      ((kvm.mmu.hpt[p + 1] & ~HPTE_V_HVLOCK_LO) >>> 0) === snap[1] &&
+      kvm.mmu.hpt[p + 2] === snap[2] &&
+      kvm.mmu.hpt[p + 3] === snap[3] &&
+      kvm.mmu.revGuestR[index * 2] === snap[4] &&
+      kvm.mmu.revGuestR[index * 2 + 1] === snap[5];
     if (!same) this.fail(v('J20_FAULT_REVALIDATE', 'page fault committed over a changed HPTE', { index }));
   }
 
   hpteWrite(kvm: Kvm, i: number, ov_hi: number, ov_lo: number, or_hi: number, or_lo: number): void {
     const p = i * 4;
-    const nv_hi = kvm.hpt[p];
-    const nv_lo = kvm.hpt[p + 1];
-    const nr_hi = kvm.hpt[p + 2];
-    const nr_lo = kvm.hpt[p + 3];
+    const nv_hi = kvm.mmu.hpt[p];
+    const nv_lo = kvm.mmu.hpt[p + 1];
+    const nr_hi = kvm.mmu.hpt[p + 2];
+    const nr_lo = kvm.mmu.hpt[p + 3];
     // J12: in pinned mode a notifier callback (op < 0) never writes an HPTE.
     if (this.op < 0 && !kvm.usingMmuNotifiers) this.fail(v('J12_PINNED', 'HPTE written by an MMU-notifier callback in pinned mode', { index: i, op: this.op }));
     if (i === this.untouchable) {
@@ -537,7 +533,7 @@ export class HvAudit implements KvmObserver {
     // J14: guest-visible R/C of a live entry never drops, except by H_CLEAR_REF/H_CLEAR_MOD.
     const liveBefore = (ov_lo & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) !== 0;
     const liveAfter = (nv_lo & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) !== 0;
-    const rcNow = (kvm.revGuestR[i * 2 + 1] | nr_lo) & RC;
+    const rcNow = (kvm.mmu.revGuestR[i * 2 + 1] | nr_lo) & RC;
     if (liveBefore && liveAfter && this.op !== H_CLEAR_REF && this.op !== H_CLEAR_MOD && this.op !== H_ENTER) {
       const before = this.lastRc[i];
       if ((rcNow & before) !== before) {
@@ -594,11 +590,11 @@ export class HvAudit implements KvmObserver {
     if (nr === H_REMOVE) {
       const i = inr[3];
       const p = i * 4;
-      if (kvm.hpt[p] !== 0 || kvm.hpt[p + 1] !== 0) {
+      if (kvm.mmu.hpt[p] !== 0 || kvm.mmu.hpt[p + 1] !== 0) {
         this.fail(v('J22_H_REMOVE_EFFECT', 'dword 0 not zero after H_REMOVE', { index: i }));
       } else if ((regs[1] & HPTE_V_VALID_LO) === 0) {
         this.fail(v('S1_GUEST_VIEW', 'seed-1 H_REMOVE removed an entry that was not VALID', { index: i }));
-      } else if (regs[2] !== kvm.hpt[p + 2] || regs[3] !== kvm.hpt[p + 3]) {
+      } else if (regs[2] !== kvm.mmu.hpt[p + 2] || regs[3] !== kvm.mmu.hpt[p + 3]) {
         this.fail(v('S1_GUEST_VIEW', 'seed-1 H_REMOVE r5 is not the hardware dword 1', { index: i, r5: hex64(regs[2], regs[3]) }));
       }
       return;
@@ -613,7 +609,7 @@ export class HvAudit implements KvmObserver {
       const xlate = (inr[0] & H_R_XLATE_HI) !== 0;
       for (let k = 0; k < n; k++, idx++) {
         const p = idx * 4;
-        const h = kvm.hpt;
+        const h = kvm.mmu.hpt;
         const vOk = regs[k * 4] === h[p] && regs[k * 4 + 1] === h[p + 1];
         const rawR = regs[k * 4 + 2] === h[p + 2] && regs[k * 4 + 3] === h[p + 3];
         const xl = xlate && (h[p + 1] & HPTE_V_VALID_LO) !== 0;
@@ -637,12 +633,12 @@ export class HvAudit implements KvmObserver {
         return;
       }
       const p = idx * 4;
-      if (rmapRc && (kvm.hpt[p + 1] & HPTE_V_VALID_LO) !== 0) {
+      if (rmapRc && (kvm.mmu.hpt[p + 1] & HPTE_V_VALID_LO) !== 0) {
         const gfn = guestGfn(kvm, idx);
         const s = kvm.valid_memslot(gfn);
         if (s !== null) {
           const rmapRc = s.rmap[(gfn - s.base_gfn) * 2] & RC;
-          const hwRc = kvm.hpt[p + 3] & RC;
+          const hwRc = kvm.mmu.hpt[p + 3] & RC;
           if ((hwRc & rmapRc) !== hwRc) {
             this.fail(v('J16_RC_INSERT', 'H_ENTER set hardware R/C the rmap word does not have', { index: idx, hw: hex(hwRc), rmap: hex(rmapRc) }));
           }
@@ -652,7 +648,7 @@ export class HvAudit implements KvmObserver {
       const first = exact ? req : req & ~7;
       const n = exact ? 1 : 8;
       for (let k = 0; k < n; k++) {
-        if ((kvm.hpt[(first + k) * 4 + 1] & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) === 0) {
+        if ((kvm.mmu.hpt[(first + k) * 4 + 1] & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) === 0) {
           this.fail(v('J21_H_ENTER_PLACEMENT', 'H_PTEG_FULL with a free slot', { index: first + k }));
           return;
         }
@@ -664,19 +660,19 @@ export class HvAudit implements KvmObserver {
   private checkRemove(kvm: Kvm, inr: Uint32Array, regs: Uint32Array): void {
     const i = inr[3];
     const p = i * 4;
-    if (kvm.hpt[p] !== 0 || kvm.hpt[p + 1] !== 0) {
+    if (kvm.mmu.hpt[p] !== 0 || kvm.mmu.hpt[p + 1] !== 0) {
       this.fail(v('J22_H_REMOVE_EFFECT', 'dword 0 not zero after H_REMOVE', { index: i }));
       return;
     }
-    if (regs[2] !== kvm.revGuestR[i * 2] || regs[3] !== kvm.revGuestR[i * 2 + 1]) {
+    if (regs[2] !== kvm.mmu.revGuestR[i * 2] || regs[3] !== kvm.mmu.revGuestR[i * 2 + 1]) {
       this.fail(v('J7_GUEST_VIEW', 'H_REMOVE r5 is not the guest view', { index: i, r5: hex64(regs[2], regs[3]) }));
       return;
     }
     // Not on the chain of its page (use the returned old v for the page size).
-    const gr_lo = kvm.revGuestR[i * 2 + 1];
+    const gr_lo = kvm.mmu.revGuestR[i * 2 + 1];
     const psize = hpte_page_size(regs[1], gr_lo, kvm.arch206);
     if (psize === 0) return;
-    const gfn = hpte_rpn(kvm.revGuestR[i * 2], gr_lo, psize, kvm.pageShift);
+    const gfn = hpte_rpn(kvm.mmu.revGuestR[i * 2], gr_lo, psize, kvm.pageShift);
     const s = kvm.gfn_to_memslot(gfn);
     if (s !== null && inChain(kvm, s, gfn - s.base_gfn, i)) {
       this.fail(v('J22_H_REMOVE_EFFECT', 'removed HPTE still on its chain', { index: i, gfn }));
@@ -698,8 +694,8 @@ export class HvAudit implements KvmObserver {
         return;
       }
       if ((ov_lo & HPTE_V_VALID_LO) === 0) continue;
-      const gr_hi = kvm.revGuestR[idx * 2];
-      const gr_lo = kvm.revGuestR[idx * 2 + 1];
+      const gr_hi = kvm.mmu.revGuestR[idx * 2];
+      const gr_lo = kvm.mmu.revGuestR[idx * 2 + 1];
       if (regs[k * 4 + 2] !== gr_hi || ((regs[k * 4 + 3] & ~RC) >>> 0) !== ((gr_lo & ~RC) >>> 0)) {
         this.fail(v('J7_GUEST_VIEW', 'H_READ dword 1 is not the guest view', { index: idx, r: hex64(regs[k * 4 + 2], regs[k * 4 + 3]) }));
         return;
@@ -714,10 +710,10 @@ export function mmuStateDigest(kvm: Kvm): number {
   const mix = (a: Uint32Array): void => {
     for (let k = 0; k < a.length; k++) h = Math.imul(h ^ a[k], 0x01000193);
   };
-  mix(kvm.hpt);
-  mix(kvm.revGuestR);
-  mix(kvm.revForw);
-  mix(kvm.revBack);
+  mix(kvm.mmu.hpt);
+  mix(kvm.mmu.revGuestR);
+  mix(kvm.mmu.revForw);
+  mix(kvm.mmu.revBack);
   for (const s of kvm.memslots) mix(s.rmap);
   return (h >>> 1) & 0x7fffffff;
 }

@@ -89,7 +89,7 @@ export function kvm_unmap_rmapp(kvm: Kvm, slot: Memslot, off: number, gfn: numbe
       kvmppc_invalidate_hpte(kvm, i, hpt[p], (v_lo | HPTE_V_ABSENT_LO) >>> 0, hpt[p + 2], hpt[p + 3]);
     }
     // 5. Unlock rmap and HPTE; record the unlink with the word as it now is.
-    kvm.recRmap(E.rmap_op.unlink, slot, off, i, -1, -1);
+    kvm.mmu.recRmap(E.rmap_op.unlink, slot, off, i, -1, -1);
   }
   return 0;
 }
@@ -106,7 +106,7 @@ export function kvm_age_rmapp(kvm: Kvm, slot: Memslot, off: number, _gfn: number
   if ((rmap[off * 2] & KVMPPC_RMAP_REFERENCED_HI) !== 0) {
     rmap[off * 2] = (rmap[off * 2] & ~KVMPPC_RMAP_REFERENCED_HI) >>> 0;
     ret = 1;
-    kvm.recRmap(E.rmap_op.update, slot, off, -1, -1, -1);
+    kvm.mmu.recRmap(E.rmap_op.update, slot, off, -1, -1, -1);
   }
   if ((rmap[off * 2] & KVMPPC_RMAP_PRESENT_HI) === 0) return ret;
   // 2. Walk the ring once from the head.

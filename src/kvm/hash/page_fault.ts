@@ -224,7 +224,7 @@ export function kvmppc_book3s_hv_page_fault(
     kvmppc_add_revmap_chain(kvm, slot as Memslot, off, index);
     outcome = E.page_fault_outcome.installed;
   }
-  kvm.setHpte(index, nv_hi, nv_lo, r_hi, r_lo);
+  kvm.mmu.setHpte(index, nv_hi, nv_lo, r_hi, r_lo);
   kvm.clearCtx();
   return finish(kvm, vcpu, enter, nv_hi, nv_lo, snap[2], snap[3], RESUME_GUEST, outcome, index, gfn);
 }

@@ -242,7 +242,7 @@ export function kvmppc_h_enter(kvm: Kvm, regs: Uint32Array): number {
   }
 
   // 11. Write dword 1, then dword 0 (unlocking it). r4 = index.
-  kvm.setHpte(index, pteh_hi >>> 0, pteh_lo >>> 0, ptel_hi >>> 0, ptel_lo >>> 0);
+  kvm.mmu.setHpte(index, pteh_hi >>> 0, pteh_lo >>> 0, ptel_hi >>> 0, ptel_lo >>> 0);
   regs[0] = 0;
   regs[1] = index;
   return H_SUCCESS;
@@ -313,12 +313,12 @@ export function kvmppc_h_remove(kvm: Kvm, regs: Uint32Array): number {
   if ((v_lo & HPTE_V_VALID_LO) !== 0) {
     const local = (flags_lo & H_LOCAL_LO) !== 0 || !(kvm.online_vcpus > 1);
     const rc = harvest_rc(kvm, i, r_lo);
-    kvm.setHpte(i, 0, 0, r_hi, r_lo);
-    kvm.tlbie(v_hi, v_lo, r_lo, i, local);
+    kvm.mmu.setHpte(i, 0, 0, r_hi, r_lo);
+    kvm.mmu.tlbie(v_hi, v_lo, r_lo, i, local);
     unlink_revmap_chain(kvm, i, v_lo, rc);
   } else {
     // 5. ABSENT: no tlbie, no chain.
-    kvm.setHpte(i, 0, 0, r_hi, r_lo);
+    kvm.mmu.setHpte(i, 0, 0, r_hi, r_lo);
   }
   regs[0] = v_hi;
   regs[1] = v_lo;
@@ -391,13 +391,13 @@ export function kvmppc_h_bulk_remove(kvm: Kvm, regs: Uint32Array): number {
         // ABSENT: report the guest view's R/C and zero dword 0; no tlbie, no chain.
         const rc = kvm.mmu.revGuestR[pte_index * 2 + 1] & (HPTE_R_R_LO | HPTE_R_C_LO);
         h_bulk_remove_response(H_BULK_REMOVE_RESP_DONE, flags, rc, pte_index, regs, j * 2);
-        kvm.setHpte(pte_index, 0, 0, r_hi, r_lo);
+        kvm.mmu.setHpte(pte_index, 0, 0, r_hi, r_lo);
         continue;
       }
       // VALID: clear VALID and keep it locked until the batch is flushed.
       h_bulk_remove_response(H_BULK_REMOVE_RESP_DONE, flags, 0, pte_index, regs, j * 2);
       bRc[n] = harvest_rc(kvm, pte_index, r_lo);
-      kvm.setHpte(pte_index, 0, 0, r_hi, r_lo);
+      kvm.mmu.setHpte(pte_index, 0, 0, r_hi, r_lo);
       bIdx[n] = pte_index;
       bReg[n] = j;
       bV[n * 2] = v_hi;
@@ -408,7 +408,7 @@ export function kvmppc_h_bulk_remove(kvm: Kvm, regs: Uint32Array): number {
     }
     if (n === 0) break;
     // 2. One tlbie sequence for the batch.
-    for (let k = 0; k < n; k++) kvm.tlbie(bV[k * 2], bV[k * 2 + 1], bR[k * 2 + 1], bIdx[k], local);
+    for (let k = 0; k < n; k++) kvm.mmu.tlbie(bV[k * 2], bV[k * 2 + 1], bR[k * 2 + 1], bIdx[k], local);
     // 3. Unlink with the final R/C, report them (rcbits << 51), dword 0 = 0 (already written).
     for (let k = 0; k < n; k++) {
       const idx = bIdx[k];
@@ -455,8 +455,8 @@ export function kvmppc_h_protect(kvm: Kvm, regs: Uint32Array): number {
   const r_hi = ((hpt[p + 2] & ~PROT_MASK_HI) | b_hi) >>> 0;
   const r_lo = ((hpt[p + 3] & ~PROT_MASK_LO) | b_lo) >>> 0;
   // 4. VALID: invalidate (tlbiel if H_LOCAL / one vcpu) before the new r goes in.
-  kvm.setHpte(i, v_hi, v_lo, r_hi, r_lo);
-  if ((v_lo & HPTE_V_VALID_LO) !== 0) kvm.tlbie(v_hi, v_lo, r_lo, i, (flags_lo & H_LOCAL_LO) !== 0);
+  kvm.mmu.setHpte(i, v_hi, v_lo, r_hi, r_lo);
+  if ((v_lo & HPTE_V_VALID_LO) !== 0) kvm.mmu.tlbie(v_hi, v_lo, r_lo, i, (flags_lo & H_LOCAL_LO) !== 0);
   return H_SUCCESS;
 }
 
@@ -542,14 +542,14 @@ export function kvmppc_h_clear_ref(kvm: Kvm, regs: Uint32Array): number {
       tlb = true;
     }
   }
-  if (changed) kvm.setHpte(i, v_hi, v_lo, hpt[p + 2], r_lo);
+  if (changed) kvm.mmu.setHpte(i, v_hi, v_lo, hpt[p + 2], r_lo);
   if (tlb) {
-    kvm.tlbie(v_hi, v_lo, r_lo, i, false);
+    kvm.mmu.tlbie(v_hi, v_lo, r_lo, i, false);
     const s = rmapFor(kvm, v_lo, gr_hi, gr_lo);
     if (s !== null) {
       const off = kvm.tmp[7];
       s.rmap[off * 2] = (s.rmap[off * 2] | KVMPPC_RMAP_REFERENCED_HI) >>> 0;
-      kvm.recRmap(E.rmap_op.update, s, off, -1, -1, -1);
+      kvm.mmu.recRmap(E.rmap_op.update, s, off, -1, -1, -1);
     }
   }
   regs[0] = gr_hi;
@@ -582,8 +582,8 @@ export function kvmppc_h_clear_mod(kvm: Kvm, regs: Uint32Array): number {
     const hwC = (r_lo & HPTE_R_C_LO) !== 0;
     if (hwC) r_lo = (r_lo & ~HPTE_R_C_LO) >>> 0;
     // Transiently ABSENT|¬VALID during the tlbie; dword 0 is restored afterwards.
-    kvm.setHpte(i, v_hi, v_lo, hpt[p + 2], r_lo);
-    kvm.tlbie(v_hi, v_lo, r_lo, i, false);
+    kvm.mmu.setHpte(i, v_hi, v_lo, hpt[p + 2], r_lo);
+    kvm.mmu.tlbie(v_hi, v_lo, r_lo, i, false);
     if (hwC) {
       // kvmppc_set_dirty_from_hpte(): mark the page's frames dirty in the slot bitmap.
       const s = rmapFor(kvm, v_lo, gr_hi, gr_lo);
@@ -595,7 +595,7 @@ export function kvmppc_h_clear_mod(kvm: Kvm, regs: Uint32Array): number {
       }
     }
   } else if (guestC) {
-    kvm.setHpte(i, v_hi, v_lo, hpt[p + 2], r_lo);
+    kvm.mmu.setHpte(i, v_hi, v_lo, hpt[p + 2], r_lo);
   }
   regs[0] = gr_hi;
   regs[1] = gr_lo;
@@ -614,8 +614,8 @@ export function kvmppc_h_clear_mod(kvm: Kvm, regs: Uint32Array): number {
 // Mirrors kvmppc_invalidate_hpte() (arch/powerpc/kvm/book3s_hv_rm_mmu.c, Linux 3.4)
 export function kvmppc_invalidate_hpte(kvm: Kvm, i: number, v_hi: number, v_lo: number, r_hi: number, r_lo: number): void {
   const nv_lo = (v_lo & ~HPTE_V_VALID_LO) >>> 0;
-  kvm.setHpte(i, v_hi, nv_lo, r_hi, r_lo);
-  kvm.tlbie(v_hi, nv_lo, r_lo, i, false);
+  kvm.mmu.setHpte(i, v_hi, nv_lo, r_hi, r_lo);
+  kvm.mmu.tlbie(v_hi, nv_lo, r_lo, i, false);
 }
 
 /**
@@ -629,8 +629,8 @@ export function kvmppc_clear_ref_hpte(kvm: Kvm, i: number): void {
   const v_hi = hpt[p];
   const v_lo = hpt[p + 1];
   const r_lo = hpt[p + 3];
-  kvm.setHpte(i, v_hi, v_lo, hpt[p + 2], (r_lo & ~HPTE_R_R_LO) >>> 0);
-  kvm.tlbie(v_hi, v_lo, r_lo, i, false);
+  kvm.mmu.setHpte(i, v_hi, v_lo, hpt[p + 2], (r_lo & ~HPTE_R_R_LO) >>> 0);
+  kvm.mmu.tlbie(v_hi, v_lo, r_lo, i, false);
 }
 
 /**

@@ -43,7 +43,7 @@ export function kvmppc_add_revmap_chain(kvm: Kvm, slot: Memslot, off: number, i:
   // 3. *rmap = i | REFERENCED | PRESENT (unlocks; CHANGED and anything else are gone).
   rmap[off * 2] = KVMPPC_RMAP_REFERENCED_HI | KVMPPC_RMAP_PRESENT_HI;
   rmap[off * 2 + 1] = head;
-  kvm.recRmap(E.rmap_op.link, slot, off, i, forw[i], back[i]);
+  kvm.mmu.recRmap(E.rmap_op.link, slot, off, i, forw[i], back[i]);
 }
 
 /**
@@ -80,7 +80,7 @@ export function unlink_revmap_chain(kvm: Kvm, i: number, v_lo: number, rc: numbe
   unlink_from_rmap(kvm, slot, off, i);
   // 2. *rmap |= rcbits << KVMPPC_RMAP_RC_SHIFT.
   slot.rmap[off * 2] = (slot.rmap[off * 2] | rc) >>> 0;
-  kvm.recRmap(E.rmap_op.unlink, slot, off, i, -1, -1);
+  kvm.mmu.recRmap(E.rmap_op.unlink, slot, off, i, -1, -1);
 }
 
 /** Unlink i from the chain of rmap word `off` (head moves to forw; empty → PRESENT|INDEX cleared). */

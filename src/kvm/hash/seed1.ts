@@ -20,11 +20,9 @@
 //   - hot paths (the hcalls) allocate nothing and use no BigInt.
 
 import {
-  H_AVPN_LO,
   H_BULK_REMOVE_RESP_DONE,
   H_BULK_REMOVE_RESP_NOT_FOUND,
   H_BULK_REMOVE_RESP_PARM,
-  H_EXACT_HI,
   H_LOCAL_LO,
   H_NOT_FOUND,
   H_PARAMETER,
@@ -185,7 +183,7 @@ export function kvmppc_map_vrma(kvm: Kvm, cause: number = NO_CAUSE): number {
     const r_lo = ((pa >>> 0) | HPTE_R_R_LO | HPTE_R_C_LO | HPTE_R_M_LO) >>> 0; // PP_RWXX = 0
     const v_lo = (VRMA_V_LO | (i << (VRMA_PAGE_ORDER - 16))) >>> 0;
     // 5. dword 1, wmb, dword 0.
-    kvm.setHpte(index, VRMA_V_HI, v_lo, r_hi, r_lo);
+    kvm.mmu.setHpte(index, VRMA_V_HI, v_lo, r_hi, r_lo);
   }
   kvm.clearCtx();
   if (obs !== null) obs.opEnd(kvm, 0, 0, null);
@@ -264,7 +262,7 @@ export function kvmppc_h_enter_33(kvm: Kvm, regs: Uint32Array): number {
   const index = h_enter_find_slot(kvm.mmu.hpt, flags_hi, idx_lo, HPTE_V_VALID_LO);
   if (index < 0) return H_PTEG_FULL;
   // 7. hpte[1] = ptel; eieio; hpte[0] = pteh (unlocks); refcnt++ (never dropped); r4 = index.
-  kvm.setHpte(index, pteh_hi >>> 0, pteh_lo, ptel_hi >>> 0, ptel_lo >>> 0);
+  kvm.mmu.setHpte(index, pteh_hi >>> 0, pteh_lo, ptel_hi >>> 0, ptel_lo >>> 0);
   pg.refcnt[lpn]++;
   regs[0] = 0;
   regs[1] = index;
@@ -294,8 +292,8 @@ export function kvmppc_h_remove_33(kvm: Kvm, regs: Uint32Array): number {
   if ((v_lo & HPTE_V_VALID_LO) === 0 || h_remove_mismatch(flags_lo, v_hi, v_lo, a_hi, a_lo)) return H_NOT_FOUND;
   // 3. One online vcpu → local; r4/r5 = the hardware words; dword 0 = 0; tlbie(l).
   if (kvm.online_vcpus === 1) flags_lo |= H_LOCAL_LO;
-  kvm.setHpte(i, 0, 0, r_hi, r_lo);
-  kvm.tlbie(v_hi, v_lo, r_lo, i, (flags_lo & H_LOCAL_LO) !== 0);
+  kvm.mmu.setHpte(i, 0, 0, r_hi, r_lo);
+  kvm.mmu.tlbie(v_hi, v_lo, r_lo, i, (flags_lo & H_LOCAL_LO) !== 0);
   regs[0] = v_hi;
   regs[1] = v_lo;
   regs[2] = r_hi;
@@ -348,7 +346,7 @@ export function kvmppc_h_bulk_remove_33(kvm: Kvm, regs: Uint32Array): number {
     const r_hi = hpt[p + 2];
     const r_lo = hpt[p + 3];
     h_bulk_remove_response(H_BULK_REMOVE_RESP_DONE, flags, r_lo & (HPTE_R_R_LO | HPTE_R_C_LO), pte_index, regs, j);
-    kvm.setHpte(pte_index, 0, 0, r_hi, r_lo);
+    kvm.mmu.setHpte(pte_index, 0, 0, r_hi, r_lo);
     bIdx[n_inval] = pte_index;
     bV[n_inval * 2] = v_hi;
     bV[n_inval * 2 + 1] = v_lo;
@@ -357,7 +355,7 @@ export function kvmppc_h_bulk_remove_33(kvm: Kvm, regs: Uint32Array): number {
     ++n_inval;
   }
   // 3. One tlbie sequence for everything removed.
-  for (let k = 0; k < n_inval; k++) kvm.tlbie(bV[k * 2], bV[k * 2 + 1], bR[k * 2 + 1], bIdx[k], local);
+  for (let k = 0; k < n_inval; k++) kvm.mmu.tlbie(bV[k * 2], bV[k * 2 + 1], bR[k * 2 + 1], bIdx[k], local);
   return ret;
 }
 
@@ -383,8 +381,8 @@ export function kvmppc_h_protect_33(kvm: Kvm, regs: Uint32Array): number {
   const r_hi = ((hpt[p + 2] & ~(HPTE_R_PP0_HI | HPTE_R_KEY_HI_HI)) | t[0]) >>> 0;
   const r_lo = ((hpt[p + 3] & ~(HPTE_R_PP_LO | HPTE_R_N_LO | HPTE_R_KEY_LO_LO)) | t[1]) >>> 0;
   // 3. hpte[0] = v & ~VALID; tlbie(l) with RB from (v, new r); hpte[1] = r; hpte[0] = v.
-  kvm.setHpte(i, v_hi, v_lo, r_hi, r_lo);
-  kvm.tlbie(v_hi, v_lo, r_lo, i, (flags_lo & H_LOCAL_LO) !== 0);
+  kvm.mmu.setHpte(i, v_hi, v_lo, r_hi, r_lo);
+  kvm.mmu.tlbie(v_hi, v_lo, r_lo, i, (flags_lo & H_LOCAL_LO) !== 0);
   return H_SUCCESS;
 }
 

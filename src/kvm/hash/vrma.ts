@@ -18,12 +18,11 @@ import {
   HPTE_V_LARGE,
   LPCR_VRMASD_HI,
   PP_RWXX,
-  SLB_VSID_B_1T_HI,
   slb_pgsize_encoding,
   VRMA_VSID,
   VRMA_VSID_LO,
 } from '../../arch/index.js';
-import { kvmppc_virtmode_h_enter } from '../hcall.js';
+import { kvmppc_virtmode_h_enter } from './virtmode_h_enter.js';
 import type { Kvm } from '../kvm.js';
 import { KVM_MEMSLOT_INVALID, type KvmVcpuRef } from '../types.js';
 import { NO_CAUSE } from '../../trace/recorder.js';

@@ -21,7 +21,6 @@ import type { AnomalyHandler } from './anomalies.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
 
 // Payload fields read (module constants: the hot path loads a number, not a property chain).
-const W_GUEST_OP_OP_ID = F.guest_op.op_id;
 
 const GUEST_OP = K.guest_op;
 const W_OP_ID = F.guest_op.op_id;
@@ -40,9 +39,8 @@ export class OpIndexHandler implements ReplayHandler {
   /** Runs: [first seq hi, first seq lo, op + 1] × nruns (a plain array: no change tracking needed). */
   private runs = new Uint32Array(3 * 1024);
   private nruns = 0;
-  /** The op of the last event seen, the seq its run starts at, and that event's seq. */
+  /** The op of the last event seen, and the seq of the last event seen. */
   private cur = NO_OP;
-  private curStart = 0;
   private last = -1;
   /** The op of each of the last CAUSE_WINDOW events, by seq & WINDOW_MASK (cause lookup in O(1)). */
   private readonly recent = new Int32Array(CAUSE_WINDOW);
@@ -54,7 +52,6 @@ export class OpIndexHandler implements ReplayHandler {
   reset(): void {
     this.nruns = 0;
     this.cur = NO_OP;
-    this.curStart = 0;
     this.last = -1;
     this.knownFrom = 0;
   }
@@ -94,7 +91,6 @@ export class OpIndexHandler implements ReplayHandler {
     d[r * 3 + 1] = seq >>> 0;
     d[r * 3 + 2] = op + 1;
     this.cur = op;
-    this.curStart = seq;
   }
 
   private startOf(r: number): number {
