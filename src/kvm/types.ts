@@ -2,6 +2,8 @@
 // flags, the modelled kernel versions and CPUs), kept apart from kvm.ts so that the hash-MMU code,
 // the memslot code and the operations table can use them without importing struct kvm's module.
 
+import type { AnomalyName } from '../trace/anomalies.js';
+
 // include/linux/kvm.h and include/linux/kvm_host.h (Linux 3.4): memslot flags.
 /** Userspace asked for dirty logging on this slot. */
 export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;
@@ -113,9 +115,12 @@ export class KvmppcPginfo {
   readonly leaked: number[] = [];
 }
 
-/** One broken invariant (kernel-model §J): its code (e.g. "J17_TLBIE"), a message and details. */
+/**
+ * One broken invariant (kernel-model §J): the anomaly counter it is recorded as (trace/anomalies.ts,
+ * e.g. 'j17_tlbie', whose code is the §J item number), a message and details.
+ */
 export interface Violation {
-  readonly code: string;
+  readonly code: AnomalyName;
   readonly message: string;
   readonly detail: Readonly<Record<string, unknown>>;
 }

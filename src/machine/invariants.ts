@@ -9,7 +9,7 @@
 
 import { LPID_RSVD } from '../arch/reg.js';
 import type { KvmChecker, Violation } from '../kvm/types.js';
-import { invariantAnomalyCode, SEVERITY_WIRE } from '../trace/anomalies.js';
+import { A, SEVERITY_WIRE } from '../trace/anomalies.js';
 import { K } from '../trace/kinds.js';
 import type { Recorder } from '../trace/recorder.js';
 import type { Machine } from './machine.js';
@@ -51,7 +51,7 @@ export class RunChecker {
     if (!v) return false;
     const rec = this.rec;
     this.violation = { seq: rec.eventCount - 1, op, code: v.code, message: v.message };
-    rec.emit(K.anomaly, this.m.kvm.lpid, -1, -1, this.violation.seq).code(invariantAnomalyCode(v.code)).severity(SEVERITY_WIRE.error);
+    rec.emit(K.anomaly, this.m.kvm.lpid, -1, -1, this.violation.seq).code(A[v.code]).severity(SEVERITY_WIRE.error);
     return true;
   }
 }
@@ -61,22 +61,22 @@ export function checkMachineInvariants(m: Machine): Violation | null {
   for (const vc of m.vcores) {
     const core = vc.core;
     // J25
-    if (vc.vcpus.length > m.threads) return { code: 'J25_VCORE', message: `vcore ${vc.id} has ${vc.vcpus.length} vcpus > threads_per_core ${m.threads}`, detail: {} };
+    if (vc.vcpus.length > m.threads) return { code: 'j25_vcore', message: `vcore ${vc.id} has ${vc.vcpus.length} vcpus > threads_per_core ${m.threads}`, detail: {} };
     for (const v of vc.vcpus) {
-      if (Math.floor(v.id / m.threads) !== vc.id) return { code: 'J25_VCORE', message: `vcpu ${v.id} in vcore ${vc.id}, expected ${Math.floor(v.id / m.threads)}`, detail: {} };
+      if (Math.floor(v.id / m.threads) !== vc.id) return { code: 'j25_vcore', message: `vcpu ${v.id} in vcore ${vc.id}, expected ${Math.floor(v.id / m.threads)}`, detail: {} };
     }
     const inGuest = vc.vcpus.filter((v) => v.inGuest).length;
     if (inGuest !== 0 && inGuest !== vc.vcpus.length)
-      return { code: 'J25_VCORE', message: `vcore ${vc.id}: ${inGuest} of ${vc.vcpus.length} threads in the guest (entry/exit must be shared)`, detail: {} };
+      return { code: 'j25_vcore', message: `vcore ${vc.id}: ${inGuest} of ${vc.vcpus.length} threads in the guest (entry/exit must be shared)`, detail: {} };
     // J23
-    if (core.lpid === LPID_RSVD) return { code: 'J23_SWITCH', message: `core ${core.id} left with LPID_RSVD`, detail: {} };
+    if (core.lpid === LPID_RSVD) return { code: 'j23_switch', message: `core ${core.id} left with LPID_RSVD`, detail: {} };
     if (inGuest > 0 && (core.lpid !== kvm.lpid || core.sdr1Hi !== kvm.mmu.sdr1Hi || core.sdr1Lo !== kvm.mmu.sdr1Lo || !core.inGuest))
-      return { code: 'J23_SWITCH', message: `core ${core.id} runs vcore ${vc.id} of LPID ${kvm.lpid} with LPID ${core.lpid} / SDR1 not the VM's`, detail: {} };
+      return { code: 'j23_switch', message: `core ${core.id} runs vcore ${vc.id} of LPID ${kvm.lpid} with LPID ${core.lpid} / SDR1 not the VM's`, detail: {} };
     if (inGuest === 0 && (core.lpid !== 0 || core.inGuest))
-      return { code: 'J23_SWITCH', message: `core ${core.id} is out of the guest but LPID is ${core.lpid}`, detail: {} };
+      return { code: 'j23_switch', message: `core ${core.id} is out of the guest but LPID is ${core.lpid}`, detail: {} };
   }
   // J26
   const stale = m.staleTlb;
-  if (stale > 0) return { code: 'J26_TLB_FRESHNESS', message: `${stale} use(s) of a TLB entry whose HPTE changed without a tlbie`, detail: {} };
+  if (stale > 0) return { code: 'j26_tlb_freshness', message: `${stale} use(s) of a TLB entry whose HPTE changed without a tlbie`, detail: {} };
   return null;
 }

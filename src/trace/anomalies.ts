@@ -58,6 +58,12 @@ export const ANOMALIES = {
   j26_tlb_freshness: J(26, 'use of a TLB entry whose HPTE changed without a tlbie'),
   j27_nested_shadow: J(27, 'nested shadow PTE permissions'),
   j28_nested_rmap: J(28, 'nested rmap coverage'),
+  // The Linux 3.3 (seed 1) model's own invariants (src/kvm/hash/invariants.ts), recorded by `record --check`.
+  s1_no_absent: { code: 40, severity: 'error', description: 'an ABSENT HPTE in a Linux 3.3 VM (3.3 has no ABSENT entries)' },
+  s1_pinned: { code: 41, severity: 'error', description: 'a VALID HPTE of a Linux 3.3 VM maps a page outside ram_pginfo or one without its pin' },
+  s1_no_rmap: { code: 42, severity: 'error', description: 'an rmap word or revmap chain in a Linux 3.3 VM (3.3 keeps none)' },
+  s1_no_notifier: { code: 43, severity: 'error', description: 'an MMU-notifier effect on a Linux 3.3 VM (3.3 registers no notifier)' },
+  s1_guest_view: { code: 44, severity: 'error', description: 'a Linux 3.3 H_REMOVE/H_READ returned other than the hardware HPTE (3.3 returns host RPNs, no guest view)' },
   // Detected by replay (never written into a trace).
   unknown_anomaly_code: { code: 100, severity: 'warning', description: 'an anomaly event whose code is not in this table' },
   hpte_write_unknown_vm: { code: 101, severity: 'error', description: 'hpte_write for an LPID with no vm_create before it' },
@@ -92,9 +98,3 @@ export const ANOMALY_BY_CODE: readonly (AnomalyName | undefined)[] = (() => {
 export const A: { readonly [P in AnomalyName]: (typeof ANOMALIES)[P]['code'] } = Object.fromEntries(
   ANOMALY_NAMES.map((n) => [n, ANOMALIES[n].code]),
 ) as never;
-
-/** The §J item of an invariant code such as 'J23_SWITCH' (0 if none): the anomaly code recorded. */
-export function invariantAnomalyCode(code: string): number {
-  const n = Number(/^J(\d+)/.exec(code)?.[1] ?? 0);
-  return ANOMALY_BY_CODE[n] !== undefined ? n : 0;
-}

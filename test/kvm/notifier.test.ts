@@ -186,5 +186,5 @@ test('J20 audit hook: a fault commit over a changed HPTE is reported', () => {
   w.audit.opBegin(k, 0, null);
   w.audit.faultCommit(k, 0x1a298, snap, true);
   const viol = w.audit.violation as { code: string } | null;
-  assert.equal(viol?.code, 'J20_FAULT_REVALIDATE');
+  assert.equal(viol?.code, 'j20_fault_revalidate');
 });

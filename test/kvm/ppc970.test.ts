@@ -86,8 +86,8 @@ test('ppc970 LPID allocation: 62 VMs get 1..62, the 63rd fails, 63 is never used
   // J24 checker: a duplicate or out-of-range LPID is reported.
   assert.equal(checkLpids([...vms, again]), null);
   (again as { lpid: number }).lpid = 63;
-  assert.equal(checkLpids([again])?.code, 'J24_LPID');
-  assert.equal(new KvmInvariantChecker(again).check()?.code, 'J24_LPID');
+  assert.equal(checkLpids([again])?.code, 'j24_lpid');
+  assert.equal(new KvmInvariantChecker(again).check()?.code, 'j24_lpid');
 });
 
 test('ppc970 H_ENTER of an unpinned page: real mode H_TOO_HARD, virtual mode pins and enters (TV11 values)', () => {
@@ -298,10 +298,10 @@ test('ppc970 invariant checker: a VALID HPTE without a slot_phys entry, or a cle
   const pfn = sp.pfn[0x1234];
   sp.pfn[0x1234] = 0;
   sp.flags[0x1234] = 0;
-  assert.equal(w.checker.check()?.code, 'J12_PINNED');
+  assert.equal(w.checker.check()?.code, 'j12_pinned');
   sp.pfn[0x1234] = pfn + 1; // pinned frame differs from the HPTE's
   sp.flags[0x1234] = KVMPPC_GOT_PAGE;
-  assert.equal(w.checker.check()?.code, 'J12_PINNED');
+  assert.equal(w.checker.check()?.code, 'j12_pinned');
 });
 
 test('ppc970 RMA: HID4 RMLS/RMOR, slot_phys pre-filled without GOT_PAGE, H_ENTER in real mode at once', () => {

@@ -425,7 +425,7 @@ test('3.3 has no MMU notifiers: nothing is registered, host changes never reach 
   ok(w);
   // A callback forced onto a 3.3 VM is reported: 3.3 has no such path.
   w.notifier.invalidate_page(null, UA);
-  assert.equal(w.audit.violation?.code, 'S1_NO_NOTIFIER');
+  assert.equal(w.audit.violation?.code, 's1_no_notifier');
   // Destroy drops the last pin of chunk 1, which frees it now.
   k.destroy();
   assert.equal(w.phys.pinCount(PFN1), 0);
@@ -441,16 +441,16 @@ test('seed-1 invariants: ABSENT, an RPN outside ram_pginfo, or rmap activity are
   };
   let w = mk();
   w.kvm.mmu.hpt[0x100 * 4 + 1] = 0x23456020; // ABSENT instead of VALID
-  assert.equal(w.checker.check()?.code, 'S1_NO_ABSENT');
+  assert.equal(w.checker.check()?.code, 's1_no_absent');
   w = mk();
   w.kvm.mmu.hpt[0x100 * 4 + 3] = 0x5abc192; // RPN in frame block 0x5000, which no chunk has
-  assert.equal(w.checker.check()?.code, 'S1_PINNED');
+  assert.equal(w.checker.check()?.code, 's1_pinned');
   w = mk();
   w.kvm.memslots[0].rmap[0] = 1; // PRESENT in an rmap word
-  assert.equal(w.checker.check()?.code, 'S1_NO_RMAP');
+  assert.equal(w.checker.check()?.code, 's1_no_rmap');
   w = mk();
   w.kvm.ram_pginfo!.refcnt[0] = 0; // refcnt dropped from 1
-  assert.equal(w.checker.check()?.code, 'S1_PINNED');
+  assert.equal(w.checker.check()?.code, 's1_pinned');
 });
 
 test('deleting a region tears nothing down: ram_pginfo, pins and HPTEs stay, and H_ENTER still maps the chunk', () => {

@@ -26,17 +26,17 @@ test('J23/J25 hold across entry, real-mode hcall and full exit; each breach is c
 
   m.enterGuest(m.vcpus[1]);
   m.cores[0].lpid = 0x3ff;
-  assert.equal(checkMachineInvariants(m)?.code, 'J23_SWITCH');
+  assert.equal(checkMachineInvariants(m)?.code, 'j23_switch');
   m.cores[0].lpid = m.kvm.lpid;
   m.cores[0].sdr1Lo ^= 1;
-  assert.equal(checkMachineInvariants(m)?.code, 'J23_SWITCH');
+  assert.equal(checkMachineInvariants(m)?.code, 'j23_switch');
   m.cores[0].sdr1Lo ^= 1;
   m.vcpus[0].inGuest = false;
-  assert.equal(checkMachineInvariants(m)?.code, 'J25_VCORE');
+  assert.equal(checkMachineInvariants(m)?.code, 'j25_vcore');
   m.vcpus[0].inGuest = true;
   assert.equal(checkMachineInvariants(m), null);
   m.tlbs[0].counters.stale_tlb = 1;
-  assert.equal(checkMachineInvariants(m)?.code, 'J26_TLB_FRESHNESS');
+  assert.equal(checkMachineInvariants(m)?.code, 'j26_tlb_freshness');
 });
 
 test('--check reaches the MMU checks through kvm.ops.checker: the audit and the state invariants', () => {
@@ -54,7 +54,7 @@ test('--check reaches the MMU checks through kvm.ops.checker: the audit and the 
   k.mmu.setHpte(0, 0, 0, 0, 0); // VALID → invalid without tlbie
   o.opEnd(k, 0, 0, null);
   assert.equal(rc.afterOp(1), true);
-  assert.equal(rc.violation?.code, 'J17_TLBIE');
+  assert.equal(rc.violation?.code, 'j17_tlbie');
 
   // State invariants: an HPTE made VALID behind KVM's back (no revmap, no rmap) is caught on the
   // next state check, though the audit saw no operation.
@@ -63,5 +63,5 @@ test('--check reaches the MMU checks through kvm.ops.checker: the audit and the 
   assert.equal(rc2.afterOp(0), false);
   m2.kvm.mmu.hpt[1] = HPTE_V_VALID_LO;
   assert.equal(rc2.afterOp(1), true);
-  assert.match(rc2.violation?.code ?? '', /^J\d+/);
+  assert.match(rc2.violation?.code ?? '', /^j\d+_/);
 });

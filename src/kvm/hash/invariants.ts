@@ -73,13 +73,14 @@ import { KVMPPC_RAM_PGINFO_ENTRIES } from './seed1.js';
 
 /** The first broken invariant. `code` is 'J<n>_<NAME>' after kernel-model §J item n. */
 export type { Violation } from '../types.js';
+import type { AnomalyName } from '../../trace/anomalies.js';
 
 const RC = HPTE_R_R_LO | HPTE_R_C_LO;
 const TWO32 = 0x1_0000_0000;
 const hex = (n: number): string => '0x' + n.toString(16);
 const hex64 = (hi: number, lo: number): string => '0x' + (BigInt(hi >>> 0) * 0x1_0000_0000n + BigInt(lo >>> 0)).toString(16);
 
-function v(code: string, message: string, detail: Record<string, unknown> = {}): Violation {
+function v(code: AnomalyName, message: string, detail: Record<string, unknown> = {}): Violation {
   return { code, message, detail };
 }
 
@@ -134,7 +135,7 @@ export class KvmInvariantChecker {
   private lpidRange(): Violation | null {
     const kvm = this.kvm;
     const max = kvm.arch206 ? LPID_RSVD - 1 : MAX_LPID_970 - 1;
-    if (kvm.lpid === 0 || kvm.lpid > max) return v('J24_LPID', `LPID ${kvm.lpid} outside 1..${max}`, { lpid: kvm.lpid, cpu: kvm.cpu });
+    if (kvm.lpid === 0 || kvm.lpid > max) return v('j24_lpid', `LPID ${kvm.lpid} outside 1..${max}`, { lpid: kvm.lpid, cpu: kvm.cpu });
     return null;
   }
 
@@ -146,7 +147,7 @@ export class KvmInvariantChecker {
       const sp = kvm.slot_phys[id];
       const seen = this.physSeen[id] ?? null;
       if (sp === null) {
-        if (seen !== null) return v('J12_PINNED', 'slot_phys array freed before VM destroy', { slot: id });
+        if (seen !== null) return v('j12_pinned', 'slot_phys array freed before VM destroy', { slot: id });
         continue;
       }
       let m = seen;
@@ -156,7 +157,7 @@ export class KvmInvariantChecker {
       }
       for (let j = 0; j < sp.npages; j++) {
         const has = sp.has(j);
-        if (m[j] === 1 && !has) return v('J12_PINNED', 'slot_phys entry cleared before VM destroy', { slot: id, index: j });
+        if (m[j] === 1 && !has) return v('j12_pinned', 'slot_phys entry cleared before VM destroy', { slot: id, index: j });
         m[j] = has ? 1 : 0;
       }
     }
@@ -175,24 +176,24 @@ export class KvmInvariantChecker {
     for (let i = 0; i < kvm.mmu.npte; i++) {
       const p = i * 4;
       const v_lo = hpt[p + 1];
-      if ((v_lo & HPTE_V_HVLOCK_LO) !== 0) return v('J2_LOCK', 'HPTE left with HVLOCK', { index: i });
-      if ((v_lo & HPTE_V_ABSENT_LO) !== 0) return v('S1_NO_ABSENT', 'ABSENT HPTE in a seed-1 (3.3) VM', { index: i, v: hex64(hpt[p], v_lo) });
+      if ((v_lo & HPTE_V_HVLOCK_LO) !== 0) return v('j2_lock', 'HPTE left with HVLOCK', { index: i });
+      if ((v_lo & HPTE_V_ABSENT_LO) !== 0) return v('s1_no_absent', 'ABSENT HPTE in a seed-1 (3.3) VM', { index: i, v: hex64(hpt[p], v_lo) });
       if ((v_lo & HPTE_V_VALID_LO) === 0) continue;
       const r_hi = hpt[p + 2];
       const r_lo = hpt[p + 3];
       // J10: a page size H_ENTER accepts (≤ 16 MiB = ram_psize).
       const psize = hpte_page_size(v_lo, r_lo, kvm.arch206);
-      if (psize === 0 || psize > pg.ram_psize) return v('J10_SIZE', 'VALID HPTE with a page size seed 1 does not allow', { index: i, psize });
+      if (psize === 0 || psize > pg.ram_psize) return v('j10_size', 'VALID HPTE with a page size seed 1 does not allow', { index: i, psize });
       // S1_PINNED: the 16 MiB frame block containing the RPN is a ram_pginfo page still pinned.
       const pa = (r_hi & HPTE_R_RPN_HI) * TWO32 + ((r_lo & HPTE_R_RPN_LO) >>> 0);
       const head = Math.floor(pa / pg.ram_psize) * chunkFrames;
       const lpn = lpnOf.get(head);
-      if (lpn === undefined) return v('S1_PINNED', 'VALID HPTE whose RPN is in no ram_pginfo page', { index: i, pa: hex(pa) });
-      if (phys.pinCount(head) === 0) return v('S1_PINNED', 'VALID HPTE maps a ram_pginfo page that holds no pin reference', { index: i, lpn, pfn: hex(head) });
+      if (lpn === undefined) return v('s1_pinned', 'VALID HPTE whose RPN is in no ram_pginfo page', { index: i, pa: hex(pa) });
+      if (phys.pinCount(head) === 0) return v('s1_pinned', 'VALID HPTE maps a ram_pginfo page that holds no pin reference', { index: i, lpn, pfn: hex(head) });
       // J11: hardware WIMG is M or the POWER7 SAO value W|I|M (H_ENTER accepts nothing else).
       const wimg = r_lo & HPTE_R_WIMG_LO;
       if (wimg !== HPTE_R_M_LO && wimg !== (HPTE_R_W_LO | HPTE_R_I_LO | HPTE_R_M_LO)) {
-        return v('J11_WIMG', 'VALID HPTE whose hardware WIMG is neither M nor W|I|M', { index: i, wimg: hex(wimg) });
+        return v('j11_wimg', 'VALID HPTE whose hardware WIMG is neither M nor W|I|M', { index: i, wimg: hex(wimg) });
       }
     }
     return null;
@@ -203,13 +204,13 @@ export class KvmInvariantChecker {
     const kvm = this.kvm;
     for (const s of kvm.memslots) {
       for (let k = 0; k < s.rmap.length; k++) {
-        if (s.rmap[k] !== 0) return v('S1_NO_RMAP', 'rmap word changed in a seed-1 (3.3) VM', { gfn: s.base_gfn + (k >> 1) });
+        if (s.rmap[k] !== 0) return v('s1_no_rmap', 'rmap word changed in a seed-1 (3.3) VM', { gfn: s.base_gfn + (k >> 1) });
       }
     }
     const gr = kvm.mmu.revGuestR;
-    for (let k = 0; k < gr.length; k++) if (gr[k] !== 0) return v('S1_NO_RMAP', 'revmap guest_rpte written in a seed-1 (3.3) VM', { index: k >> 1 });
+    for (let k = 0; k < gr.length; k++) if (gr[k] !== 0) return v('s1_no_rmap', 'revmap guest_rpte written in a seed-1 (3.3) VM', { index: k >> 1 });
     for (let i = 0; i < kvm.mmu.npte; i++) {
-      if (kvm.mmu.revForw[i] !== 0 || kvm.mmu.revBack[i] !== 0) return v('S1_NO_RMAP', 'revmap chain link written in a seed-1 (3.3) VM', { index: i });
+      if (kvm.mmu.revForw[i] !== 0 || kvm.mmu.revBack[i] !== 0) return v('s1_no_rmap', 'revmap chain link written in a seed-1 (3.3) VM', { index: i });
     }
     return null;
   }
@@ -218,7 +219,7 @@ export class KvmInvariantChecker {
   private seed1Pginfo(): Violation | null {
     const kvm = this.kvm;
     const pg = kvm.ram_pginfo!;
-    if (pg.ram_npages > KVMPPC_RAM_PGINFO_ENTRIES) return v('S1_PINNED', 'ram_npages beyond MAX_MEM_ORDER', { ram_npages: pg.ram_npages });
+    if (pg.ram_npages > KVMPPC_RAM_PGINFO_ENTRIES) return v('s1_pinned', 'ram_npages beyond MAX_MEM_ORDER', { ram_npages: pg.ram_npages });
     if (kvm.destroyed) return null;
     if (this.pginfoSeen === null || this.refcntSeen === null) {
       this.pginfoSeen = new Uint32Array(KVMPPC_RAM_PGINFO_ENTRIES);
@@ -227,8 +228,8 @@ export class KvmInvariantChecker {
     const ps = this.pginfoSeen;
     const rs = this.refcntSeen;
     for (let lpn = 0; lpn < KVMPPC_RAM_PGINFO_ENTRIES; lpn++) {
-      if (ps[lpn] !== 0 && pg.pfn[lpn] === 0) return v('S1_PINNED', 'ram_pginfo entry cleared before VM destroy', { lpn });
-      if (pg.refcnt[lpn] < rs[lpn]) return v('S1_PINNED', 'ram_pginfo refcnt decreased', { lpn, before: rs[lpn], after: pg.refcnt[lpn] });
+      if (ps[lpn] !== 0 && pg.pfn[lpn] === 0) return v('s1_pinned', 'ram_pginfo entry cleared before VM destroy', { lpn });
+      if (pg.refcnt[lpn] < rs[lpn]) return v('s1_pinned', 'ram_pginfo refcnt decreased', { lpn, before: rs[lpn], after: pg.refcnt[lpn] });
       ps[lpn] = pg.pfn[lpn];
       rs[lpn] = pg.refcnt[lpn];
     }
@@ -239,12 +240,12 @@ export class KvmInvariantChecker {
   private geometry(): Violation | null {
     const kvm = this.kvm;
     const g = kvm.mmu.geom;
-    if (g.order < PPC_MIN_HPT_ORDER) return v('J1_GEOMETRY', `HPT order ${g.order} < 18`);
+    if (g.order < PPC_MIN_HPT_ORDER) return v('j1_geometry', `HPT order ${g.order} < 18`);
     if (kvm.mmu.npte !== 2 ** (g.order - 4) || kvm.mmu.hpt.length !== kvm.mmu.npte * 4) {
-      return v('J1_GEOMETRY', 'HPT size is not 2^order bytes', { order: g.order, npte: kvm.mmu.npte, words: kvm.mmu.hpt.length });
+      return v('j1_geometry', 'HPT size is not 2^order bytes', { order: g.order, npte: kvm.mmu.npte, words: kvm.mmu.hpt.length });
     }
-    if (g.hashMask !== 2 ** (g.order - 7) - 1) return v('J1_GEOMETRY', 'hash mask is not 2^(order-7)-1', { mask: g.hashMask });
-    if ((kvm.mmu.sdr1Lo & 0x1f) !== g.order - 18) return v('J1_GEOMETRY', 'SDR1 HTABSIZE != order - 18', { sdr1Lo: hex(kvm.mmu.sdr1Lo) });
+    if (g.hashMask !== 2 ** (g.order - 7) - 1) return v('j1_geometry', 'hash mask is not 2^(order-7)-1', { mask: g.hashMask });
+    if ((kvm.mmu.sdr1Lo & 0x1f) !== g.order - 18) return v('j1_geometry', 'SDR1 HTABSIZE != order - 18', { sdr1Lo: hex(kvm.mmu.sdr1Lo) });
     return null;
   }
 
@@ -253,7 +254,7 @@ export class KvmInvariantChecker {
     for (const s of this.kvm.memslots) {
       for (let off = 0; off < s.npages; off++) {
         if ((s.rmap[off * 2] & KVMPPC_RMAP_LOCK_HI) !== 0) {
-          return v('J2_LOCK', 'rmap lock bit set at a quiescent point', { gfn: s.base_gfn + off });
+          return v('j2_lock', 'rmap lock bit set at a quiescent point', { gfn: s.base_gfn + off });
         }
       }
     }
@@ -268,10 +269,10 @@ export class KvmInvariantChecker {
     for (let i = 0; i < kvm.mmu.npte; i++) {
       const p = i * 4;
       const v_lo = hpt[p + 1];
-      if ((v_lo & HPTE_V_HVLOCK_LO) !== 0) return v('J2_LOCK', 'HPTE left with HVLOCK', { index: i });
+      if ((v_lo & HPTE_V_HVLOCK_LO) !== 0) return v('j2_lock', 'HPTE left with HVLOCK', { index: i });
       const valid = (v_lo & HPTE_V_VALID_LO) !== 0;
       const absent = (v_lo & HPTE_V_ABSENT_LO) !== 0;
-      if (valid && absent) return v('J3_VALID_ABSENT', 'HPTE both VALID and ABSENT', { index: i, v: hex64(hpt[p], v_lo) });
+      if (valid && absent) return v('j3_valid_absent', 'HPTE both VALID and ABSENT', { index: i, v: hex64(hpt[p], v_lo) });
       if (!valid && !absent) continue;
       const r_hi = hpt[p + 2];
       const r_lo = hpt[p + 3];
@@ -281,19 +282,19 @@ export class KvmInvariantChecker {
       const slot = gfn < 0 ? null : kvm.valid_memslot(gfn);
       // J6: no memslot = emulated MMIO: ABSENT, key 31, never VALID; PPC970 has none at all.
       if (slot === null) {
-        if (valid) return v('J6_MMIO', 'VALID HPTE whose guest page is in no valid memslot', { index: i, gfn });
-        if (!kvm.arch206) return v('J6_MMIO', 'MMIO (ABSENT, no memslot) HPTE on PPC970', { index: i, gfn });
+        if (valid) return v('j6_mmio', 'VALID HPTE whose guest page is in no valid memslot', { index: i, gfn });
+        if (!kvm.arch206) return v('j6_mmio', 'MMIO (ABSENT, no memslot) HPTE on PPC970', { index: i, gfn });
         // K34 quirk: H_PROTECT rewrites the key bits of ABSENT entries too, so after a guest
         // H_PROTECT an MMIO HPTE carries the guest's key (hardware key == guest key) instead of 31.
         // (The model runs K34 H_PROTECT for both kernel settings; K420 updates r only if VALID.)
         const quirk = hpte_storage_key(r_hi, r_lo) === hpte_storage_key(kvm.mmu.revGuestR[i * 2], gr_lo);
         if (!hpte_is_mmio_key(r_hi, r_lo) && !quirk) {
-          return v('J6_MMIO', 'MMIO HPTE without storage key 31', { index: i, r: hex64(r_hi, r_lo) });
+          return v('j6_mmio', 'MMIO HPTE without storage key 31', { index: i, r: hex64(r_hi, r_lo) });
         }
         continue;
       }
       // J12: pinned mode never has ABSENT entries for RAM.
-      if (!kvm.usingMmuNotifiers && !valid) return v('J12_PINNED', 'ABSENT HPTE in pinned mode', { index: i, gfn });
+      if (!kvm.usingMmuNotifiers && !valid) return v('j12_pinned', 'ABSENT HPTE in pinned mode', { index: i, gfn });
       if (!valid) continue;
       if (!kvm.usingMmuNotifiers) {
         const x = this.pinnedHpte(i, slot, gfn, psize, r_hi, r_lo, gr_lo);
@@ -305,20 +306,20 @@ export class KvmInvariantChecker {
       const hva = kvm.gfn_to_hva_memslot(slot, gfn);
       const pi = mm.find_linux_pte_or_hugepte(hva);
       const vma = pi >= 0 ? mm.foundVma : null;
-      if (vma === null) return v('J8_STALE_HOST_PAGE', 'VALID HPTE for an hva in no VMA', { index: i, gfn, hva: hex(hva) });
+      if (vma === null) return v('j8_stale_host_page', 'VALID HPTE for an hva in no VMA', { index: i, gfn, hva: hex(hva) });
       const pteSize = 2 ** vma.pageShift;
       if (psize > pteSize || !slot_is_aligned(slot, psize, kvm.pageSize)) {
-        return v('J10_SIZE', 'VALID HPTE larger than its host page or in an unaligned slot', { index: i, psize, pteSize });
+        return v('j10_size', 'VALID HPTE larger than its host page or in an unaligned slot', { index: i, psize, pteSize });
       }
       // J8: the host still maps the page, at the frame the HPTE points to.
       if ((vma.flags[pi] & PTE_PRESENT) === 0) {
-        return v('J8_STALE_HOST_PAGE', 'VALID HPTE for a host page that is not present', { index: i, gfn, hva: hex(hva) });
+        return v('j8_stale_host_page', 'VALID HPTE for a host page that is not present', { index: i, gfn, hva: hex(hva) });
       }
       const gpaLo = gr_lo & HPTE_R_RPN_LO;
       const expect = vma.pfn[pi] * kvm.pageSize + ((gpaLo & (pteSize - 1) & ~(psize - 1)) >>> 0);
       const got = (r_hi & HPTE_R_RPN_HI) * TWO32 + ((r_lo & HPTE_R_RPN_LO & ~(psize - 1)) >>> 0);
       if (got !== expect) {
-        return v('J8_STALE_HOST_PAGE', 'VALID HPTE points at a frame the host no longer maps there', {
+        return v('j8_stale_host_page', 'VALID HPTE points at a frame the host no longer maps there', {
           index: i,
           gfn,
           hpte_pa: hex(got),
@@ -330,7 +331,7 @@ export class KvmInvariantChecker {
         const wimg = r_lo & HPTE_R_WIMG_LO;
         const sao = HPTE_R_W_LO | HPTE_R_I_LO | HPTE_R_M_LO;
         if (wimg !== HPTE_R_M_LO && !(kvm.arch206 && wimg === sao)) {
-          return v('J11_WIMG', 'VALID RAM HPTE whose hardware WIMG is not M', { index: i, wimg: hex(wimg) });
+          return v('j11_wimg', 'VALID RAM HPTE whose hardware WIMG is not M', { index: i, wimg: hex(wimg) });
         }
       }
       void off;
@@ -346,12 +347,12 @@ export class KvmInvariantChecker {
     const sp = kvm.slot_phys[slot.id];
     const off = gfn - slot.base_gfn;
     if (sp === null || off >= sp.npages || !sp.has(off)) {
-      return v('J12_PINNED', 'VALID HPTE whose page has no slot_phys entry', { index: i, gfn });
+      return v('j12_pinned', 'VALID HPTE whose page has no slot_phys entry', { index: i, gfn });
     }
     const ef = sp.flags[off];
     const pteSize = kvm.pageSize * 2 ** (ef & KVMPPC_PAGE_ORDER_MASK);
     if (psize > pteSize || !slot_is_aligned(slot, psize, kvm.pageSize)) {
-      return v('J10_SIZE', 'VALID HPTE larger than its pinned backing page or in an unaligned slot', { index: i, psize, pteSize });
+      return v('j10_size', 'VALID HPTE larger than its pinned backing page or in an unaligned slot', { index: i, psize, pteSize });
     }
     // pa = (pfn << PAGE_SHIFT) | (gpa & (pte_size - 1)) when the backing page is larger, as H_ENTER.
     const base = sp.pfn[off] * kvm.pageSize;
@@ -360,10 +361,10 @@ export class KvmInvariantChecker {
     const expectPage = Math.floor(base / TWO32) * TWO32 + ((lo & ~(psize - 1)) >>> 0);
     const got = (r_hi & HPTE_R_RPN_HI) * TWO32 + ((r_lo & HPTE_R_RPN_LO & ~(psize - 1)) >>> 0);
     if (got !== expectPage) {
-      return v('J12_PINNED', 'VALID HPTE does not map the frame slot_phys pinned for its page', { index: i, gfn, hpte_pa: hex(got), pinned_pa: hex(expectPage) });
+      return v('j12_pinned', 'VALID HPTE does not map the frame slot_phys pinned for its page', { index: i, gfn, hpte_pa: hex(got), pinned_pa: hex(expectPage) });
     }
     if ((ef & (HPTE_R_I_LO | HPTE_R_W_LO)) === 0 && (r_lo & HPTE_R_WIMG_LO) !== HPTE_R_M_LO) {
-      return v('J11_WIMG', 'VALID RAM HPTE whose hardware WIMG is not M', { index: i, wimg: hex(r_lo & HPTE_R_WIMG_LO) });
+      return v('j11_wimg', 'VALID RAM HPTE whose hardware WIMG is not M', { index: i, wimg: hex(r_lo & HPTE_R_WIMG_LO) });
     }
     return null;
   }
@@ -380,22 +381,22 @@ export class KvmInvariantChecker {
         if ((s.rmap[off * 2] & KVMPPC_RMAP_PRESENT_HI) === 0) continue;
         const gfn = s.base_gfn + off;
         const head = s.rmap[off * 2 + 1];
-        if (head >= kvm.mmu.npte) return v('J1_GEOMETRY', 'rmap INDEX beyond NPTE', { gfn, index: head });
+        if (head >= kvm.mmu.npte) return v('j1_geometry', 'rmap INDEX beyond NPTE', { gfn, index: head });
         let i = head;
         const walked: number[] = [];
         for (;;) {
-          if (vis[i] === 2) return v('J5_RING', 'chain does not return to its head', { gfn, head, at: i });
-          if (vis[i] === 1) return v('J4_CHAIN_MEMBERSHIP', 'HPTE on two chains', { gfn, index: i });
+          if (vis[i] === 2) return v('j5_ring', 'chain does not return to its head', { gfn, head, at: i });
+          if (vis[i] === 1) return v('j4_chain_membership', 'HPTE on two chains', { gfn, index: i });
           vis[i] = 2;
           walked.push(i);
           const f = forw[i];
           const b = back[i];
-          if (f >= kvm.mmu.npte || b >= kvm.mmu.npte) return v('J1_GEOMETRY', 'revmap link beyond NPTE', { index: i, forw: f, back: b });
-          if (back[f] !== i || forw[b] !== i) return v('J5_RING', 'forw/back links disagree', { gfn, index: i, forw: f, back: b });
+          if (f >= kvm.mmu.npte || b >= kvm.mmu.npte) return v('j1_geometry', 'revmap link beyond NPTE', { index: i, forw: f, back: b });
+          if (back[f] !== i || forw[b] !== i) return v('j5_ring', 'forw/back links disagree', { gfn, index: i, forw: f, back: b });
           const vl = kvm.mmu.hpt[i * 4 + 1];
-          if ((vl & HPTE_V_VALID_LO) === 0) return v('J4_CHAIN_MEMBERSHIP', 'non-VALID HPTE on a chain', { gfn, index: i });
+          if ((vl & HPTE_V_VALID_LO) === 0) return v('j4_chain_membership', 'non-VALID HPTE on a chain', { gfn, index: i });
           if (guestGfn(kvm, i) !== gfn) {
-            return v('J4_CHAIN_MEMBERSHIP', 'HPTE on the chain of another gfn', { gfn, index: i, its_gfn: guestGfn(kvm, i) });
+            return v('j4_chain_membership', 'HPTE on the chain of another gfn', { gfn, index: i, its_gfn: guestGfn(kvm, i) });
           }
           i = f;
           if (i === head) break;
@@ -408,7 +409,7 @@ export class KvmInvariantChecker {
       if ((kvm.mmu.hpt[i * 4 + 1] & HPTE_V_VALID_LO) === 0 || vis[i] !== 0) continue;
       const gfn = guestGfn(kvm, i);
       if (gfn >= 0 && kvm.valid_memslot(gfn) !== null) {
-        return v('J4_CHAIN_MEMBERSHIP', 'VALID RAM HPTE on no chain', { index: i, gfn });
+        return v('j4_chain_membership', 'VALID RAM HPTE on no chain', { index: i, gfn });
       }
     }
     return null;
@@ -470,7 +471,7 @@ export class HvAudit implements KvmObserver {
     this.pending.length = 0;
     this.untouchable = -1;
     if (nr < 0 && kvm.ops.memory === 'ram_pginfo') {
-      this.fail(v('S1_NO_NOTIFIER', 'an MMU-notifier callback reached a seed-1 (3.3) VM, which has no notifier', { op: nr }));
+      this.fail(v('s1_no_notifier', 'an MMU-notifier callback reached a seed-1 (3.3) VM, which has no notifier', { op: nr }));
     }
     // J12 (pinned mode): a digest of the HPT/rmap before and after a notifier op. It walks the whole
     // HPT, so long runs may sample it (digestEvery); the ops between samples are still checked by
@@ -494,7 +495,7 @@ export class HvAudit implements KvmObserver {
       kvm.mmu.hpt[p + 3] === snap[3] &&
       kvm.mmu.revGuestR[index * 2] === snap[4] &&
       kvm.mmu.revGuestR[index * 2 + 1] === snap[5];
-    if (!same) this.fail(v('J20_FAULT_REVALIDATE', 'page fault committed over a changed HPTE', { index }));
+    if (!same) this.fail(v('j20_fault_revalidate', 'page fault committed over a changed HPTE', { index }));
   }
 
   hpteWrite(kvm: Kvm, i: number, ov_hi: number, ov_lo: number, or_hi: number, or_lo: number): void {
@@ -504,19 +505,19 @@ export class HvAudit implements KvmObserver {
     const nr_hi = kvm.mmu.hpt[p + 2];
     const nr_lo = kvm.mmu.hpt[p + 3];
     // J12: in pinned mode a notifier callback (op < 0) never writes an HPTE.
-    if (this.op < 0 && !kvm.usingMmuNotifiers) this.fail(v('J12_PINNED', 'HPTE written by an MMU-notifier callback in pinned mode', { index: i, op: this.op }));
+    if (this.op < 0 && !kvm.usingMmuNotifiers) this.fail(v('j12_pinned', 'HPTE written by an MMU-notifier callback in pinned mode', { index: i, op: this.op }));
     if (i === this.untouchable) {
-      this.fail(v('J20_FAULT_REVALIDATE', 'page fault wrote an HPTE after deciding not to commit', { index: i }));
+      this.fail(v('j20_fault_revalidate', 'page fault wrote an HPTE after deciding not to commit', { index: i }));
     }
     // S1_NO_ABSENT: seed 1 never writes an ABSENT HPTE, on any path.
     if (kvm.ops.memory === 'ram_pginfo' && (nv_lo & HPTE_V_ABSENT_LO) !== 0) {
-      this.fail(v('S1_NO_ABSENT', 'ABSENT HPTE written in a seed-1 (3.3) VM', { index: i, v: hex64(nv_hi, nv_lo), op: this.op }));
+      this.fail(v('s1_no_absent', 'ABSENT HPTE written in a seed-1 (3.3) VM', { index: i, v: hex64(nv_hi, nv_lo), op: this.op }));
     }
     // J12: in pinned mode notifier callbacks write no HPTE, and H_ENTER never writes ABSENT.
     if (!kvm.usingMmuNotifiers) {
-      if (this.op < 0) this.fail(v('J12_PINNED', 'notifier callback wrote an HPTE in pinned mode', { index: i, op: this.op }));
+      if (this.op < 0) this.fail(v('j12_pinned', 'notifier callback wrote an HPTE in pinned mode', { index: i, op: this.op }));
       if (this.op === H_ENTER && (nv_lo & HPTE_V_ABSENT_LO) !== 0) {
-        this.fail(v('J12_PINNED', 'H_ENTER created an ABSENT HPTE in pinned mode', { index: i, v: hex64(nv_hi, nv_lo) }));
+        this.fail(v('j12_pinned', 'H_ENTER created an ABSENT HPTE in pinned mode', { index: i, v: hex64(nv_hi, nv_lo) }));
       }
     }
     // J17: a VALID entry that changes needs a tlbie of its old translation; one that is rewritten
@@ -528,7 +529,7 @@ export class HvAudit implements KvmObserver {
     }
     // J21: H_ENTER only writes slots that had neither VALID nor ABSENT.
     if (this.op === H_ENTER && (ov_lo & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) !== 0) {
-      this.fail(v('J21_H_ENTER_PLACEMENT', 'H_ENTER overwrote an in-use slot', { index: i, old_v: hex64(ov_hi, ov_lo) }));
+      this.fail(v('j21_h_enter_placement', 'H_ENTER overwrote an in-use slot', { index: i, old_v: hex64(ov_hi, ov_lo) }));
     }
     // J14: guest-visible R/C of a live entry never drops, except by H_CLEAR_REF/H_CLEAR_MOD.
     const liveBefore = (ov_lo & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) !== 0;
@@ -537,7 +538,7 @@ export class HvAudit implements KvmObserver {
     if (liveBefore && liveAfter && this.op !== H_CLEAR_REF && this.op !== H_CLEAR_MOD && this.op !== H_ENTER) {
       const before = this.lastRc[i];
       if ((rcNow & before) !== before) {
-        this.fail(v('J14_RC_MONOTONIC', 'guest-visible R/C dropped', { index: i, before: hex(before), after: hex(rcNow), op: this.op }));
+        this.fail(v('j14_rc_monotonic', 'guest-visible R/C dropped', { index: i, before: hex(before), after: hex(rcNow), op: this.op }));
       }
     }
     this.lastRc[i] = liveAfter ? rcNow : 0;
@@ -551,20 +552,20 @@ export class HvAudit implements KvmObserver {
         return;
       }
     }
-    this.fail(v('J17_TLBIE', 'tlbie without a preceding write of a VALID HPTE with that RB', { rb: hex64(rb_hi, rb_lo), lpid: kvm.lpid }));
+    this.fail(v('j17_tlbie', 'tlbie without a preceding write of a VALID HPTE with that RB', { rb: hex64(rb_hi, rb_lo), lpid: kvm.lpid }));
   }
 
   opEnd(kvm: Kvm, nr: number, ret: number, regs: Uint32Array | null): void {
     if (this.notifierDigest !== -1) {
       if (mmuStateDigest(kvm) !== this.notifierDigest) {
-        this.fail(v('J12_PINNED', 'notifier callback changed HPT/revmap/rmap state in pinned mode', { op: nr }));
+        this.fail(v('j12_pinned', 'notifier callback changed HPT/revmap/rmap state in pinned mode', { op: nr }));
       }
       this.notifierDigest = -1;
     }
     const pd = this.pending;
     for (let k = 0; k < pd.length; k += 4) {
       if (pd[k + 3] === 1) {
-        this.fail(v('J17_TLBIE', 'VALID HPTE changed without a tlbie', { index: pd[k], rb: hex64(pd[k + 1], pd[k + 2]), op: nr }));
+        this.fail(v('j17_tlbie', 'VALID HPTE changed without a tlbie', { index: pd[k], rb: hex64(pd[k + 1], pd[k + 2]), op: nr }));
         break;
       }
     }
@@ -591,11 +592,11 @@ export class HvAudit implements KvmObserver {
       const i = inr[3];
       const p = i * 4;
       if (kvm.mmu.hpt[p] !== 0 || kvm.mmu.hpt[p + 1] !== 0) {
-        this.fail(v('J22_H_REMOVE_EFFECT', 'dword 0 not zero after H_REMOVE', { index: i }));
+        this.fail(v('j22_h_remove_effect', 'dword 0 not zero after H_REMOVE', { index: i }));
       } else if ((regs[1] & HPTE_V_VALID_LO) === 0) {
-        this.fail(v('S1_GUEST_VIEW', 'seed-1 H_REMOVE removed an entry that was not VALID', { index: i }));
+        this.fail(v('s1_guest_view', 'seed-1 H_REMOVE removed an entry that was not VALID', { index: i }));
       } else if (regs[2] !== kvm.mmu.hpt[p + 2] || regs[3] !== kvm.mmu.hpt[p + 3]) {
-        this.fail(v('S1_GUEST_VIEW', 'seed-1 H_REMOVE r5 is not the hardware dword 1', { index: i, r5: hex64(regs[2], regs[3]) }));
+        this.fail(v('s1_guest_view', 'seed-1 H_REMOVE r5 is not the hardware dword 1', { index: i, r5: hex64(regs[2], regs[3]) }));
       }
       return;
     }
@@ -615,7 +616,7 @@ export class HvAudit implements KvmObserver {
         const xl = xlate && (h[p + 1] & HPTE_V_VALID_LO) !== 0;
         const nonRpnOk = ((regs[k * 4 + 2] ^ h[p + 2]) & ~HPTE_R_RPN_HI) === 0 && ((regs[k * 4 + 3] ^ h[p + 3]) & ~HPTE_R_RPN_LO) === 0;
         if (!vOk || (xl ? !nonRpnOk : !rawR)) {
-          this.fail(v('S1_GUEST_VIEW', 'seed-1 H_READ did not return the hardware words', { index: idx, xlate }));
+          this.fail(v('s1_guest_view', 'seed-1 H_READ did not return the hardware words', { index: idx, xlate }));
           return;
         }
       }
@@ -629,7 +630,7 @@ export class HvAudit implements KvmObserver {
     if (ret === H_SUCCESS) {
       const idx = regs[1];
       if (regs[0] !== 0 || (exact ? idx !== req : idx < (req & ~7) || idx > (req & ~7) + 7)) {
-        this.fail(v('J21_H_ENTER_PLACEMENT', 'H_ENTER returned an index outside its PTEG / not the exact one', { requested: req, got: idx, exact }));
+        this.fail(v('j21_h_enter_placement', 'H_ENTER returned an index outside its PTEG / not the exact one', { requested: req, got: idx, exact }));
         return;
       }
       const p = idx * 4;
@@ -640,7 +641,7 @@ export class HvAudit implements KvmObserver {
           const rmapRc = s.rmap[(gfn - s.base_gfn) * 2] & RC;
           const hwRc = kvm.mmu.hpt[p + 3] & RC;
           if ((hwRc & rmapRc) !== hwRc) {
-            this.fail(v('J16_RC_INSERT', 'H_ENTER set hardware R/C the rmap word does not have', { index: idx, hw: hex(hwRc), rmap: hex(rmapRc) }));
+            this.fail(v('j16_rc_insert', 'H_ENTER set hardware R/C the rmap word does not have', { index: idx, hw: hex(hwRc), rmap: hex(rmapRc) }));
           }
         }
       }
@@ -649,7 +650,7 @@ export class HvAudit implements KvmObserver {
       const n = exact ? 1 : 8;
       for (let k = 0; k < n; k++) {
         if ((kvm.mmu.hpt[(first + k) * 4 + 1] & (HPTE_V_VALID_LO | HPTE_V_ABSENT_LO)) === 0) {
-          this.fail(v('J21_H_ENTER_PLACEMENT', 'H_PTEG_FULL with a free slot', { index: first + k }));
+          this.fail(v('j21_h_enter_placement', 'H_PTEG_FULL with a free slot', { index: first + k }));
           return;
         }
       }
@@ -661,11 +662,11 @@ export class HvAudit implements KvmObserver {
     const i = inr[3];
     const p = i * 4;
     if (kvm.mmu.hpt[p] !== 0 || kvm.mmu.hpt[p + 1] !== 0) {
-      this.fail(v('J22_H_REMOVE_EFFECT', 'dword 0 not zero after H_REMOVE', { index: i }));
+      this.fail(v('j22_h_remove_effect', 'dword 0 not zero after H_REMOVE', { index: i }));
       return;
     }
     if (regs[2] !== kvm.mmu.revGuestR[i * 2] || regs[3] !== kvm.mmu.revGuestR[i * 2 + 1]) {
-      this.fail(v('J7_GUEST_VIEW', 'H_REMOVE r5 is not the guest view', { index: i, r5: hex64(regs[2], regs[3]) }));
+      this.fail(v('j7_guest_view', 'H_REMOVE r5 is not the guest view', { index: i, r5: hex64(regs[2], regs[3]) }));
       return;
     }
     // Not on the chain of its page (use the returned old v for the page size).
@@ -675,7 +676,7 @@ export class HvAudit implements KvmObserver {
     const gfn = hpte_rpn(kvm.mmu.revGuestR[i * 2], gr_lo, psize, kvm.pageShift);
     const s = kvm.gfn_to_memslot(gfn);
     if (s !== null && inChain(kvm, s, gfn - s.base_gfn, i)) {
-      this.fail(v('J22_H_REMOVE_EFFECT', 'removed HPTE still on its chain', { index: i, gfn }));
+      this.fail(v('j22_h_remove_effect', 'removed HPTE still on its chain', { index: i, gfn }));
     }
   }
 
@@ -690,14 +691,14 @@ export class HvAudit implements KvmObserver {
     for (let k = 0; k < n; k++, idx++) {
       const ov_lo = regs[k * 4 + 1];
       if ((ov_lo & HPTE_V_ABSENT_LO) !== 0) {
-        this.fail(v('J7_GUEST_VIEW', 'H_READ reported ABSENT', { index: idx }));
+        this.fail(v('j7_guest_view', 'H_READ reported ABSENT', { index: idx }));
         return;
       }
       if ((ov_lo & HPTE_V_VALID_LO) === 0) continue;
       const gr_hi = kvm.mmu.revGuestR[idx * 2];
       const gr_lo = kvm.mmu.revGuestR[idx * 2 + 1];
       if (regs[k * 4 + 2] !== gr_hi || ((regs[k * 4 + 3] & ~RC) >>> 0) !== ((gr_lo & ~RC) >>> 0)) {
-        this.fail(v('J7_GUEST_VIEW', 'H_READ dword 1 is not the guest view', { index: idx, r: hex64(regs[k * 4 + 2], regs[k * 4 + 3]) }));
+        this.fail(v('j7_guest_view', 'H_READ dword 1 is not the guest view', { index: idx, r: hex64(regs[k * 4 + 2], regs[k * 4 + 3]) }));
         return;
       }
     }
@@ -727,9 +728,9 @@ export function checkLpids(kvms: readonly Kvm[]): Violation | null {
   for (const k of kvms) {
     if (k.destroyed) continue;
     const max = k.arch206 ? LPID_RSVD - 1 : MAX_LPID_970 - 1;
-    if (k.lpid === 0 || k.lpid > max) return v('J24_LPID', `LPID ${k.lpid} outside 1..${max}`, { vm: k.vmId, lpid: k.lpid, cpu: k.cpu });
+    if (k.lpid === 0 || k.lpid > max) return v('j24_lpid', `LPID ${k.lpid} outside 1..${max}`, { vm: k.vmId, lpid: k.lpid, cpu: k.cpu });
     const other = seen.get(k.lpid);
-    if (other !== undefined) return v('J24_LPID', `LPID ${k.lpid} used by two live VMs`, { vm: k.vmId, other });
+    if (other !== undefined) return v('j24_lpid', `LPID ${k.lpid} used by two live VMs`, { vm: k.vmId, other });
     seen.set(k.lpid, k.vmId);
   }
   return null;
