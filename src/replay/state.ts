@@ -12,7 +12,7 @@
 //   host         VMM page table hva → pfn, pins, other processes' frames (host_page)    [anomalies]
 //   cores        LPID/SDR1/LPCR/in-guest, TLB invalidations and flushes                 []
 //   vcpus        vcpu run state, vcores, SLBs (guest_enter/exit, vcpu_state, vcore_state, slb_update) [hpt, anomalies]
-//   ops          the guest operation every event serves (every event: cause chains)     []
+//   ops          the guest operation every event serves (every event: cause chains)     [anomalies]
 //   checkpoints  recorded checkpoint digests, verified against the fold on request      [hpt, memslots, rmap, vcpus, anomalies]
 //   counters     every event counter (events by kind, faults, hcalls, notifier, host ops, ...) []
 // Adding an event kind: add it to trace/kinds.ts; this file then fails to compile until HANDLES
