@@ -6,6 +6,7 @@ import type { EventBatch } from '../trace/batch.js';
 import type { TraceReader } from '../trace/reader.js';
 import { hpteState, rmapState } from './seek.js';
 import { type CheckpointDivergence, StateFold, type VmState } from './state.js';
+import { fieldIndex } from '../trace/fields.js';
 
 export interface VerifyResult {
   events: number;
@@ -39,7 +40,11 @@ function sameEvent(a: EventBatch, i: number, b: EventBatch, j: number): boolean 
   if (a.core[i] !== b.core[j] || a.cause[i] !== b.cause[j]) return false;
   const na = a.nwords(i);
   if (na !== b.nwords(j)) return false;
-  for (let k = 0; k < na; k++) if (a.wordLo(i, k) !== b.wordLo(j, k) || a.wordHi(i, k) !== b.wordHi(j, k)) return false;
+  // Every stored word, whatever the kind's field names: the generic walk fieldIndex is for.
+  for (let k = 0; k < na; k++) {
+    const f = fieldIndex(k);
+    if (a.lo(i, f) !== b.lo(j, f) || a.hi(i, f) !== b.hi(j, f)) return false;
+  }
   return true;
 }
 

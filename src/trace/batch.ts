@@ -213,29 +213,28 @@ export class EventBatch {
     return this.wordBig(i, f);
   }
 
-  // Positional word accessors, used by the field accessors above. Outside src/trace only src/replay
-  // and src/analysis still call them (until they move to handlers); test/trace/fields.test.ts keeps
-  // every other folder on the field accessors.
+  // Positional word accessors: private, behind the field accessors above (fieldIndex(j) is the way
+  // for code that walks every word of an event).
 
   /** Word j of event i as a BigInt (0n past the stored words). Edge use only. */
-  wordBig(i: number, j: number): bigint {
+  private wordBig(i: number, j: number): bigint {
     if (j >= this.nwords(i)) return 0n;
     const p = (this.wofs[i] + j) * 2;
     return (BigInt(this.words[p + 1]) << 32n) | BigInt(this.words[p]);
   }
 
   /** Word j of event i as a JS number, exact when |value| < 2^53 as a signed 64-bit value. */
-  wordNum(i: number, j: number): number {
+  private wordNum(i: number, j: number): number {
     if (j >= this.nwords(i)) return 0;
     const p = (this.wofs[i] + j) * 2;
     return wordToNumber(this.words[p + 1], this.words[p]);
   }
 
-  wordLo(i: number, j: number): number {
+  private wordLo(i: number, j: number): number {
     return j >= this.nwords(i) ? 0 : this.words[(this.wofs[i] + j) * 2];
   }
 
-  wordHi(i: number, j: number): number {
+  private wordHi(i: number, j: number): number {
     return j >= this.nwords(i) ? 0 : this.words[(this.wofs[i] + j) * 2 + 1];
   }
 }
