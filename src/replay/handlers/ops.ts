@@ -29,6 +29,8 @@ const W_OP_ID = F.guest_op.op_id;
 export const NO_OP = -1;
 /** Before the history a restored replay holds (see knownFrom). */
 export const UNKNOWN_OP = -2;
+/** `cur` before the first event: differs from every op, so the first event opens a run. */
+const NO_RUN = -3;
 /** How far back a cause is followed, in events. */
 export const CAUSE_WINDOW = 16384;
 const WINDOW_MASK = CAUSE_WINDOW - 1;
@@ -36,11 +38,12 @@ const WINDOW_MASK = CAUSE_WINDOW - 1;
 export class OpIndexHandler implements ReplayHandler {
   readonly name = 'ops';
   readonly deps: readonly HandlerName[] = ['anomalies'];
-  /** Runs: [first seq hi, first seq lo, op + 1] × nruns (a plain array: no change tracking needed). */
-  private runs = new Uint32Array(3 * 1024);
+  /** Runs: the first seq of each run and its op (plain arrays: no change tracking needed). */
+  private runStart = new Float64Array(1024);
+  private runOp = new Int32Array(1024);
   private nruns = 0;
-  /** The op of the last event seen, and the seq of the last event seen. */
-  private cur = NO_OP;
+  /** The op of the last event seen (NO_RUN before the first), and the seq of the last event seen. */
+  private cur = NO_RUN;
   private last = -1;
   /** The op of each of the last CAUSE_WINDOW events, by seq & WINDOW_MASK (cause lookup in O(1)). */
   private readonly recent = new Int32Array(CAUSE_WINDOW);
@@ -51,7 +54,7 @@ export class OpIndexHandler implements ReplayHandler {
 
   reset(): void {
     this.nruns = 0;
-    this.cur = NO_OP;
+    this.cur = NO_RUN;
     this.last = -1;
     this.knownFrom = 0;
   }
@@ -71,7 +74,7 @@ export class OpIndexHandler implements ReplayHandler {
       }
     }
     this.recent[seq & WINDOW_MASK] = op;
-    if (op !== this.cur || this.nruns === 0) this.append(seq, op);
+    if (op !== this.cur) this.append(seq, op);
   }
 
   /** After a range of events: the seq of the last one (set once per range, not per event). */
@@ -81,20 +84,21 @@ export class OpIndexHandler implements ReplayHandler {
 
   private append(seq: number, op: number): void {
     const r = this.nruns++;
-    if (r * 3 + 3 > this.runs.length) {
-      const g = new Uint32Array(this.runs.length * 2);
-      g.set(this.runs);
-      this.runs = g;
+    if (r === this.runOp.length) {
+      const s = new Float64Array(r * 2);
+      s.set(this.runStart);
+      this.runStart = s;
+      const o = new Int32Array(r * 2);
+      o.set(this.runOp);
+      this.runOp = o;
     }
-    const d = this.runs;
-    d[r * 3] = Math.floor(seq / 4294967296) >>> 0;
-    d[r * 3 + 1] = seq >>> 0;
-    d[r * 3 + 2] = op + 1;
+    this.runStart[r] = seq;
+    this.runOp[r] = op;
     this.cur = op;
   }
 
   private startOf(r: number): number {
-    return this.runs[r * 3] * 4294967296 + this.runs[r * 3 + 1];
+    return this.runStart[r];
   }
 
   /** Last run starting at or before seq, or -1. */
@@ -113,20 +117,20 @@ export class OpIndexHandler implements ReplayHandler {
   opOf(seq: number): number {
     if (seq < this.knownFrom || seq > this.last) return UNKNOWN_OP;
     const r = this.runAt(seq);
-    return r < 0 ? UNKNOWN_OP : this.runs[r * 3 + 2] - 1;
+    return r < 0 ? UNKNOWN_OP : this.runOp[r];
   }
 
   finalize(): void {}
 
   data(): { runs: number; current: number; knownFrom: number; opOf: (seq: number) => number } {
-    return { runs: this.nruns, current: this.cur, knownFrom: this.knownFrom, opOf: (s) => this.opOf(s) };
+    return { runs: this.nruns, current: this.nruns === 0 ? NO_OP : this.cur, knownFrom: this.knownFrom, opOf: (s) => this.opOf(s) };
   }
 
   /** The runs covering the last CAUSE_WINDOW events, as [seq, op] pairs, and the last seq. */
   save(): unknown {
     const from = Math.max(0, this.runAt(this.last - CAUSE_WINDOW));
     const tail: number[] = [];
-    for (let r = from; r < this.nruns; r++) tail.push(this.startOf(r), this.runs[r * 3 + 2] - 1);
+    for (let r = from; r < this.nruns; r++) tail.push(this.runStart[r], this.runOp[r]);
     return { last: this.last, tail };
   }
 
@@ -140,7 +144,7 @@ export class OpIndexHandler implements ReplayHandler {
     let r = 0;
     for (let q = Math.max(this.knownFrom, last - CAUSE_WINDOW + 1); q <= last; q++) {
       while (r + 1 < this.nruns && this.startOf(r + 1) <= q) r++;
-      this.recent[q & WINDOW_MASK] = this.runs[r * 3 + 2] - 1;
+      this.recent[q & WINDOW_MASK] = this.runOp[r];
     }
   }
 
