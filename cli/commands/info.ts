@@ -11,7 +11,7 @@ import { reportAnomalies } from './anomalies.js';
 
 export async function infoCommand(path: string, opts: { json?: boolean }): Promise<number> {
   const r = await openTrace(path);
-  const fold = new StateFold();
+  const fold = new StateFold({ opIndex: true }); // every anomaly a full replay can detect, the op index's included
   try {
     for await (const b of r.batches()) fold.foldBatch(b);
   } finally {

@@ -118,7 +118,12 @@ export class StateFold {
   lastSeq = -1;
   lastTime = 0;
 
-  constructor() {
+  /**
+   * `opIndex`: keep the op index (which guest operation every event serves). Off by default: it
+   * is the one handler whose cost is per event whatever the kind, and only op questions need it
+   * (the checkpoint index is always built with it, so a seek can answer them).
+   */
+  constructor(opts: { opIndex?: boolean } = {}) {
     const anomalies = new AnomalyHandler();
     const hpt = new HptHandler(anomalies);
     const memslots = new MemslotHandler(hpt, anomalies);
@@ -132,7 +137,7 @@ export class StateFold {
       host: new HostHandler(anomalies),
       cores: new CoreHandler(),
       vcpus,
-      ops: new OpIndexHandler(anomalies),
+      ops: new OpIndexHandler(anomalies, opts.opIndex ?? false),
       checkpoints: new CheckpointHandler(hpt, memslots, rmap, vcpus, anomalies),
       counters: new CounterHandler(),
     };
@@ -175,17 +180,16 @@ export class StateFold {
     const first = this.first;
     const second = this.second;
     const ops = this.h.ops;
+    if (ops.enabled) ops.seeRange(b, from, to);
     for (let i = from; i < to; i++) {
       const k = kinds[i];
       byKind[k]++;
-      ops.see(b, i, k);
       first[k](b, i);
       const s = second[k];
       if (s !== null) s(b, i);
     }
     this.lastSeq = b.firstSeq + to - 1;
     this.lastTime = b.time[to - 1];
-    ops.seen(this.lastSeq);
   }
 
   /** Fold events of the batch with seq ≤ upTo. Returns false once upTo is passed. */

@@ -178,7 +178,7 @@ export function foldCanon(f: StateFold, lpid: number, ncores: number, nvcores: n
  * notifier seq/count) always, and with `tables` every RowTable word (HPT, guest view, links, rmap,
  * SLBs, host pages and frames), which costs O(state).
  */
-export function foldHash(f: StateFold, tables = true): string {
+export function foldHash(f: StateFold, tables = true, withOps = true): string {
   const h = new H();
   if (tables) for (const [, t] of f.tables()) {
     h.add(t.rows);
@@ -204,9 +204,11 @@ export function foldHash(f: StateFold, tables = true): string {
   for (const a of [k.byKind, k.faults, k.pageFaultOutcome, k.notifierEffect, k.hostOps, k.tlbScope, k.hcallPath, k.guestOps, k.mmio, k.scalars, f.anomalies.counts]) for (let i = 0; i < a.length; i++) if (a[i]) (h.add(i), h.add(a[i]));
   for (const [key, v] of k.hcalls) (h.add(key), h.add(v));
   for (const [key, v] of k.hcallEnters) (h.add(key), h.add(v));
-  h.add(f.h.ops.data().current);
-  // The op index's checkpointed part (the runs of the last CAUSE_WINDOW events), with the tables.
-  if (tables) for (const x of (f.h.ops.save() as { tail: number[] }).tail) h.add(x);
+  if (f.h.ops.enabled && withOps) {
+    h.add(f.h.ops.data().current);
+    // The op index's checkpointed part (the runs of the last CAUSE_WINDOW events), with the tables.
+    if (tables) for (const x of (f.h.ops.save() as { tail: number[] }).tail) h.add(x);
+  }
   h.add(f.lastSeq);
   return h.s;
 }

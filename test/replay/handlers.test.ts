@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { summaryOf } from '../../src/analysis/summary.js';
 import { topoSort, type ReplayHandler } from '../../src/replay/handlers/handler.js';
-import { NO_OP } from '../../src/replay/handlers/ops.js';
+import { NO_OP, UNKNOWN_OP } from '../../src/replay/handlers/ops.js';
 import { StateFold } from '../../src/replay/state.js';
 import type { EventBatch } from '../../src/trace/batch.js';
 import { F } from '../../src/trace/fields.js';
@@ -61,7 +61,7 @@ test('two replays of different traces, folded interleaved in one process, equal 
 test('op index: every event serves the guest op its cause chain leads to', async () => {
   const t = join(tmpDir(), 'ops.arrow');
   assert.equal(hv('record', '-w', 'mix', '--accesses', '2000', '--arrow', t, '-q', '--no-index').status, 0);
-  const f = new StateFold();
+  const f = new StateFold({ opIndex: true });
   const naive: number[] = [];
   let ops = 0;
   for (const b of await batches(t)) {
@@ -78,6 +78,12 @@ test('op index: every event serves the guest op its cause chain leads to', async
   const idx = f.h.ops;
   for (let s = 0; s < naive.length; s++) if (idx.opOf(s) !== naive[s]) assert.fail(`seq ${s}: op ${idx.opOf(s)}, expected ${naive[s]}`);
   assert.ok(idx.data().runs < naive.length / 4, 'runs, not one entry per event');
+  // Without the op index (the default) the rest of the state is the same and no op is claimed.
+  const g = new StateFold();
+  for (const b of await batches(t)) g.foldBatch(b);
+  assert.equal(g.h.ops.opOf(naive.length - 1), UNKNOWN_OP);
+  assert.equal(foldHash(g), foldHash(f, true, false));
+  assert.notEqual(foldHash(f), foldHash(f, true, false));
 });
 
 test('handler order: dependencies first; a cycle or an unknown dependency is refused', () => {

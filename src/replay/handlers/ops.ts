@@ -50,7 +50,14 @@ export class OpIndexHandler implements ReplayHandler {
   /** First seq opOf knows (0 for a linear fold). */
   knownFrom = 0;
 
-  constructor(private readonly anomalies: AnomalyHandler) {}
+  /**
+   * `enabled` false: the index is not kept (a replay that asks no "which op" question folds
+   * without its per-event cost); opOf answers UNKNOWN_OP and checkpoints carry no op state.
+   */
+  constructor(
+    private readonly anomalies: AnomalyHandler,
+    readonly enabled: boolean,
+  ) {}
 
   reset(): void {
     this.nruns = 0;
@@ -59,27 +66,27 @@ export class OpIndexHandler implements ReplayHandler {
     this.knownFrom = 0;
   }
 
-  /** Every event, of kind code `kind` (called by the fold loop itself, see state.ts). */
-  see(b: EventBatch, i: number, kind: number): void {
-    const seq = b.firstSeq + i;
-    let op: number;
-    if (kind === GUEST_OP) op = b.num(i, W_OP_ID);
-    else {
-      const c = b.cause[i];
-      if (c < 0) op = NO_OP;
-      else if (c > seq - CAUSE_WINDOW) op = this.recent[c & WINDOW_MASK];
+  /** Events [from, to) of the batch (called by the fold loop once per range, when enabled). */
+  seeRange(b: EventBatch, from: number, to: number): void {
+    const kinds = b.kind;
+    const cause = b.cause;
+    const recent = this.recent;
+    const first = b.firstSeq;
+    for (let i = from; i < to; i++) {
+      const seq = first + i;
+      let op: number;
+      const c = cause[i];
+      if (kinds[i] === GUEST_OP) op = b.num(i, W_OP_ID);
+      else if (c < 0) op = NO_OP;
+      else if (c > seq - CAUSE_WINDOW) op = recent[c & WINDOW_MASK];
       else {
         op = NO_OP;
         this.anomalies.count(A.op_cause_beyond_window, seq);
       }
+      recent[seq & WINDOW_MASK] = op;
+      if (op !== this.cur) this.append(seq, op);
     }
-    this.recent[seq & WINDOW_MASK] = op;
-    if (op !== this.cur) this.append(seq, op);
-  }
-
-  /** After a range of events: the seq of the last one (set once per range, not per event). */
-  seen(lastSeq: number): void {
-    this.last = lastSeq;
+    this.last = first + to - 1;
   }
 
   private append(seq: number, op: number): void {
@@ -115,7 +122,7 @@ export class OpIndexHandler implements ReplayHandler {
 
   /** The guest op event `seq` (already folded) serves: an op_id, NO_OP, or UNKNOWN_OP. */
   opOf(seq: number): number {
-    if (seq < this.knownFrom || seq > this.last) return UNKNOWN_OP;
+    if (!this.enabled || seq < this.knownFrom || seq > this.last) return UNKNOWN_OP;
     const r = this.runAt(seq);
     return r < 0 ? UNKNOWN_OP : this.runOp[r];
   }
@@ -128,6 +135,7 @@ export class OpIndexHandler implements ReplayHandler {
 
   /** The runs covering the last CAUSE_WINDOW events, as [seq, op] pairs, and the last seq. */
   save(): unknown {
+    if (!this.enabled) return null;
     const from = Math.max(0, this.runAt(this.last - CAUSE_WINDOW));
     const tail: number[] = [];
     for (let r = from; r < this.nruns; r++) tail.push(this.runStart[r], this.runOp[r]);
@@ -135,8 +143,12 @@ export class OpIndexHandler implements ReplayHandler {
   }
 
   restore(s: unknown): void {
-    const { last, tail } = s as { last: number; tail: number[] };
     this.reset();
+    if (!this.enabled) return;
+    // The checkpoint index is always built with the op index (checkpoints.ts), so this cannot
+    // happen unless a caller builds one without it: refuse rather than attribute from nothing.
+    if (s === null) throw new Error('replay checkpoint has no op index (it was built without one)');
+    const { last, tail } = s as { last: number; tail: number[] };
     for (let k = 0; k < tail.length; k += 2) this.append(tail[k], tail[k + 1]);
     this.last = last;
     this.knownFrom = tail.length ? tail[0] : last + 1;
