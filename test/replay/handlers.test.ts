@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { summaryOf } from '../../src/analysis/summary.js';
 import { topoSort, type ReplayHandler } from '../../src/replay/handlers/handler.js';
-import { NO_OP, UNKNOWN_OP } from '../../src/replay/handlers/ops.js';
+import { CAUSE_WINDOW, NO_OP, UNKNOWN_OP } from '../../src/replay/handlers/ops.js';
 import { StateFold } from '../../src/replay/state.js';
 import type { EventBatch } from '../../src/trace/batch.js';
 import { F } from '../../src/trace/fields.js';
@@ -94,4 +94,32 @@ test('handler order: dependencies first; a cycle or an unknown dependency is ref
   const f = new StateFold();
   const names = f.order.map((x) => x.name);
   for (const x of f.order) for (const d of x.deps) assert.ok(names.indexOf(d) < names.indexOf(x.name), `${d} before ${x.name}`);
+});
+
+test('op index from a checkpoint: saved at any point, restored, folded on, it attributes as a linear fold', async () => {
+  const t = join(tmpDir(), 'ops-restore.arrow');
+  assert.equal(hv('record', '-w', 'mix', '--accesses', '3000', '--arrow', t, '-q', '--no-index').status, 0);
+  const bs = await batches(t);
+  const linear = new StateFold({ opIndex: true });
+  for (const b of bs) linear.foldBatch(b);
+  const n = linear.lastSeq + 1;
+  assert.ok(n > 4 * CAUSE_WINDOW, `trace long enough (${n} events)`);
+  for (const cut of [1, 5000, Math.floor(n / 2), n - 2]) {
+    const a = new StateFold({ opIndex: true });
+    const rest = new StateFold({ opIndex: true });
+    let restored = false;
+    for (const b of bs) {
+      if (restored) rest.foldBatch(b);
+      else if (!a.foldBatch(b, cut - 1)) {
+        // The checkpoint (through JSON, as the index stores it), then the rest of this batch.
+        rest.h.ops.restore(JSON.parse(JSON.stringify(a.h.ops.save())));
+        rest.foldRange(b, cut - b.firstSeq, b.length);
+        restored = true;
+      }
+    }
+    assert.ok(restored, `cut ${cut}`);
+    for (let q = cut; q < n; q++) if (rest.h.ops.opOf(q) !== linear.h.ops.opOf(q)) assert.fail(`cut ${cut}, seq ${q}: ${rest.h.ops.opOf(q)} != ${linear.h.ops.opOf(q)}`);
+    // History older than the checkpoint's window is not claimed.
+    if (cut > 2 * CAUSE_WINDOW) assert.equal(rest.h.ops.opOf(0), UNKNOWN_OP);
+  }
 });
