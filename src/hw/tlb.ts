@@ -20,13 +20,14 @@
 // It is counted in `stale_tlb`, dropped, and the access re-walks the HPT (one bug, one count).
 
 import { HPTE_R_C_LO, HPTE_R_R_LO, HPTE_V_HVLOCK_LO, HPTE_V_VALID_LO } from '../arch/index.js';
+import { A } from '../trace/anomalies.js';
 
 /** POWER7 TLB congruence classes (kernel-model §G.2). */
 export const TLB_SETS_POWER7 = 128;
 /** Ways per set in this model. */
 export const TLB_WAYS = 4;
 /** Anomaly code recorded for a stale-TLB use (after kernel-model §J item 26, TLB freshness). */
-export const ANOMALY_STALE_TLB = 26;
+export const ANOMALY_STALE_TLB = A.j26_tlb_freshness;
 
 const RC_LO = HPTE_R_R_LO | HPTE_R_C_LO;
 

@@ -12,9 +12,7 @@
 // 64-bit registers are (hi, lo) u32 pairs; nothing on the access path allocates.
 
 import {
-  ESID_MASK_1T_HI,
   HpteSearchKey,
-  ESID_MASK_LO,
   KVM_INST_FETCH_FAILED,
   MSR_DR_LO,
   MSR_IR_LO,
@@ -23,7 +21,7 @@ import {
   MSR_SF_HI,
   SLB_ESID_V_LO,
   SLB_NR_POWER7,
-  SLB_VSID_B_1T_HI,
+  slb_esid_match,
 } from '../arch/index.js';
 import { K } from '../trace/kinds.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
@@ -244,15 +242,7 @@ export class Vcpu {
   slb_lookup(ea_hi: number, ea_lo: number): number {
     const e = this.slbOrige;
     const v = this.slbOrigv;
-    for (let i = 0; i < this.slb_nr; i++) {
-      const elo = e[i * 2 + 1];
-      if ((elo & SLB_ESID_V_LO) === 0) continue;
-      if ((v[i * 2] & SLB_VSID_B_1T_HI) !== 0) {
-        if (((e[i * 2] ^ ea_hi) & ESID_MASK_1T_HI) === 0) return i;
-      } else if (e[i * 2] === ea_hi >>> 0 && ((elo ^ ea_lo) & ESID_MASK_LO) === 0) {
-        return i;
-      }
-    }
+    for (let i = 0; i < this.slb_nr; i++) if (slb_esid_match(e[i * 2], e[i * 2 + 1], v[i * 2], ea_hi, ea_lo)) return i;
     return -1;
   }
 

@@ -285,7 +285,7 @@ export const KINDS = {
   },
   checkpoint: {
     code: 70, family: 'replay',
-    doc: 'A replay checkpoint at a quiescent point: digests of the emulator state after the previous event (src/replay/digest.ts), checked by `hvtrace replay --verify`.',
+    doc: 'A replay checkpoint at a quiescent point: digests of the emulator state after the previous event (src/base/digest.ts), checked by `hvtrace replay --verify`.',
     fields: [
       f('digest', 'hex', '64-bit digest of the VM state (the components below plus notifier seq/count)'),
       f('ordinal', 'u', 'checkpoint number'),
@@ -308,7 +308,7 @@ export const KINDS = {
   anomaly: {
     code: 80, family: 'check',
     doc: 'An invariant violation or model anomaly detected while recording.',
-    fields: [f('code', 'u', 'anomaly code (see src/trace/anomalies)'), f('severity', 'u', '0 info, 1 warning, 2 error'), f('a', 'hex', 'detail'), f('b', 'hex', 'detail')],
+    fields: [f('code', 'u', 'anomaly code (the table in src/trace/anomalies.ts)'), f('severity', 'u', '0 info, 1 warning, 2 error, 3 data_loss'), f('a', 'hex', 'detail'), f('b', 'hex', 'detail')],
   },
 } as const satisfies Record<string, KindDef>;
 
