@@ -22,9 +22,10 @@
 // Not foldable from trace v1 (documented, not guessed): host PTE young/dirty bits (get_user_pages
 // sets them without an event) and which hardware thread (ptid) last ran a vcpu.
 //
-// Hot path: per event one increment of counters.byKind and one call through a kind-indexed array
-// (a handler method, or a small composition of the methods of that kind); typed arrays in
-// RowTables (table.ts); no BigInt, no allocation per event.
+// Hot path: the fold loop is compiled from HANDLES once per StateFold (compileFoldLoop): per event
+// one increment of counters.byKind and a switch on the kind whose case calls that kind's handler
+// methods directly (monomorphic, inlined by V8); typed arrays in RowTables (table.ts); no BigInt,
+// no allocation per event.
 
 import type { EventBatch } from '../trace/batch.js';
 import { type EventKind, KINDS, KIND_NAMES } from '../trace/kinds.js';
@@ -99,21 +100,15 @@ const HANDLES: { readonly [K in EventKind]: readonly HandlersOf<K>[] } = {
   guest_op: ['counters'],
 };
 
-const nop: EventFn = () => {};
-
 export class StateFold {
   readonly h: Handlers;
   /** Handlers in dependency order (dispatch, reset, snapshot and restore all walk this). */
   readonly order: readonly ReplayHandler[];
   /**
-   * Kind code → the first handler method of that kind, and the second one (null if none); a kind
-   * with more than two handlers (vm_create, rare) composes the rest into `second`. Two flat arrays,
-   * not a closure per kind: one less call per event on the hot kinds (hpte_write, host_page, tlbie,
-   * notifier have a state handler and the counters).
+   * The fold loop, compiled once per StateFold from HANDLES (see compileFoldLoop): one `switch` on
+   * the kind code whose cases call the handlers' methods directly, in dependency order.
    */
-  private readonly first: EventFn[];
-  private readonly second: (EventFn | null)[];
-  private readonly byKind: Float64Array;
+  private readonly loop: (b: EventBatch, from: number, to: number) => void;
   /** seq of the last event folded (-1 before any) and its time. */
   lastSeq = -1;
   lastTime = 0;
@@ -143,21 +138,15 @@ export class StateFold {
     };
     this.order = topoSort(Object.values(this.h) as ReplayHandler[]);
     const rank = new Map<HandlerName, number>(this.order.map((h, k) => [h.name, k]));
-    this.first = new Array<EventFn>(256).fill(nop);
-    this.second = new Array<EventFn | null>(256).fill(null);
+    const cases: [number, HandlerName[]][] = [];
     for (const k of KIND_NAMES) {
       const names = [...(HANDLES[k] as readonly HandlerName[])].sort((a, b) => rank.get(a)! - rank.get(b)!);
-      const fns = names.map((n) => {
-        const h = this.h[n] as unknown as Record<string, EventFn>;
-        const m = h[k];
-        if (typeof m !== 'function') throw new Error(`replay handler ${n} has no method for ${k}`);
-        return m.bind(h);
-      });
-      const c = KINDS[k].code;
-      if (fns.length > 0) this.first[c] = fns[0];
-      if (fns.length > 1) this.second[c] = compose(fns.slice(1));
+      for (const n of names) {
+        if (typeof (this.h[n] as unknown as Record<string, unknown>)[k] !== 'function') throw new Error(`replay handler ${n} has no method for ${k}`);
+      }
+      if (names.length > 0) cases.push([KINDS[k].code, names]);
     }
-    this.byKind = this.h.counters.byKind;
+    this.loop = compileFoldLoop(this.h, cases);
   }
 
   /** Back to the state before event 0. */
@@ -175,19 +164,9 @@ export class StateFold {
   /** Fold events [from, to) of the batch. */
   foldRange(b: EventBatch, from: number, to: number): void {
     if (to <= from) return;
-    const kinds = b.kind;
-    const byKind = this.byKind;
-    const first = this.first;
-    const second = this.second;
     const ops = this.h.ops;
     if (ops.enabled) ops.seeRange(b, from, to);
-    for (let i = from; i < to; i++) {
-      const k = kinds[i];
-      byKind[k]++;
-      first[k](b, i);
-      const s = second[k];
-      if (s !== null) s(b, i);
-    }
+    this.loop(b, from, to);
     this.lastSeq = b.firstSeq + to - 1;
     this.lastTime = b.time[to - 1];
   }
@@ -254,23 +233,37 @@ export class StateFold {
   }
 }
 
-function compose(fns: EventFn[]): EventFn {
-  switch (fns.length) {
-    case 0:
-      return nop;
-    case 1:
-      return fns[0];
-    case 2: {
-      const [a, b] = fns;
-      return (x, i) => (a(x, i), b(x, i));
-    }
-    case 3: {
-      const [a, b, c] = fns;
-      return (x, i) => (a(x, i), b(x, i), c(x, i));
-    }
-    default:
-      return (x, i) => {
-        for (let k = 0; k < fns.length; k++) fns[k](x, i);
-      };
+/**
+ * Compile the fold loop from the dispatch table: per event one increment of counters.byKind and a
+ * `switch` on the kind code whose case calls each handler's method of that kind by name, e.g.
+ * `case 4: hpt.hpte_write(b, i); counters.hpte_write(b, i); break;`. Generated (new Function)
+ * rather than a table of bound methods because each call site in the generated source is then
+ * monomorphic and V8 inlines the handler bodies, as it did for the one hand-written fold before
+ * the handlers (measured in bench/README.md, issue 9). The source is built from kind codes and
+ * handler/kind names only (identifiers from KINDS and Handlers), never from trace data, and each
+ * StateFold compiles its own copy, so two replays do not share type feedback.
+ */
+function compileFoldLoop(h: Handlers, cases: readonly [number, readonly HandlerName[]][]): (b: EventBatch, from: number, to: number) => void {
+  const ident = /^[a-z_][a-z0-9_]*$/;
+  const names = Object.keys(h) as HandlerName[];
+  const body: string[] = [];
+  for (const [code, hs] of cases) {
+    const kind = KIND_NAMES.find((k) => KINDS[k].code === code)!;
+    if (!ident.test(kind) || !Number.isInteger(code)) throw new Error(`bad kind ${kind}`);
+    body.push(`case ${code}: ${hs.map((n) => `${n}.${kind}(b, i);`).join(' ')} break;`);
   }
+  for (const n of names) if (!ident.test(n)) throw new Error(`bad handler name ${n}`);
+  const src = `return function foldLoop(b, from, to) {
+  const kinds = b.kind;
+  for (let i = from; i < to; i++) {
+    const k = kinds[i];
+    byKind[k]++;
+    switch (k) {
+      ${body.join('\n      ')}
+    }
+  }
+};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function(...names, 'byKind', src) as (...a: unknown[]) => (b: EventBatch, from: number, to: number) => void;
+  return make(...names.map((n) => h[n]), h.counters.byKind);
 }

@@ -27,6 +27,14 @@ export class RmapVm {
   readonly linksT: RowTable;
   /** rmap word per page [hi, lo], by memslot generation. */
   readonly rmap = new Map<number, RowTable>();
+  /**
+   * The live memslots in the memslot handler's order, flattened for the hot path (rmap_change):
+   * base gfn, page count and rmap table of each, so one scan finds a gfn's table without a lookup
+   * in the memslot handler and a second by generation. Rebuilt by sync() on every memslot change.
+   */
+  slotBase: number[] = [];
+  slotPages: number[] = [];
+  slotRmap: RowTable[] = [];
   mmuSeq = 0;
   mmuCount = 0;
   constructor(
@@ -66,13 +74,16 @@ export class RmapHandler implements ReplayHandler {
     this.sync(vm, ms.slotList);
   }
 
-  private sync(vm: RmapVm, slots: readonly { gen: number; npages: number }[]): void {
+  private sync(vm: RmapVm, slots: readonly { gen: number; base_gfn: number; npages: number }[]): void {
     const live = new Set<number>();
     for (const s of slots) {
       live.add(s.gen);
       if (!vm.rmap.has(s.gen)) vm.rmap.set(s.gen, new RowTable(2, s.npages));
     }
     for (const g of [...vm.rmap.keys()]) if (!live.has(g)) vm.rmap.delete(g);
+    vm.slotBase = slots.map((s) => s.base_gfn);
+    vm.slotPages = slots.map((s) => s.npages);
+    vm.slotRmap = slots.map((s) => vm.rmap.get(s.gen)!);
   }
 
   rmap_change(b: EventBatch, i: number): void {
@@ -82,10 +93,14 @@ export class RmapHandler implements ReplayHandler {
     const op = b.num(i, W_RMAP_CHANGE_OP);
     const gfn = b.num(i, W_RMAP_CHANGE_GFN);
     const idx = b.num(i, W_RMAP_CHANGE_HPTE_INDEX);
-    const slot = this.memslots.vms.get(lpid)?.slotOf(gfn);
-    if (!slot) return this.anomalies.count(A.rmap_change_no_memslot, b.firstSeq + i);
-    const t = vm.rmap.get(slot.gen)!;
-    const off = gfn - slot.base_gfn;
+    // The memslot handler's slotOf(gfn), on this handler's flattened copy of the slot list.
+    const base = vm.slotBase;
+    const pages = vm.slotPages;
+    let s = 0;
+    while (s < base.length && !(gfn >= base[s] && gfn < base[s] + pages[s])) s++;
+    if (s === base.length) return this.anomalies.count(A.rmap_change_no_memslot, b.firstSeq + i);
+    const t = vm.slotRmap[s];
+    const off = gfn - base[s];
     t.data[off * 2] = b.hi(i, W_RMAP_CHANGE_RMAP);
     t.data[off * 2 + 1] = b.lo(i, W_RMAP_CHANGE_RMAP);
     t.mark(off);
