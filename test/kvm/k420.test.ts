@@ -10,6 +10,9 @@ import { hcallBig } from '../../src/kvm/hcall.js';
 import { checkInvariants } from '../../src/kvm/hash/invariants.js';
 import type { KernelVersion } from '../../src/kvm/kvm.js';
 import { makeWorld, UA, type World } from './helpers.js';
+import { hwWorld } from '../hw/hwworld.js';
+import { DSISR_NOHPTE, SRR1_ISI_NOPT } from '../../src/arch/index.js';
+import { kvmppc_hdsi, kvmppc_hdsi_420, kvmppc_hisi, kvmppc_hisi_420 } from '../../src/kvm/hash/hv_fault.js';
 
 const H_EXACT = 0x0000008000000000n;
 const PTEH = 0x123456001n; // VSID 0x123456, VALID (TV11)
@@ -134,4 +137,38 @@ test('kvm_unmap_rmapp: 4.20 clears the hardware key bits of the unmapped HPTE', 
   // 3.4 leaves it as is after the unmap; 4.20: hptep[1] &= ~(KEY_HI | KEY_LO) → 0x7e5a1012.
   assert.equal(r['3.4'], 0x7e5a1212n);
   assert.equal(r['4.20'], 0x7e5a1012n);
+});
+
+test('kvmppc_hdsi / kvmppc_hisi: no SLB entry → DSI / ISI on 3.4, segment interrupt on 4.20', () => {
+  const got: Record<string, number[]> = {};
+  for (const kernel of ['3.4', '4.20'] as const) {
+    const hdsi = kernel === '3.4' ? kvmppc_hdsi : kvmppc_hdsi_420;
+    const hisi = kernel === '3.4' ? kvmppc_hisi : kvmppc_hisi_420;
+    const w = hwWorld({ kernel });
+    w.v.hdarHi = 0;
+    w.v.hdarLo = 0x50000000; // ESID 5: no SLB entry; MSR has DR and IR (relocated)
+    w.v.hdsisr = DSISR_NOHPTE;
+    w.v.dsisr = 0;
+    w.v.hsrr1Hi = w.v.msrHi;
+    w.v.hsrr1Lo = w.v.msrLo;
+    hdsi(w.kvm, w.v);
+    const dvec = w.v.pcLo;
+    const ddsisr = w.v.dsisr;
+    const ddar = w.v.darLo;
+    const w2 = hwWorld({ kernel });
+    w2.v.pcHi = 0;
+    w2.v.pcLo = 0x50000000;
+    w2.v.hsrr0Hi = 0;
+    w2.v.hsrr0Lo = 0x50000000;
+    w2.v.hsrr1Hi = w2.v.msrHi;
+    w2.v.hsrr1Lo = (w2.v.msrLo | SRR1_ISI_NOPT) >>> 0;
+    hisi(w2.kvm, w2.v);
+    got[kernel] = [dvec, ddsisr, ddar, w2.v.pcLo, (w2.v.srr1Lo & SRR1_ISI_NOPT) >>> 0];
+  }
+  // 3.4: slbfee. fails → "bne 1f": DSI 0x300 with DSISR = HDSISR (NOHPTE), DAR = HDAR; HISI → ISI 0x400,
+  // SRR1 = HSRR1 (NOPT kept).
+  assert.deepEqual(got['3.4'], [0x300, DSISR_NOHPTE, 0x50000000, 0x400, SRR1_ISI_NOPT]);
+  // 4.20: "li r0, BOOK3S_INTERRUPT_DATA_SEGMENT; bne 7f": 0x380, DAR = HDAR, DSISR not written (0);
+  // HISI: "li r0, BOOK3S_INTERRUPT_INST_SEGMENT; bne 7f": 0x480, SRR1 = HSRR1.
+  assert.deepEqual(got['4.20'], [0x380, 0, 0x50000000, 0x480, SRR1_ISI_NOPT]);
 });
