@@ -148,6 +148,27 @@ export function kvm_check_hpt_order(order: number): void {
 }
 
 /**
+ * Steps of the hash MMU's rmap / fault code whose effects differ between Linux 3.4 and 4.20
+ * (kvm/hash/rmap.ts for 3.4, kvm/hash/k420.ts for 4.20); the shared paths call them through
+ * kvm.ops.hash. See traces/README.md "Linux 3.4 vs 4.20 (HPT guests)".
+ */
+export interface HashVariantOps {
+  /** kvmppc_add_revmap_chain: link HPTE i into the chain of rmap word `off` of `slot`. */
+  addRevmapChain(kvm: Kvm, slot: Memslot, off: number, i: number): void;
+  /** remove_revmap_chain after the harvest: unlink HPTE i (dword 0 `v_lo`, R/C `rc`, hardware dword 1 low `r_lo`). */
+  unlinkRevmapChain(kvm: Kvm, i: number, v_lo: number, rc: number, r_lo: number): void;
+  /** kvm_unmap_rmapp: empty the chain of one rmap word (the MMU-notifier unmap). */
+  unmapRmapp(kvm: Kvm, slot: Memslot, off: number, gfn: number): number;
+  /**
+   * The page fault's WIMG step (hpte_cache_flags_ok): guest WIMG in r_lo vs the host mapping's cache
+   * bits (PTE_NO_CACHE | PTE_WRITETHRU, 0 = RAM); the low word to use (RAM: made M), or -1 to refuse.
+   */
+  cacheFlagsOk(r_lo: number, hostCacheBits: number, arch206: boolean): number;
+  /** The page fault's new dword 1 from the guest view r, guest page size psize, backing size pteSize and host pa; to out[0..1]. */
+  faultSetRpn(r_hi: number, r_lo: number, psize: number, pteSize: number, pa_hi: number, pa_lo: number, pageSize: number, out: Uint32Array): void;
+}
+
+/**
  * What differs between the modelled kernel versions and CPUs, picked once per VM (the tables are
  * in ops.ts; kvm_create_vm picks one). Declared here, beside struct kvm, so that kvm.ts depends on
  * no handler module (like struct kvmppc_ops in kvm_ppc.h).
@@ -219,6 +240,8 @@ export interface KvmOps {
    * 'all_on_switch' = PPC970's untagged TLB, flushed whole on every entry and exit.
    */
   readonly tlbFlush: 'lpid_on_new_pairing' | 'all_on_switch';
+  /** The hash-MMU steps that differ between kernels (HashVariantOps). */
+  readonly hash: HashVariantOps;
 }
 
 export interface KvmOptions {

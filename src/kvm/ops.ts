@@ -25,7 +25,7 @@ import {
   MAX_LPID_970,
   NR_LPIDS,
 } from '../arch/index.js';
-import { type HcallHandler, Kvm, kvm_check_hpt_order, type KvmOps, type KvmOptions } from './kvm.js';
+import { type HashVariantOps, type HcallHandler, Kvm, kvm_check_hpt_order, type KvmOps, type KvmOptions } from './kvm.js';
 import {
   kvmppc_h_clear_mod,
   kvmppc_h_clear_ref,
@@ -46,9 +46,22 @@ import {
   kvmppc_h_remove_33,
 } from './hash/seed1.js';
 import { kvm_alloc_rma, kvmppc_core_prepare_memory_region, kvmppc_hv_setup_rma_970, unpin_slot } from './hash/slot_phys.js';
-import { kvmppc_handle_exit_hv_fault, kvmppc_hdsi, kvmppc_hisi } from './hash/hv_fault.js';
+import { kvmppc_handle_exit_hv_fault, kvmppc_handle_exit_hv_fault_420, kvmppc_hdsi, kvmppc_hdsi_420, kvmppc_hisi, kvmppc_hisi_420 } from './hash/hv_fault.js';
+import {
+  fault_set_rpn_420,
+  kvm_unmap_rmapp_420,
+  kvmppc_add_revmap_chain_420,
+  kvmppc_h_enter_420,
+  kvmppc_h_protect_420,
+  kvmppc_h_remove_420,
+  kvmppc_virtmode_do_h_enter_420,
+  unlink_revmap_chain_420,
+  wimg_fixup_420,
+} from './hash/k420.js';
+import { kvmppc_add_revmap_chain, unlink_revmap_chain } from './hash/rmap.js';
+import { fault_set_rpn_34, wimg_fixup_34 } from './hash/page_fault.js';
 import { HvAudit, KvmInvariantChecker } from './hash/invariants.js';
-import { KvmMmuNotifier } from './hash/mmu_notifier.js';
+import { kvm_unmap_rmapp, KvmMmuNotifier } from './hash/mmu_notifier.js';
 import { kvmppc_hv_setup_rma } from './hash/vrma.js';
 import { type CpuModel, type KernelVersion, KVM_MEM_SLOTS_NUM, type KvmChecker, type KvmVcpuRef, type UserspaceMemoryRegion } from './types.js';
 import { kvmppc_virtmode_do_h_enter } from './hash/virtmode_h_enter.js';
@@ -80,8 +93,36 @@ const HCALL_REAL_34_ENTRIES = [
 ] as const;
 // Mirrors hcall_real_table (arch/powerpc/kvm/book3s_hv_rmhandlers.S, Linux 3.4)
 const HCALL_REAL_34 = hcallTable(HCALL_REAL_34_ENTRIES);
-// Mirrors hcall_real_table (arch/powerpc/kvm/book3s_hv_rmhandlers.S, Linux 4.20), MMU calls
-const HCALL_REAL_420 = hcallTable([...HCALL_REAL_34_ENTRIES, [H_CLEAR_REF, kvmppc_h_clear_ref], [H_CLEAR_MOD, kvmppc_h_clear_mod]]);
+// Mirrors hcall_real_table (arch/powerpc/kvm/book3s_hv_rmhandlers.S, Linux 4.20, tree sjitindarsingh/linux), MMU calls.
+// H_READ and H_BULK_REMOVE keep the 3.4 code: their 4.20 differences (HPTE_GR_RESERVED stripped from
+// r5, the dirty map of remove_revmap_chain) come through kvm.ops.hash and the 4.20 H_ENTER.
+const HCALL_REAL_420 = hcallTable([
+  [H_ENTER, kvmppc_h_enter_420],
+  [H_REMOVE, kvmppc_h_remove_420],
+  [H_READ, kvmppc_h_read],
+  [H_CLEAR_MOD, kvmppc_h_clear_mod],
+  [H_CLEAR_REF, kvmppc_h_clear_ref],
+  [H_PROTECT, kvmppc_h_protect_420],
+  [H_BULK_REMOVE, kvmppc_h_bulk_remove],
+]);
+
+/** The 3.4 rmap / fault steps (rmap.ts, page_fault.ts, mmu_notifier.ts); also used by 3.3 and PPC970 tables, whose paths reach few of them. */
+const HASH_34: HashVariantOps = Object.freeze({
+  addRevmapChain: kvmppc_add_revmap_chain,
+  unlinkRevmapChain: unlink_revmap_chain,
+  unmapRmapp: kvm_unmap_rmapp,
+  cacheFlagsOk: wimg_fixup_34,
+  faultSetRpn: fault_set_rpn_34,
+});
+
+/** The 4.20 rmap / fault steps (k420.ts). */
+const HASH_420: HashVariantOps = Object.freeze({
+  addRevmapChain: kvmppc_add_revmap_chain_420,
+  unlinkRevmapChain: unlink_revmap_chain_420,
+  unmapRmapp: kvm_unmap_rmapp_420,
+  cacheFlagsOk: wimg_fixup_420,
+  faultSetRpn: fault_set_rpn_420,
+});
 
 /** The guest LPCR of kvmppc_core_init_vm (K34): host PECE|LPES, DPFD 4, HDICE, VPM0, VPM1. */
 // Mirrors the POWER7 LPCR set-up of kvmppc_core_init_vm() (arch/powerpc/kvm/book3s_hv.c, Linux 3.4)
@@ -177,9 +218,19 @@ const POWER7_34: KvmOps = Object.freeze({
   slbEntries: 32,
   tlbSets: 128,
   tlbFlush: 'lpid_on_new_pairing',
+  hash: HASH_34,
 });
 
-const POWER7_420: KvmOps = Object.freeze({ ...POWER7_34, kernel: '4.20', hcallReal: HCALL_REAL_420 });
+const POWER7_420: KvmOps = Object.freeze({
+  ...POWER7_34,
+  kernel: '4.20',
+  hcallReal: HCALL_REAL_420,
+  hEnterVirtmode: kvmppc_virtmode_do_h_enter_420,
+  hdsi: kvmppc_hdsi_420,
+  hisi: kvmppc_hisi_420,
+  handleExitHvFault: kvmppc_handle_exit_hv_fault_420,
+  hash: HASH_420,
+});
 
 const POWER7_33: KvmOps = Object.freeze({
   ...POWER7_34,

@@ -7,10 +7,14 @@
 // (guest_access) that runs one guest access through MMU → triage → page fault → retry.
 
 import {
+  BOOK3S_INTERRUPT_DATA_SEGMENT,
   BOOK3S_INTERRUPT_DATA_STORAGE,
   BOOK3S_INTERRUPT_H_DATA_STORAGE,
   BOOK3S_INTERRUPT_H_INST_STORAGE,
+  BOOK3S_INTERRUPT_INST_SEGMENT,
   BOOK3S_INTERRUPT_INST_STORAGE,
+  DSISR_SRR1_MATCH_64S,
+  HSRR1_HISI_WRITE,
   DSISR_ISSTORE,
   DSISR_KEYFAULT,
   DSISR_NOHPTE,
@@ -150,6 +154,20 @@ export const TRIAGE_MMIO = E.fault_decision.mmio;
  */
 // Mirrors kvmppc_hdsi (arch/powerpc/kvm/book3s_hv_rmhandlers.S, Linux 3.4)
 export function kvmppc_hdsi(kvm: Kvm, vcpu: Vcpu, core: number = vcpu.core, cause: number = NO_CAUSE): number {
+  return hdsi(kvm, vcpu, core, cause, false);
+}
+
+/**
+ * HDSI exit path of Linux 4.20 (HPT guest): as 3.4, except that when slbfee. finds no SLB entry
+ * for a relocated access the guest gets a data *segment* interrupt (0x380, DAR = HDAR, DSISR not
+ * written; recorded as reflect with out_status 0) instead of a DSI.
+ */
+// Mirrors kvmppc_hdsi (arch/powerpc/kvm/book3s_hv_rmhandlers.S, Linux 4.20, tree sjitindarsingh/linux)
+export function kvmppc_hdsi_420(kvm: Kvm, vcpu: Vcpu, core: number = vcpu.core, cause: number = NO_CAUSE): number {
+  return hdsi(kvm, vcpu, core, cause, true);
+}
+
+function hdsi(kvm: Kvm, vcpu: Vcpu, core: number, cause: number, segOnSlbMiss: boolean): number {
   const addr_hi = vcpu.hdarHi;
   const addr_lo = vcpu.hdarLo;
   const status = vcpu.hdsisr >>> 0;
@@ -174,6 +192,15 @@ export function kvmppc_hdsi(kvm: Kvm, vcpu: Vcpu, core: number = vcpu.core, caus
       else {
         slb_v_hi = vcpu.slbOrigv[s * 2];
         slb_v_lo = vcpu.slbOrigv[s * 2 + 1];
+      }
+      if (s < 0 && segOnSlbMiss) {
+        // 4.20: li r0, BOOK3S_INTERRUPT_DATA_SEGMENT; bne 7f → DAR, SRR0, SRR1 only.
+        vcpu.darHi = addr_hi;
+        vcpu.darLo = addr_lo;
+        vcpu.deliver_interrupt(BOOK3S_INTERRUPT_DATA_SEGMENT, vcpu.hsrr1Hi, msr_lo);
+        recordTriage(kvm, vcpu, core, cause, E.fault_kind.hdsi, addr_hi, addr_lo, status, 0, 0, TRIAGE_REFLECT, 0,
+          (status & DSISR_ISSTORE) !== 0 ? ACCESS_STORE : 0);
+        return TRIAGE_REFLECT;
       }
     }
   }
@@ -226,6 +253,20 @@ export function kvmppc_hdsi(kvm: Kvm, vcpu: Vcpu, core: number = vcpu.core, caus
  */
 // Mirrors kvmppc_hisi (arch/powerpc/kvm/book3s_hv_rmhandlers.S, Linux 3.4)
 export function kvmppc_hisi(kvm: Kvm, vcpu: Vcpu, core: number = vcpu.core, cause: number = NO_CAUSE): number {
+  return hisi(kvm, vcpu, core, cause, false);
+}
+
+/**
+ * HISI exit path of Linux 4.20 (HPT guest): as 3.4, except that a relocated fetch whose segment
+ * slbfee. does not find gets an instruction *segment* interrupt (0x480, SRR1 = HSRR1; recorded as
+ * reflect with out_status 0) instead of an ISI.
+ */
+// Mirrors kvmppc_hisi (arch/powerpc/kvm/book3s_hv_rmhandlers.S, Linux 4.20, tree sjitindarsingh/linux)
+export function kvmppc_hisi_420(kvm: Kvm, vcpu: Vcpu, core: number = vcpu.core, cause: number = NO_CAUSE): number {
+  return hisi(kvm, vcpu, core, cause, true);
+}
+
+function hisi(kvm: Kvm, vcpu: Vcpu, core: number, cause: number, segOnSlbMiss: boolean): number {
   const addr_hi = vcpu.hsrr0Hi;
   const addr_lo = vcpu.hsrr0Lo;
   const srr1_hi = vcpu.hsrr1Hi;
@@ -249,6 +290,12 @@ export function kvmppc_hisi(kvm: Kvm, vcpu: Vcpu, core: number = vcpu.core, caus
       else {
         slb_v_hi = vcpu.slbOrigv[s * 2];
         slb_v_lo = vcpu.slbOrigv[s * 2 + 1];
+      }
+      if (s < 0 && segOnSlbMiss) {
+        // 4.20: li r0, BOOK3S_INTERRUPT_INST_SEGMENT; bne 7f → SRR0, SRR1 = HSRR1.
+        vcpu.deliver_interrupt(BOOK3S_INTERRUPT_INST_SEGMENT, srr1_hi, srr1_lo);
+        recordTriage(kvm, vcpu, core, cause, E.fault_kind.hisi, addr_hi, addr_lo, srr1_lo & SRR1_CAUSE_MASK, 0, 0, TRIAGE_REFLECT, 0, ACCESS_IFETCH);
+        return TRIAGE_REFLECT;
       }
     }
   }
@@ -325,4 +372,25 @@ export function kvmppc_handle_exit_hv_fault(kvm: Kvm, vcpu: Vcpu, cause: number 
     return kvmppc_book3s_hv_page_fault(kvm, vcpu, vcpu.pcHi, vcpu.pcLo, 0, cause);
   }
   return RESUME_HOST;
+}
+
+/**
+ * The storage-fault arms of kvmppc_handle_exit_hv in Linux 4.20: 0xe00 as 3.4; 0xe20 passes
+ * fault_dar = PC and fault_dsisr = MSR & DSISR_SRR1_MATCH_64S (| ISSTORE if HSRR1_HISI_WRITE)
+ * to the page fault (3.4 passes 0). The MSR here is the guest MSR the exit saved (HSRR1, with the
+ * SRR1 cause bits). The fault itself runs after RESUME_PAGE_FAULT in kvmppc_vcpu_run_hv; the
+ * model runs it here.
+ */
+// Mirrors the BOOK3S_INTERRUPT_H_DATA_STORAGE / H_INST_STORAGE cases of kvmppc_handle_exit_hv() (book3s_hv.c, Linux 4.20, tree sjitindarsingh/linux)
+export function kvmppc_handle_exit_hv_fault_420(kvm: Kvm, vcpu: Vcpu, cause: number = NO_CAUSE): number {
+  if (vcpu.trap === BOOK3S_INTERRUPT_H_INST_STORAGE) {
+    const msr_lo = vcpu.hsrr1Lo >>> 0;
+    let dsisr = (msr_lo & DSISR_SRR1_MATCH_64S) >>> 0;
+    if ((msr_lo & HSRR1_HISI_WRITE) !== 0) dsisr = (dsisr | DSISR_ISSTORE) >>> 0;
+    vcpu.fault_darHi = vcpu.pcHi;
+    vcpu.fault_darLo = vcpu.pcLo;
+    vcpu.fault_dsisr = dsisr;
+    return kvmppc_book3s_hv_page_fault(kvm, vcpu, vcpu.pcHi, vcpu.pcLo, dsisr, cause);
+  }
+  return kvmppc_handle_exit_hv_fault(kvm, vcpu, cause);
 }

@@ -286,7 +286,7 @@ export class KvmInvariantChecker {
         if (!kvm.arch206) return v('j6_mmio', 'MMIO (ABSENT, no memslot) HPTE on PPC970', { index: i, gfn });
         // K34 quirk: H_PROTECT rewrites the key bits of ABSENT entries too, so after a guest
         // H_PROTECT an MMIO HPTE carries the guest's key (hardware key == guest key) instead of 31.
-        // (The model runs K34 H_PROTECT for both kernel settings; K420 updates r only if VALID.)
+        // (K420 H_PROTECT, hash/k420.ts, updates the hardware word only if VALID, so it keeps key 31.)
         const quirk = hpte_storage_key(r_hi, r_lo) === hpte_storage_key(kvm.mmu.revGuestR[i * 2], gr_lo);
         if (!hpte_is_mmio_key(r_hi, r_lo) && !quirk) {
           return v('j6_mmio', 'MMIO HPTE without storage key 31', { index: i, r: hex64(r_hi, r_lo) });

@@ -145,13 +145,13 @@ export function kvm_test_age_rmapp(kvm: Kvm, slot: Memslot, off: number, _gfn: n
 
 // Mirrors kvm_unmap_hva() (arch/powerpc/kvm/book3s_64_mmu_hv.c, Linux 3.4)
 export function kvm_unmap_hva(kvm: Kvm, hva: number): number {
-  if (kvm.usingMmuNotifiers) kvm_handle_hva(kvm, hva, kvm_unmap_rmapp);
+  if (kvm.usingMmuNotifiers) kvm_handle_hva(kvm, hva, kvm.ops.hash.unmapRmapp);
   return 0;
 }
 
 // Mirrors kvm_set_spte_hva() (arch/powerpc/kvm/book3s_64_mmu_hv.c, Linux 3.4)
 export function kvm_set_spte_hva(kvm: Kvm, hva: number): void {
-  if (kvm.usingMmuNotifiers) kvm_handle_hva(kvm, hva, kvm_unmap_rmapp);
+  if (kvm.usingMmuNotifiers) kvm_handle_hva(kvm, hva, kvm.ops.hash.unmapRmapp);
 }
 
 // Mirrors kvm_age_hva() (arch/powerpc/kvm/book3s_64_mmu_hv.c, Linux 3.4)

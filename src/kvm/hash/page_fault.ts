@@ -31,7 +31,6 @@ import { NO_CAUSE } from '../../trace/recorder.js';
 import type { Kvm } from '../kvm.js';
 import { KVM_MEMSLOT_INVALID, type Memslot } from '../types.js';
 import { kvmppc_hv_emulate_mmio } from '../mmio.js';
-import { kvmppc_add_revmap_chain } from './rmap.js';
 import { kvmppc_invalidate_hpte, mmu_notifier_retry } from './rm_mmu.js';
 
 export const EFAULT = -14;
@@ -171,15 +170,14 @@ export function kvmppc_book3s_hv_page_fault(
 
   // 5.
   if (psize > pte_size) return finish(kvm, vcpu, enter, snap[0], snap[1], snap[2], snap[3], EFAULT, E.page_fault_outcome.efault, index, gfn);
-  if (!hpte_cache_flags_ok(r_lo, is_io, kvm.arch206)) {
-    if (is_io !== 0) return finish(kvm, vcpu, enter, snap[0], snap[1], snap[2], snap[3], EFAULT, E.page_fault_outcome.efault, index, gfn);
-    // Let the guest map emulated device memory uncacheable, but make it cacheable.
-    r_lo = ((r_lo & ~(HPTE_R_W_LO | HPTE_R_I_LO | HPTE_R_G_LO)) | HPTE_R_M_LO) >>> 0;
-  }
+  // WIMG vs the host mapping (3.4 / 4.20 rule: kvm.ops.hash); I/O mismatch → -EFAULT, RAM → made M.
+  const wimg = kvm.ops.hash.cacheFlagsOk(r_lo, is_io, kvm.arch206);
+  if (wimg < 0) return finish(kvm, vcpu, enter, snap[0], snap[1], snap[2], snap[3], EFAULT, E.page_fault_outcome.efault, index, gfn);
+  r_lo = wimg;
 
   // 6.
   const pa = pfn * kvm.pageSize;
-  hpte_set_rpn(r_hi, r_lo, pte_size, Math.floor(pa / TWO32) >>> 0, pa >>> 0, t, 0);
+  kvm.ops.hash.faultSetRpn(r_hi, r_lo, psize, pte_size, Math.floor(pa / TWO32) >>> 0, pa >>> 0, kvm.pageSize, t);
   r_hi = t[0];
   r_lo = t[1];
   if (hpte_is_writable(r_hi, r_lo) && !write_ok) {
@@ -221,7 +219,7 @@ export function kvmppc_book3s_hv_page_fault(
     r_lo = (r_lo | (old_r_lo & RC_LO)) >>> 0;
     outcome = E.page_fault_outcome.upgraded;
   } else {
-    kvmppc_add_revmap_chain(kvm, slot as Memslot, off, index);
+    kvm.ops.hash.addRevmapChain(kvm, slot as Memslot, off, index);
     outcome = E.page_fault_outcome.installed;
   }
   kvm.mmu.setHpte(index, nv_hi, nv_lo, r_hi, r_lo);
@@ -283,4 +281,22 @@ function finish(
   if (obs !== null) obs.opEnd(kvm, KVM_OP_PAGE_FAULT, ret, null);
   vcpu.fault_outcome = outcome;
   return ret;
+}
+
+/**
+ * The page fault's WIMG step: hpte_cache_flags_ok(r, is_io) with is_io = the host cache bits
+ * (0 = RAM); not ok → I/O: refuse (-1), RAM: W, I, G cleared and M set. Returns the low word of
+ * dword 1, or -1. (HashVariantOps.cacheFlagsOk for 3.4; k420.ts has 4.20's rule.)
+ */
+// Mirrors the "Check WIMG" step of kvmppc_book3s_hv_page_fault() (book3s_64_mmu_hv.c, Linux 3.4)
+export function wimg_fixup_34(r_lo: number, is_io: number, arch206: boolean): number {
+  if (hpte_cache_flags_ok(r_lo, is_io, arch206)) return r_lo;
+  if (is_io !== 0) return -1;
+  return ((r_lo & ~(HPTE_R_W_LO | HPTE_R_I_LO | HPTE_R_G_LO)) | HPTE_R_M_LO) >>> 0;
+}
+
+/** r = (r & ~(HPTE_R_PP0 - pte_size)) | (pfn << PAGE_SHIFT): KEY_HI and the RPN above pte_size go. */
+// Mirrors the "Set the HPTE to point to pfn" step of kvmppc_book3s_hv_page_fault() (book3s_64_mmu_hv.c, Linux 3.4)
+export function fault_set_rpn_34(r_hi: number, r_lo: number, _psize: number, pteSize: number, pa_hi: number, pa_lo: number, _pageSize: number, out: Uint32Array): void {
+  hpte_set_rpn(r_hi, r_lo, pteSize, pa_hi, pa_lo, out, 0);
 }

@@ -63,7 +63,7 @@ import { PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_YOUNG } from '../../host/mm.js';
 import { E } from '../../trace/kinds.js';
 import type { Kvm } from '../kvm.js';
 import { KVM_MEMSLOT_INVALID, type Memslot } from '../types.js';
-import { harvest_rc, kvmppc_add_revmap_chain, unlink_revmap_chain } from './rmap.js';
+import { harvest_rc } from './rmap.js';
 
 const VALID_OR_ABSENT = HPTE_V_VALID_LO | HPTE_V_ABSENT_LO;
 const TWO32 = 0x1_0000_0000;
@@ -235,7 +235,7 @@ export function kvmppc_h_enter(kvm: Kvm, regs: Uint32Array): number {
     if (kvm.usingMmuNotifiers && mmu_notifier_retry(kvm, mmu_seq)) {
       pteh_lo = ((pteh_lo | HPTE_V_ABSENT_LO) & ~HPTE_V_VALID_LO) >>> 0;
     } else {
-      kvmppc_add_revmap_chain(kvm, s, off, index);
+      kvm.ops.hash.addRevmapChain(kvm, s, off, index);
       // Only set R/C in the real HPTE if already set in *rmap (K34: C never is, see rmap.ts).
       ptel_lo = rmap_rc_filter(ptel_lo, s.rmap[off * 2]);
     }
@@ -315,7 +315,7 @@ export function kvmppc_h_remove(kvm: Kvm, regs: Uint32Array): number {
     const rc = harvest_rc(kvm, i, r_lo);
     kvm.mmu.setHpte(i, 0, 0, r_hi, r_lo);
     kvm.mmu.tlbie(v_hi, v_lo, r_lo, i, local);
-    unlink_revmap_chain(kvm, i, v_lo, rc);
+    kvm.ops.hash.unlinkRevmapChain(kvm, i, v_lo, rc, r_lo);
   } else {
     // 5. ABSENT: no tlbie, no chain.
     kvm.mmu.setHpte(i, 0, 0, r_hi, r_lo);
@@ -412,7 +412,7 @@ export function kvmppc_h_bulk_remove(kvm: Kvm, regs: Uint32Array): number {
     // 3. Unlink with the final R/C, report them (rcbits << 51), dword 0 = 0 (already written).
     for (let k = 0; k < n; k++) {
       const idx = bIdx[k];
-      unlink_revmap_chain(kvm, idx, bV[k * 2 + 1], bRc[k]);
+      kvm.ops.hash.unlinkRevmapChain(kvm, idx, bV[k * 2 + 1], bRc[k], bR[k * 2 + 1]);
       const rc = kvm.mmu.revGuestR[idx * 2 + 1] & (HPTE_R_R_LO | HPTE_R_C_LO);
       const off = bReg[k] * 2;
       regs[off] = (regs[off] | (rc << 19)) >>> 0;

@@ -67,7 +67,7 @@ export function harvest_rc(kvm: Kvm, i: number, r_lo: number): number {
  * digests never depend on dead links (nothing reads them before the next link overwrites them).
  */
 // Mirrors remove_revmap_chain() (arch/powerpc/kvm/book3s_hv_rm_mmu.c, Linux 3.4)
-export function unlink_revmap_chain(kvm: Kvm, i: number, v_lo: number, rc: number): void {
+export function unlink_revmap_chain(kvm: Kvm, i: number, v_lo: number, rc: number, _r_lo: number): void {
   const gr_hi = kvm.mmu.revGuestR[i * 2];
   const gr_lo = kvm.mmu.revGuestR[i * 2 + 1];
   // 1. gfn = hpte_rpn(ptel, hpte_page_size(v, ptel)); find its memslot.
