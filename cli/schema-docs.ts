@@ -1,6 +1,7 @@
 // Documentation of trace format v1, generated from the kind table (schemas/ holds the output;
 // a test checks the committed files are up to date).
 
+import { PATH_COSTS, PATH_NAMES, TIMEBASE, type TimebaseCpu, timingFor } from '../src/arch/timing.js';
 import { arrowSchema, ARROW_COLUMNS } from '../src/trace/arrow-schema.js';
 import { ENUMS, type EnumName, type KindDef, KINDS, KIND_NAMES, MAX_FIELDS, SCHEMA_VERSION } from '../src/trace/kinds.js';
 import { runInfo } from '../src/trace/run-info.js';
@@ -36,12 +37,16 @@ export function eventsMarkdown(): string {
   L.push('', '## Arrow', '');
   L.push(`An IPC **stream** (not file) of record batches with columns ${ARROW_COLUMNS.map((c) => `\`${c}\``).join(', ')}.`);
   L.push('Schema metadata: `hvtrace.schema_version`, `hvtrace.profile`, `hvtrace.seed`, `hvtrace.config` (JSON),');
-  L.push('`hvtrace.tool_version`, `hvtrace.kinds` (JSON: kind → code and field names). Optional ZSTD body compression');
+  L.push('`hvtrace.tool_version`, `hvtrace.kinds` (JSON: kind → code and field names), `hvtrace.timebase_hz` (when the');
+  L.push('profile has a timebase, see Time below). Optional ZSTD body compression');
   L.push('with spec-conformant buffer prefixes (uncompressed length). A complete trace ends with a `run_end` event and');
   L.push('the end-of-stream marker; a recorder that died leaves every batch written before it died readable.', '');
   L.push('## Meta (SQLite table `meta`)', '');
-  L.push('Keys: `schema_version`, `profile`, `seed`, `config` (JSON), `tool_version`, `complete` (`1` only after a clean close),');
+  L.push('Keys: `schema_version`, `profile`, `seed`, `config` (JSON), `tool_version`, `timebase_hz` (the timebase frequency');
+  L.push('the `time` column counts in; absent in synthetic traces and in traces older than the key, an added key that leaves');
+  L.push('the schema version unchanged), `complete` (`1` only after a clean close),');
   L.push('`event_count` (events committed). Lookup tables `kinds`, `kind_fields` and `enums` make the file self-describing.', '');
+  L.push(...timingDocs());
   return L.join('\n');
 }
 
@@ -64,4 +69,24 @@ export function arrowSchemaJson(): string {
 
 export function schemaDocs(): Record<string, string> {
   return { 'events.md': eventsMarkdown(), 'trace.sql': sqliteDdl(), 'arrow-schema.json': arrowSchemaJson(), VERSION: `${SCHEMA_VERSION}\n`, 'scenario.schema.json': scenarioJsonSchema(), 'workload.schema.json': workloadJsonSchema() };
+}
+
+/** The Time section of events.md: the timebase per CPU and the cost table (src/arch/timing.ts). */
+export function timingDocs(): string[] {
+  const L: string[] = ['## Time', ''];
+  L.push('`time` is deterministic: timebase ticks on one clock per run, advanced only by the modelled paths, each by its');
+  L.push('entry in the timing table (`src/arch/timing.ts`) at the point where the model runs it. An event carries the time');
+  L.push('at which it is written; a path charges its cost after the event that starts it, so a span (`page_faults.duration`,');
+  L.push('`hcalls.duration`) is the sum of the entries of the work done inside it. A virtual-mode fault on a resident page');
+  L.push('costs `pageFault + gupFast`; on a swapped-out page `pageFault + gupFast + swapIn`; on a never-touched page');
+  L.push('`pageFault + gupFast + hostFault`; an upgrade adds its tlbie. Seconds = ticks / `timebase_hz` (meta).', '');
+  L.push('| CPU | timebase (Hz) | source |', '|---|---|---|');
+  for (const cpu of Object.keys(TIMEBASE) as TimebaseCpu[]) L.push(`| ${cpu} | ${TIMEBASE[cpu].hz} | ${TIMEBASE[cpu].source} |`);
+  L.push('');
+  const p7 = timingFor('power7');
+  const p970 = timingFor('ppc970');
+  L.push('| entry | ns | ticks power7 | ticks ppc970 | charged for | source |', '|---|---|---|---|---|---|');
+  for (const k of PATH_NAMES) L.push(`| \`${k}\` | ${PATH_COSTS[k].ns} | ${p7[k]} | ${p970[k]} | ${PATH_COSTS[k].what} | ${PATH_COSTS[k].source} |`);
+  L.push('', `HDEC (host decrementer at entry): 1 ms of timebase, ${p7.hdecTicks} ticks on power7, ${p970.hdecTicks} on ppc970.`, '');
+  return L;
 }

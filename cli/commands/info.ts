@@ -35,6 +35,7 @@ export async function infoCommand(path: string, opts: { json?: boolean }): Promi
     profile: r.info.profile,
     seed: r.info.seed,
     tool_version: r.info.toolVersion,
+    timebase_hz: r.info.timebaseHz ?? null,
     complete: r.complete ?? false,
     truncation: r.truncation ?? null,
     events,

@@ -19,10 +19,14 @@ export class HostPage {
  * Linux), and, for a write to a present read-only PTE, the write fault's reuse case (mm.protect to
  * writable: do_wp_page on an exclusively owned page; no notifier). The PTE is marked young, and
  * dirty when writing (FOLL_TOUCH). Returns false where gup fails: no VMA, or an I/O VMA (cache
- * bits set: VM_IO/VM_PFNMAP, which gup refuses).
+ * bits set: VM_IO/VM_PFNMAP, which gup refuses). Time: gupFast for the walk, plus mm.map's
+ * hostFault or swapIn when the page is faulted in.
  */
 // Mirrors get_user_pages_fast() as used by kvmppc_book3s_hv_page_fault() (mm/gup, Linux 3.4), as modelled
 export function host_get_user_page(mm: HostMm, hva: number, writing: boolean, out: HostPage): boolean {
+  // The lockless walk is always tried first; a page that is not there is then faulted in (slow
+  // gup → handle_mm_fault), which charges its own entry (mm.map: hostFault or swapIn).
+  mm.clock.charge(mm.clock.t.gupFast);
   const vma = mm.find_vma(hva);
   if (vma === null || vma.cacheBits !== 0) return false;
   const i = vma.index(hva);

@@ -27,8 +27,10 @@
 // unpin. get_user_pages_fast() faults a page in (map, or swap-in of a swapped page) and pins it.
 // Allocation failures call `directReclaim` (set by a Reclaim instance) once before giving up.
 
+import type { Clock } from '../arch/timing.js';
 import type { Hva } from '../arch/types.js';
 import { K, E } from '../trace/kinds.js';
+import { RecorderClock } from '../trace/clock.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
 import { FRAME_VMM, type HostPageShift, type PhysMem } from './physmem.js';
 
@@ -99,6 +101,11 @@ export class Vma {
 export interface HostMmOptions {
   readonly phys: PhysMem;
   readonly rec: Recorder;
+  /**
+   * The run's clock (arch/timing.ts): a fault-in charges hostFault, a swap-in swapIn. Default: a
+   * clock over `rec` with the POWER7 table (the machine passes its own, of its CPU).
+   */
+  readonly clock?: Clock;
 }
 
 export interface MapOptions {
@@ -114,6 +121,8 @@ export class HostMm {
   readonly phys: PhysMem;
   readonly pageShift: HostPageShift;
   readonly rec: Recorder;
+  /** The run's clock: host work that takes time charges it (fault-in, swap-in). */
+  readonly clock: Clock;
   readonly vmas: Vma[] = [];
   readonly notifiers: MmuNotifier[] = [];
   /** Out-values of find_linux_pte_or_hugepte(): the VMA of the returned PTE. */
@@ -133,6 +142,7 @@ export class HostMm {
     this.phys = opts.phys;
     this.pageShift = opts.phys.pageShift;
     this.rec = opts.rec;
+    this.clock = opts.clock ?? RecorderClock.forCpu(opts.rec, 'power7');
   }
 
   get pageSize(): number {
@@ -236,8 +246,13 @@ export class HostMm {
     const writable = opts.writable ?? true;
     vma.pfn[i] = pfn;
     vma.flags[i] = PTE_PRESENT | PTE_YOUNG | (writable ? PTE_RW : 0);
-    if ((f & PTE_SWAP) !== 0) this.swapIns++;
-    this.recHost((f & PTE_SWAP) !== 0 ? E.host_page_op.swap_in : E.host_page_op.map, vma.address(i), pfn, writable, vma.pageShift, opts.cause ?? NO_CAUSE);
+    const swapped = (f & PTE_SWAP) !== 0;
+    if (swapped) this.swapIns++;
+    this.recHost(swapped ? E.host_page_op.swap_in : E.host_page_op.map, vma.address(i), pfn, writable, vma.pageShift, opts.cause ?? NO_CAUSE);
+    // The fault-in takes its time after the event that starts it: the page's contents read back
+    // from swap (do_swap_page), or a fresh page zeroed (do_anonymous_page).
+    const clock = this.clock;
+    clock.charge(swapped ? clock.t.swapIn : clock.t.hostFault);
     return pfn;
   }
 
@@ -253,6 +268,7 @@ export class HostMm {
    */
   // Mirrors get_user_pages_fast() (mm/gup.c via arch/powerpc/mm/gup.c, Linux 3.4) as modelled here
   get_user_pages_fast(hva: number, write: boolean, cause: number = NO_CAUSE): number {
+    this.clock.charge(this.clock.t.gupFast);
     const vma = this.find_vma(hva);
     if (vma === null || vma.cacheBits !== 0) return -1;
     const i = vma.index(hva);

@@ -80,6 +80,8 @@ export function kvmppc_hcall(kvm: Kvm, vcpu: KvmVcpuRef, nr: number, regs: Uint3
       .r10(regs[12], regs[13])
       .r11(regs[14], regs[15]).seq;
   }
+  // Real mode runs first for every sc 1 (the handler, or the table lookup that passes the call on).
+  kvm.clock.charge(kvm.clock.t.hcallReal);
   const obs = kvm.observer;
   if (obs !== null) obs.opBegin(kvm, nr, regs);
   const handler = realModeHandler(kvm, nr);

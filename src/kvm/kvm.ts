@@ -25,6 +25,7 @@ import {
   NR_LPIDS,
   PPC_MIN_HPT_ORDER,
 } from '../arch/index.js';
+import type { Clock } from '../arch/timing.js';
 import type { HostMm, MmuNotifier } from '../host/mm.js';
 import { NO_TLB, type TlbPort } from '../hw/tlb.js';
 import type { Vcpu } from '../hw/vcpu.js';
@@ -269,6 +270,11 @@ export interface KvmOptions {
    * without a hardware model. Correctness never depends on an observer being attached.
    */
   readonly tlb?: TlbPort;
+  /**
+   * The run's clock (arch/timing.ts) its paths charge (hcalls, faults, tlbies, notifiers).
+   * Default: the clock of `mm`, so KVM and its host share one timeline.
+   */
+  readonly clock?: Clock;
   /** The VM's operations (kvm_create_vm picks them from kernel and cpu). */
   readonly ops: KvmOps;
 }
@@ -332,6 +338,8 @@ export class Kvm implements HashMmuOwner {
 
   /** The hardware TLB port given at creation: every tlbie goes there first. */
   readonly tlb: TlbPort;
+  /** The run's clock: every modelled path charges its timing-table entry here. */
+  readonly clock: Clock;
   /** A checker watching the VM (HvAudit), or null: never needed for correct behaviour. */
   observer: KvmObserver | null = null;
 
@@ -368,6 +376,7 @@ export class Kvm implements HashMmuOwner {
     this.mm = opts.mm;
     this.rec = opts.rec;
     this.tlb = opts.tlb ?? NO_TLB;
+    this.clock = opts.clock ?? opts.mm.clock;
     this.pageShift = opts.mm.pageShift;
     // 3. LPID (6 bits on PPC970, 63 reserved: at most 62).
     this.lpids = opts.lpids ?? LpidAllocator.forCpu(this.cpu);

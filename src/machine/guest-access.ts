@@ -54,6 +54,8 @@ export function guest_access(
     if (irq === 0) return 0;
     if (irq !== BOOK3S_INTERRUPT_H_DATA_STORAGE && irq !== BOOK3S_INTERRUPT_H_INST_STORAGE) return irq;
     // The VM's own hypervisor-fault path (kvm.ops: the hash MMU's kvmppc_hdsi / kvmppc_hisi today).
+    // Its real-mode triage takes its time before the decision is recorded.
+    kvm.clock.charge(kvm.clock.t.hdsiTriage);
     const ops = kvm.ops;
     const d = irq === BOOK3S_INTERRUPT_H_DATA_STORAGE ? ops.hdsi(kvm, vcpu, ctx.core, cause) : ops.hisi(kvm, vcpu, ctx.core, cause);
     if (d === E.fault_decision.reflect) return rwx === ACCESS_IFETCH ? BOOK3S_INTERRUPT_INST_STORAGE : BOOK3S_INTERRUPT_DATA_STORAGE;
@@ -65,6 +67,7 @@ export function guest_access(
     if (ret < 0) return GUEST_ACCESS_ERROR; // KVM_RUN fails: no re-entry
     if (vcpu.mmio_needed) {
       // KVM_EXIT_MMIO: the VMM completes the access, then KVM_RUN re-enters (PC already advanced).
+      kvm.clock.charge(kvm.clock.t.vmmExit);
       if (host.mmio) kvm_vmm_complete_mmio(kvm, vcpu, host.mmio, c);
       if (host.enterGuest) host.enterGuest(vcpu, c);
       return GUEST_ACCESS_EMULATED;

@@ -1,7 +1,8 @@
 // The machine: one POWER7 host (physical memory, the VMM process's page table), one KVM VM with its
 // memslots, and the vcore/vcpu run model with partition switches (kernel-model §G.2, G.3).
 //
-// Ownership: the Machine owns the deterministic clock (rec.now), the host, the Kvm, the cores and
+// Ownership: the Machine owns the deterministic clock (a RecorderClock over rec.now with its CPU's
+// timing table, src/arch/timing.ts, given to the host and to KVM), the host, the Kvm, the cores and
 // the vcores. Guest operations (hcalls, memory accesses) go through `enterGuest` / `fullExit`, so
 // every full exit and re-entry is recorded with its partition switch, while real-mode-handled
 // hcalls and reflected faults cause none (§J 23).
@@ -27,22 +28,9 @@ import { UserError } from '../trace/errors.js';
 import { recordTlbie } from '../trace/writers.js';
 import { TLBIEL_RB_LPID_SETS } from '../arch/hash.js';
 import { Prng } from '../base/prng.js';
+import type { Timing } from '../arch/timing.js';
+import { RecorderClock } from '../trace/clock.js';
 
-/** Timebase ticks charged per modelled step (POWER7 timebase 512 MHz: 512 ticks = 1 µs). */
-export const COST = {
-  hcallReal: 300,
-  hcallVirt: 3000,
-  access: 2,
-  tlbMissWalk: 40,
-  fault: 1500,
-  entry: 1000,
-  exit: 1000,
-  userspace: 20000,
-  step: 100,
-} as const;
-
-/** Host decrementer period loaded into HDEC on entry (§G.2 entry step 4): 1 ms at 512 MHz. */
-export const HDEC_TICKS = 512_000;
 /** POWER7 TLB congruence classes flushed by tlbiel IS=0b10 (§G.2 entry step 5). */
 export const POWER7_TLB_SETS = 128;
 /** Default RMA size (boot parameter kvm_rma_size, book3s_hv_builtin.c, Linux 3.4). */
@@ -95,6 +83,8 @@ export class Machine {
   readonly cfg: MachineConfig;
   readonly rec: Recorder;
   readonly rng: Prng;
+  /** The run's clock: the timing table of this CPU in its timebase ticks, shared with host and KVM. */
+  readonly clock: RecorderClock;
   readonly phys: PhysMem;
   readonly mm: HostMm;
   readonly kvm: Kvm;
@@ -125,7 +115,8 @@ export class Machine {
     this.threads = cfg.threads_per_core;
     const pageSize = 2 ** cfg.host_page_shift;
     this.phys = new PhysMem({ pageShift: cfg.host_page_shift, npages: (cfg.host_memory_mb * 2 ** 20) / pageSize, seed: this.rng.u32() });
-    this.mm = new HostMm({ phys: this.phys, rec });
+    this.clock = RecorderClock.forCpu(rec, cfg.profile);
+    this.mm = new HostMm({ phys: this.phys, rec, clock: this.clock });
     // The TLBs are created below, once the VM's CPU is known; the port reads this.tlbs as it grows.
     this.shootdown = new TlbShootdown(this.tlbs);
     let kvm: Kvm;
@@ -139,6 +130,7 @@ export class Machine {
         lpids: LpidAllocator.forCpu(cfg.profile),
         vmId: 0,
         tlb: this.shootdown,
+        clock: this.clock,
       });
     } catch (e) {
       throw new UserError(`cannot create the VM: ${(e as Error).message}`);
@@ -217,8 +209,13 @@ export class Machine {
     return this.rec.now;
   }
 
+  /** The timing table in this run's ticks (arch/timing.ts). */
+  get cost(): Timing {
+    return this.clock.t;
+  }
+
   tick(n: number): void {
-    this.rec.now += n;
+    this.clock.charge(n);
   }
 
   vcpu(id: number): VcpuRun {
@@ -253,7 +250,7 @@ export class Machine {
     vc.state = E.vcore_state.running;
     rec.emit(K.vcore_state, kvm.lpid, -1, core.id, cause).vcore(vc.id).state(vc.state).n_runnable(vc.vcpus.length);
     // 2. Primary thread: LPID ← LPID_RSVD; SDR1 ← guest; LPID ← guest (the reserved LPID is transient).
-    this.tick(COST.entry);
+    this.tick(this.cost.guestEntry);
     const sw = rec.emit(K.partition_switch, kvm.lpid, vc.vcpus[0].id, core.id, cause)
       .thread(0)
       .from_lpid(core.lpid)
@@ -279,6 +276,7 @@ export class Machine {
         t.lastCpu = pcpu;
         this.lastVcpu[pcpu] = t.id;
         recordTlbie(rec, kvm.lpid, t.id, core.id, sw, 0, TLBIEL_RB_LPID_SETS, E.tlb_scope.lpid_sets, POWER7_TLB_SETS);
+        this.tick(POWER7_TLB_SETS * this.cost.tlbielSet);
         this.counters.tlbFlushes++;
         this.shootdown.flushLpid(core.id, kvm.lpid);
       }
@@ -302,7 +300,7 @@ export class Machine {
     const rec = this.rec;
     const vc = this.vcoreOf(v);
     const core = vc.core;
-    this.tick(COST.exit);
+    this.tick(this.cost.guestExit);
     let mine = NO_CAUSE;
     for (const t of vc.vcpus) {
       if (!t.inGuest) continue;
@@ -338,6 +336,7 @@ export class Machine {
   private flushAll970(core: Core, cause: number): void {
     const rec = this.rec;
     recordTlbie(rec, this.kvm.lpid, -1, core.id, cause, 0, 0, E.tlb_scope.all_sets, PPC970_TLB_SETS);
+    this.tick(PPC970_TLB_SETS * this.cost.tlbielSet);
     this.counters.tlbFlushes++;
     this.shootdown.flushAll(core.id);
   }
@@ -351,18 +350,18 @@ export class Machine {
   // Mirrors the sc 1 path: hcall_real_table, kvmppc_handle_exit, kvmppc_pseries_do_hcall (Linux 3.4)
   hcall(v: VcpuRun, nr: number, regs: Uint32Array, cause = NO_CAUSE): number {
     this.enterGuest(v, cause);
-    this.tick(COST.hcallReal);
+    // (The real-mode part is charged by kvmppc_hcall, between hcall_enter and hcall_exit.)
     const ref = { vcpu_id: v.id, core: this.coreOf(v) };
     const enterSeq = this.rec.enabled ? this.rec.eventCount : NO_CAUSE;
     let ret = kvmppc_hcall(this.kvm, ref, nr, regs, cause);
     if (ret === H_TOO_HARD && isVirtmodePending(this.kvm)) {
       this.fullExit(v, BOOK3S_INTERRUPT_SYSCALL, enterSeq);
-      this.tick(COST.hcallVirt);
+      this.tick(this.cost.hcallVirt);
       ret = kvmppc_hcall_virtmode(this.kvm, ref, nr, regs);
     }
     if (ret === H_TOO_HARD) {
       const exit = v.inGuest ? this.fullExit(v, BOOK3S_INTERRUPT_SYSCALL, enterSeq) : enterSeq;
-      this.tick(COST.userspace);
+      this.tick(this.cost.vmmExit);
       this.counters.userspaceExits++;
       this.rec.emit(K.vcpu_state, this.kvm.lpid, v.id, this.coreOf(v), exit)
         .state(E.vcpu_state.busy_in_host)
@@ -382,7 +381,7 @@ export class Machine {
    */
   access(v: VcpuRun, ea_hi: number, ea_lo: number, rwx: number, ir: boolean, dr: boolean, pr: boolean, inst: number, cause = NO_CAUSE): number {
     this.enterGuest(v, cause);
-    this.tick(COST.access);
+    this.tick(this.cost.guestAccess);
     this.counters.accesses++;
     const h = this.hw[v.id];
     h.setMsr(MSR_SF_HI, (MSR_ME_LO | (ir ? MSR_IR_LO : 0) | (dr ? MSR_DR_LO : 0) | (pr ? MSR_PR_LO : 0)) >>> 0);
@@ -398,8 +397,8 @@ export class Machine {
   runSteps(v: VcpuRun, steps: number): void {
     this.enterGuest(v);
     for (let s = 0; s < steps; s++) {
-      this.tick(COST.step);
-      if (this.now - v.enteredAt >= HDEC_TICKS) {
+      this.tick(this.cost.guestStep);
+      if (this.now - v.enteredAt >= this.cost.hdecTicks) {
         this.fullExit(v, BOOK3S_INTERRUPT_HV_DECREMENTER);
         this.enterGuest(v);
       }

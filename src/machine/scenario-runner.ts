@@ -6,7 +6,7 @@
 import { H_RC_NAMES, HCALL_NAMES } from '../arch/hcall.js';
 import { GUEST_ACCESS_EMULATED, GUEST_ACCESS_ERROR, GUEST_ACCESS_GAVE_UP } from './guest-access.js';
 import { newHcallRegs } from '../kvm/hcall.js';
-import { COST, Machine } from './machine.js';
+import { Machine } from './machine.js';
 import { UserError } from '../trace/errors.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
 import type { Scenario, ScenarioOp } from '../guest/scenario.js';
@@ -76,15 +76,15 @@ export class ScenarioRunner {
     try {
       switch (op.op) {
         case 'host_map':
-          m.tick(COST.step);
+          m.tick(m.cost.guestStep);
           m.mm.map(Number(op.hva), { writable: op.writable });
           return;
         case 'host_unmap':
-          m.tick(COST.step);
+          m.tick(m.cost.guestStep);
           m.mm.unmap(Number(op.hva), { range: true });
           return;
         case 'host_protect':
-          m.tick(COST.step);
+          m.tick(m.cost.guestStep);
           m.mm.protect(Number(op.hva), op.writable);
           return;
         case 'notifier':
@@ -94,11 +94,11 @@ export class ScenarioRunner {
         case 'run':
           return m.runSteps(m.vcpu(op.vcpu), op.steps);
         case 'slbmte':
-          m.tick(COST.step);
+          m.tick(m.cost.guestStep);
           m.hw[m.vcpu(op.vcpu).id].slbmte(Number(op.vsid >> 32n), Number(op.vsid & 0xffffffffn), Number(op.esid >> 32n), Number(op.esid & 0xffffffffn));
           return;
         case 'slbia':
-          m.tick(COST.step);
+          m.tick(m.cost.guestStep);
           m.hw[m.vcpu(op.vcpu).id].slbia();
           return;
         case 'load':
@@ -120,7 +120,7 @@ export class ScenarioRunner {
     const m = this.machine;
     const n = m.notifier;
     const hva = Number(op.hva);
-    m.tick(COST.step);
+    m.tick(m.cost.guestStep);
     switch (op.callback) {
       case 'invalidate_page':
         return n.invalidate_page(m.mm, hva, NO_CAUSE);

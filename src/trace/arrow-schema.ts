@@ -32,6 +32,7 @@ export function arrowSchema(info: RunInfo): Schema {
     ['hvtrace.tool_version', info.toolVersion],
     ['hvtrace.kinds', kindsJson()],
   ]);
+  if (info.timebaseHz !== undefined) md.set('hvtrace.timebase_hz', String(info.timebaseHz));
   return new Schema(
     [
       new Field('seq', new Uint64(), false),

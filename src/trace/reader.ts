@@ -106,6 +106,8 @@ export class SqliteTraceReader implements TraceReader {
         config,
         toolVersion: meta.get('tool_version') ?? '?',
       };
+      const tb = Number(meta.get('timebase_hz'));
+      if (Number.isSafeInteger(tb) && tb > 0) info.timebaseHz = tb;
       // An incomplete trace's meta.event_count is the last committed batch; count to be sure.
       const complete = meta.get('complete') === '1';
       const count = complete
@@ -269,13 +271,16 @@ export class ArrowTraceReader implements TraceReader {
       } catch {
         throw new TraceFormatError(`${path}: hvtrace.config metadata is not valid JSON`);
       }
-      return new ArrowTraceReader(path, {
+      const info: RunInfo = {
         schemaVersion: v,
         profile: md.get('hvtrace.profile') ?? '?',
         seed: Number(md.get('hvtrace.seed') ?? 0),
         config,
         toolVersion: md.get('hvtrace.tool_version') ?? '?',
-      });
+      };
+      const tb = Number(md.get('hvtrace.timebase_hz'));
+      if (Number.isSafeInteger(tb) && tb > 0) info.timebaseHz = tb;
+      return new ArrowTraceReader(path, info);
     } finally {
       await reader.cancel();
     }

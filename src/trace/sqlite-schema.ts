@@ -13,7 +13,7 @@ export const EVENT_COLUMNS = ['seq', 'time', 'kind', 'lpid', 'vcpu', 'core', 'ca
 
 export const COMMON_COLUMN_DOCS: Record<string, string> = {
   seq: 'dense event number from 0 (the rowid); total order of the run',
-  time: 'deterministic timebase ticks (512 MHz timebase on POWER7) when the event happened',
+  time: 'deterministic timebase ticks when the event happened (meta timebase_hz: 512 MHz on POWER7); advanced by the timing table of src/arch/timing.ts (section Time)',
   kind: 'event kind code (table `kinds`; one view ev_<kind> per kind)',
   lpid: 'logical partition id the event concerns (-1 for host-only events)',
   vcpu: 'vcpu id (-1 if none)',
@@ -98,7 +98,7 @@ SELECT seq, time, lpid, hpte_index, old_v, old_r, new_v, new_r, guest_r, cause F
 SELECT seq, time, lpid, vcpu, interrupt AS kind, ea, gfn, decision, status, out_status, hpte_index, access, cause FROM ev_fault_triage;`,
   },
   page_faults: {
-    doc: 'Virtual-mode page faults (kvmppc_book3s_hv_page_fault): entry snapshot joined with the exit outcome.',
+    doc: 'Virtual-mode page faults (kvmppc_book3s_hv_page_fault): entry snapshot joined with the exit outcome; duration (ticks) is the fault\'s own work plus the host work it waited for (get_user_pages, fault-in or swap-in, tlbie), see Time.',
     sql: `CREATE VIEW IF NOT EXISTS page_faults AS
 SELECT e.seq AS seq, e.time AS time, e.lpid AS lpid, e.vcpu AS vcpu, e.ea AS ea, e.gfn AS gfn, e.hpte_index AS hpte_index,
   e.hpte_v AS hpte_v, e.hpte_r AS hpte_r, e.gpte_r AS gpte_r, e.dsisr AS dsisr,

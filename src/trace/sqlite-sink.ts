@@ -65,6 +65,7 @@ export class SqliteSink implements EventSink {
       ['seed', String(info.seed)],
       ['config', JSON.stringify(info.config)],
       ['tool_version', info.toolVersion],
+      ...(info.timebaseHz !== undefined ? [['timebase_hz', String(info.timebaseHz)] as [string, string]] : []),
       ['complete', '0'],
       ['event_count', '0'],
     ];

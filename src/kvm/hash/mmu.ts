@@ -27,6 +27,7 @@ import {
   SLB_VSID_B_1T_HI,
   VRMA_VSID_LO,
 } from '../../arch/index.js';
+import type { Clock } from '../../arch/timing.js';
 import { HostPage } from '../../host/gup.js';
 import type { TlbPort } from '../../hw/tlb.js';
 import type { HashPageTableVhyp } from '../../hw/vhyp.js';
@@ -57,6 +58,8 @@ export interface HashMmuOwner {
   readonly pageShift: number;
   /** The hardware TLBs KVM's tlbies reach. */
   readonly tlb: TlbPort;
+  /** The run's clock (arch/timing.ts): a tlbie charges its cost. */
+  readonly clock: Clock;
   /** Recording context of the operation in progress. */
   readonly ctxVcpu: number;
   readonly ctxCore: number;
@@ -208,6 +211,9 @@ export class HashMmu implements HashPageTableVhyp {
       recordTlbie(rec, owner.lpid, owner.ctxVcpu, owner.ctxCore, owner.ctxCause, t[0], t[1], local ? E.tlb_scope.local : E.tlb_scope.global, 0);
     }
     owner.tlb.tlbie(owner.lpid, owner.ctxCore, t[0], t[1], local);
+    // tlbie; eieio; tlbsync; ptesync (global) or tlbiel; ptesync (local), after its event.
+    const clock = owner.clock;
+    clock.charge(local ? clock.t.tlbielEntry : clock.t.tlbieGlobal);
     const o = owner.observer;
     if (o !== null) o.tlbie(owner, t[0], t[1], local);
   }

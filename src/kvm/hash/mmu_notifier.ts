@@ -90,6 +90,7 @@ export function kvm_unmap_rmapp(kvm: Kvm, slot: Memslot, off: number, gfn: numbe
     }
     // 5. Unlock rmap and HPTE; record the unlink with the word as it now is.
     kvm.mmu.recRmap(E.rmap_op.unlink, slot, off, i, -1, -1);
+    kvm.clock.charge(kvm.clock.t.notifierHpte);
   }
   return 0;
 }
@@ -364,6 +365,8 @@ export class KvmMmuNotifier implements MmuNotifier {
         .mmu_count(kvm.mmu_notifier_count + dCount).seq;
     }
     kvm.setCtx(-1, -1, seq);
+    // The callback's own work (SRCU, mmu_lock, the memslot walk) follows its event.
+    kvm.clock.charge(kvm.clock.t.notifier);
     const obs = kvm.observer;
     if (obs !== null) obs.opBegin(kvm, -1 - kind, null);
     return seq;

@@ -240,7 +240,14 @@ function recEnter(
   gfn: number,
 ): number {
   const rec = kvm.rec;
-  if (!rec.enabled) return NO_CAUSE;
+  // The fault's own work (re-read, lookups, locks, install) lies between enter and exit, whichever
+  // way it ends; the host work it waits for (get_user_pages, a swap-in) and any tlbie charge theirs.
+  // Charged after the enter event is stamped, recorded or not (time must not depend on recording).
+  const clock = kvm.clock;
+  if (!rec.enabled) {
+    clock.charge(clock.t.pageFault);
+    return NO_CAUSE;
+  }
   const seq = rec.emit(K.page_fault_enter, kvm.lpid, vcpu.vcpu_id, vcpu.core, cause)
     .hpte_v(snap[0], snap[1])
     .hpte_r(snap[2], snap[3])
@@ -251,6 +258,7 @@ function recEnter(
     .dsisr(dsisr >>> 0)
     .hpte_index(index)
     .gfn(gfn).seq;
+  clock.charge(clock.t.pageFault);
   return seq;
 }
 
