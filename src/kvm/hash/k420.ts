@@ -167,6 +167,7 @@ export function kvm_unmap_rmapp_420(kvm: Kvm, slot: Memslot, off: number, gfn: n
       kvmppc_invalidate_hpte(kvm, i, hpt[p], (v_lo | HPTE_V_ABSENT_LO) >>> 0, r_hi, r_lo);
     }
     kvm.mmu.recRmap(E.rmap_op.unlink, slot, off, i, -1, -1);
+    kvm.clock.charge(kvm.clock.t.notifierHpte);
   }
   return 0;
 }
