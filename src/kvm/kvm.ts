@@ -207,9 +207,10 @@ export interface KvmOps {
   handleExitHvFault(kvm: Kvm, vcpu: Vcpu, cause: number): number;
   /**
    * kvmppc_hv_setup_rma at the first KVM_RUN (guest real mode, per rmaSetup): 0 or a negative
-   * errno; sets kvm.rma_setup_done. `rmaBytes` is the RMA the VMM allocates (PPC970 only).
+   * errno; sets kvm.rma_setup_done. `rmaBytes` is the RMA the VMM allocates (PPC970 only), unless
+   * the host reserved one at boot (`rma`: kvm_linear_init's pool entry, which is then used).
    */
-  setupRma(kvm: Kvm, vcpu: KvmVcpuRef, rmaBytes: number): number;
+  setupRma(kvm: Kvm, vcpu: KvmVcpuRef, rmaBytes: number, rma?: { readonly base_pfn: number; readonly npages: number } | null): number;
   /**
    * kvm_init_mmu_notifier(): the VM's MMU notifier, registered on kvm.mm if registersMmuNotifier
    * (returned unregistered otherwise, so callers need no special case).

@@ -45,7 +45,7 @@ import {
   kvmppc_h_read_33,
   kvmppc_h_remove_33,
 } from './hash/seed1.js';
-import { kvm_alloc_rma, kvmppc_core_prepare_memory_region, kvmppc_hv_setup_rma_970, unpin_slot } from './hash/slot_phys.js';
+import { kvm_alloc_rma, type KvmppcLinearInfo, kvmppc_core_prepare_memory_region, kvmppc_hv_setup_rma_970, unpin_slot } from './hash/slot_phys.js';
 import { kvmppc_handle_exit_hv_fault, kvmppc_handle_exit_hv_fault_420, kvmppc_hdsi, kvmppc_hdsi_420, kvmppc_hisi, kvmppc_hisi_420 } from './hash/hv_fault.js';
 import {
   fault_set_rpn_420,
@@ -158,10 +158,13 @@ function destroyVmSlotPhys(kvm: Kvm): void {
 /** POWER7 (3.4, 4.20): the VRMA HPTEs at first KVM_RUN (hash/vrma.ts). */
 const setupVrma = (kvm: Kvm, vcpu: KvmVcpuRef): number => kvmppc_hv_setup_rma(kvm, vcpu);
 
-/** PPC970: the VMM's RMA (KVM_ALLOCATE_RMA), whose RMLS/RMOR go into HID4 (hash/slot_phys.ts). */
+/**
+ * PPC970: the VMM's RMA (KVM_ALLOCATE_RMA: kvm_alloc_linear takes the first free pool entry, `pool`
+ * when the host reserved one at boot, else one allocated now), whose RMLS/RMOR go into HID4.
+ */
 // Mirrors the RMA branch of kvmppc_hv_setup_rma() (arch/powerpc/kvm/book3s_hv.c, Linux 3.4)
-function setupRma970(kvm: Kvm, _vcpu: KvmVcpuRef, rmaBytes: number): number {
-  const ri = kvm_alloc_rma(kvm, rmaBytes);
+function setupRma970(kvm: Kvm, _vcpu: KvmVcpuRef, rmaBytes: number, pool?: KvmppcLinearInfo | null): number {
+  const ri = pool ?? kvm_alloc_rma(kvm, rmaBytes);
   const r = kvmppc_hv_setup_rma_970(kvm, ri);
   kvm.rma_setup_done = true;
   return r;

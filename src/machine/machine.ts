@@ -16,8 +16,8 @@ import { Vcpu } from '../hw/vcpu.js';
 import { GUEST_ACCESS_EMULATED, type GuestAccessHost, guest_access } from './guest-access.js';
 import { HCALL_REGS_WORDS, isVirtmodePending, kvmppc_hcall, kvmppc_hcall_virtmode } from '../kvm/hcall.js';
 import { MmioRegisterFile } from '../kvm/mmio.js';
-import { HostMm, type MmuNotifier } from '../host/mm.js';
-import { PhysMem } from '../host/physmem.js';
+import { HostMm, type MmuNotifier, PTE_NO_CACHE, PTE_WRITETHRU } from '../host/mm.js';
+import { FRAME_RESERVED, PhysMem } from '../host/physmem.js';
 import { type Kvm, LpidAllocator } from '../kvm/kvm.js';
 import { kvm_create_vm } from '../kvm/ops.js';
 import { kvm_set_memory_region } from '../kvm/memslot.js';
@@ -107,6 +107,11 @@ export class Machine {
   /** The VMM's device model for KVM_EXIT_MMIO. */
   readonly mmio = new MmioRegisterFile();
   private readonly accessHost: GuestAccessHost[] = [];
+  /** The host LPCR (POWER7) or HID4 (PPC970) the exit path restores (kvm->arch.host_lpcr). */
+  readonly hostLpcrHi: number;
+  readonly hostLpcrLo: number;
+  /** PPC970: the RMA the host reserved at boot for this VM (machine.rma), or null (allocated at first run). */
+  private readonly bootRma: { readonly base_pfn: number; readonly npages: number } | null = null;
 
   constructor(cfg: MachineConfig, rec: Recorder, seed: number) {
     this.cfg = cfg;
@@ -117,6 +122,19 @@ export class Machine {
     this.phys = new PhysMem({ pageShift: cfg.host_page_shift, npages: (cfg.host_memory_mb * 2 ** 20) / pageSize, seed: this.rng.u32() });
     this.clock = RecorderClock.forCpu(rec, cfg.profile);
     this.mm = new HostMm({ phys: this.phys, rec, clock: this.clock });
+    this.mm = new HostMm({ phys: this.phys, rec });
+    // PPC970 with machine.rma: the boot-time RMA pool (kvm_linear_init_one: alloc_bootmem_align(size,
+    // size)) holds this block before anything else runs; the schema checked alignment and bounds.
+    // Mirrors kvm_linear_init_one() for one RMA (arch/powerpc/kvm/book3s_hv_builtin.c, Linux 3.4, tree holyangel/M7-GPE_L)
+    if (cfg.rma !== undefined) {
+      const npages = (cfg.rma.size_mb * 2 ** 20) / pageSize;
+      const base_pfn = Number(cfg.rma.base / BigInt(pageSize));
+      if (!this.phys.allocAt(base_pfn, Math.log2(npages), FRAME_RESERVED)) throw new UserError(`machine.rma: cannot reserve [0x${cfg.rma.base.toString(16)}, +${cfg.rma.size_mb} MiB) in host memory`);
+      this.bootRma = { base_pfn, npages };
+    }
+    const hostLpcr = cfg.profile === 'ppc970' ? (cfg.host_hid4 ?? 0n) : (cfg.host_lpcr ?? 0n);
+    this.hostLpcrHi = Number(hostLpcr >> 32n) >>> 0;
+    this.hostLpcrLo = Number(hostLpcr & 0xffffffffn) >>> 0;
     // The TLBs are created below, once the VM's CPU is known; the port reads this.tlbs as it grows.
     this.shootdown = new TlbShootdown(this.tlbs);
     let kvm: Kvm;
@@ -127,10 +145,12 @@ export class Machine {
         hptOrder: cfg.hpt_order,
         kernel: cfg.kernel,
         cpu: cfg.profile,
-        lpids: LpidAllocator.forCpu(cfg.profile),
+        lpids: this.lpidsFor(cfg),
         vmId: 0,
         tlb: this.shootdown,
         clock: this.clock,
+        hostLpcrLo: this.hostLpcrLo,
+        hostHid4: cfg.host_hid4,
       });
     } catch (e) {
       throw new UserError(`cannot create the VM: ${(e as Error).message}`);
@@ -139,16 +159,33 @@ export class Machine {
     this.kvm.online_vcpus = cfg.vcpus;
     this.notifier = kvm.ops.mmuNotifier(kvm);
     // Memslots: the VMM mmaps guest RAM, then KVM_SET_USER_MEMORY_REGION.
-    for (const s of cfg.memslots) {
+    cfg.memslots.forEach((s, k) => {
       const ua = Number(s.userspace_addr);
       const gpa = Number(s.base_gfn) * pageSize;
+      const field = `machine.memslots[${k}]`;
       if (!Number.isSafeInteger(ua) || !Number.isSafeInteger(gpa)) throw new UserError(`memslot ${s.slot}: addresses beyond 2^53 are not supported`);
-      // Linux 3.3 requires guest RAM in 16 MiB hugetlbfs pages (kernel-model §C.5).
-      this.mm.mmap(ua, s.npages * pageSize, kvm.ops.ramPageShift !== 0 ? { pageShift: kvm.ops.ramPageShift } : {});
+      // The VMA's backing page size: memslot.page_shift (hugetlbfs), else 16 MiB for Linux 3.3,
+      // which requires guest RAM in 16 MiB hugetlbfs pages (kernel-model §C.5), else PAGE_SIZE.
+      const shift = s.page_shift ?? (kvm.ops.ramPageShift !== 0 ? kvm.ops.ramPageShift : cfg.host_page_shift);
+      const cacheBits = s.cache === 'inhibited' ? PTE_NO_CACHE : s.cache === 'write_through' ? PTE_WRITETHRU : 0;
+      try {
+        this.mm.mmap(ua, s.npages * pageSize, { pageShift: shift, cacheBits });
+      } catch (e) {
+        throw new UserError(`${field}: cannot mmap the slot's memory: ${(e as Error).message}`);
+      }
       const r = kvm_set_memory_region(kvm, { slot: s.slot, guest_phys_addr: gpa, memory_size: s.npages * pageSize, userspace_addr: ua });
       if (r !== 0) throw new UserError(`memslot ${s.slot}: KVM_SET_USER_MEMORY_REGION failed (${r})`);
-      if (s.populate) for (let p = 0; p < s.npages; p++) this.mm.map(ua + p * pageSize);
-    }
+      if (!s.populate) return;
+      // One fault per backing page (a huge page maps all its frames at once); pages the region's
+      // registration already faulted in (Linux 3.3 pins them) are left as they are.
+      const step = 2 ** shift;
+      for (let a = ua; a < ua + s.npages * pageSize; a += step) {
+        if (this.mm.pfnOf(a) >= 0) continue;
+        if (this.mm.tryMap(a) < 0) {
+          throw new UserError(`${field}.populate: host memory exhausted at hva 0x${a.toString(16)} (${shift >= 20 ? `${2 ** (shift - 20)} MiB` : `${2 ** (shift - 10)} KiB`} pages; host_memory_mb ${cfg.host_memory_mb}, ${((this.phys.freePages * pageSize) / 2 ** 20).toFixed(3)} MiB free, not in aligned blocks)`);
+        }
+      }
+    });
     // vcores: vcore id = vcpu_id / threads_per_core (§G.3); one physical core each.
     const nvcores = Math.ceil(cfg.vcpus / this.threads);
     for (let c = 0; c < nvcores; c++) {
@@ -192,12 +229,23 @@ export class Machine {
     const v = this.vcpus[0];
     const slot0 = kvm.gfn_to_memslot(0);
     const bytes = Math.min(KVM_RMA_SIZE, slot0 ? slot0.npages * kvm.pageSize : KVM_RMA_SIZE);
-    const r = kvm.ops.setupRma(kvm, { vcpu_id: v.id, core: this.coreOf(v) }, bytes);
+    const r = kvm.ops.setupRma(kvm, { vcpu_id: v.id, core: this.coreOf(v) }, bytes, this.bootRma);
     if (r === 0) return;
     if (kvm.ops.rmaSetup === 'rma') {
       throw new UserError(`PPC970 KVM_RUN failed (${r}): the CPU requires an RMA (real-mode area) of ≥ 64 MiB at gpa 0 in host memory`);
     }
     throw new UserError(`KVM_RUN failed (${r}): guest real mode (VRMA) cannot be set up for the memslot at gpa 0`);
+  }
+
+  /**
+   * The host's LPID bitmap with the VM's LPID made to come out as machine.lpid: kvm_alloc_hpt takes
+   * the first zero bit, so LPIDs 1..lpid-1 are allocated first, as other VMs created earlier would.
+   */
+  // Mirrors lpid_inuse + kvmppc_alloc_hpt()'s find_first_zero_bit (arch/powerpc/kvm/book3s_64_mmu_hv.c, Linux 3.4, tree holyangel/M7-GPE_L)
+  private lpidsFor(cfg: MachineConfig): LpidAllocator {
+    const lpids = LpidAllocator.forCpu(cfg.profile);
+    for (let n = 1; n < (cfg.lpid ?? 1); n++) lpids.alloc();
+    return lpids;
   }
 
   /** Stale-TLB uses counted by the TLB model (each one is a missing tlbie: kernel-model §J 17, 26). */
@@ -321,7 +369,7 @@ export class Machine {
       .direction(E.switch_direction.exit)
       .trap(trap)
       .sdr1(0)
-      .lpcr(0);
+      .lpcr(this.hostLpcrHi, this.hostLpcrLo); // LPCR (HID4 on PPC970) ← kvm->arch.host_lpcr
     if (kvm.ops.tlbFlush === 'all_on_switch') this.flushAll970(core, mine);
     core.lpid = 0;
     core.sdr1Hi = 0;

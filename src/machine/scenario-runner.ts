@@ -9,7 +9,7 @@ import { newHcallRegs } from '../kvm/hcall.js';
 import { Machine } from './machine.js';
 import { UserError } from '../trace/errors.js';
 import { NO_CAUSE, type Recorder } from '../trace/recorder.js';
-import type { Scenario, ScenarioOp } from '../guest/scenario.js';
+import { instGpr, type Scenario, type ScenarioOp } from '../guest/scenario.js';
 
 export interface ExpectationFailure {
   op: number;
@@ -77,8 +77,7 @@ export class ScenarioRunner {
       switch (op.op) {
         case 'host_map':
           m.tick(m.cost.guestStep);
-          m.mm.map(Number(op.hva), { writable: op.writable });
-          return;
+          return this.hostMap(op);
         case 'host_unmap':
           m.tick(m.cost.guestStep);
           m.mm.unmap(Number(op.hva), { range: true });
@@ -105,6 +104,17 @@ export class ScenarioRunner {
         case 'store':
         case 'ifetch':
           return this.access(op, index);
+        case 'mtspr': {
+          // mtspr SPRN_AMR in guest supervisor state: the thread's AMR, no exit, nothing recorded
+          // (the trace's run config holds the scenario, so re-execution sees the same value).
+          const h = m.hw[m.vcpu(op.vcpu).id];
+          m.tick(m.cost.guestStep);
+          h.amrHi = Number(op.value >> 32n) >>> 0;
+          h.amrLo = Number(op.value & 0xffffffffn) >>> 0;
+          return;
+        }
+        case 'expect':
+          return this.expectState(op, index);
         default: {
           const never: never = op;
           throw new Error(`unknown op ${(never as { op: string }).op}`);
@@ -113,6 +123,57 @@ export class ScenarioRunner {
     } catch (e) {
       if (e instanceof UserError) throw e;
       throw at(e);
+    }
+  }
+
+  /**
+   * The VMM touches hva: a page fault that maps it. With page_shift, the mapping has that page size:
+   * inside a VMA it must be the VMA's (one VMA has one backing page size); outside every VMA the
+   * VMM first mmaps a VMA of one such page at hva (anonymous, or hugetlbfs for 16/24).
+   */
+  private hostMap(op: Extract<ScenarioOp, { op: 'host_map' }>): void {
+    const mm = this.machine.mm;
+    const hva = Number(op.hva);
+    if (op.page_shift !== undefined) {
+      const vma = mm.find_vma(hva);
+      if (vma === null) mm.mmap(hva, 2 ** op.page_shift, { pageShift: op.page_shift });
+      else if (vma.pageShift !== op.page_shift) {
+        throw new Error(`page_shift ${op.page_shift} does not match the ${2 ** (vma.pageShift - 10)} KiB pages of the VMA at 0x${vma.start.toString(16)} that holds hva 0x${hva.toString(16)}`);
+      }
+    }
+    mm.map(hva, { writable: op.writable });
+  }
+
+  /**
+   * An `expect` op: compare machine state with the scenario's values (failures, like other clauses).
+   * Errors thrown here and in hostMap become UserErrors prefixed with the op (exec).
+   */
+  private expectState(op: Extract<ScenarioOp, { op: 'expect' }>, index: number): void {
+    const m = this.machine;
+    const kvm = m.kvm;
+    const h = m.hw[m.vcpu(op.vcpu).id];
+    const fail = (what: string, want: bigint, got: bigint) => {
+      if (want !== got) this.failures.push({ op: index, message: `expect ${what}: expected 0x${want.toString(16)}, got 0x${got.toString(16)}` });
+    };
+    const pair = (hi: number, lo: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+    if (op.lpid !== undefined) fail('lpid', BigInt(op.lpid), BigInt(kvm.lpid));
+    if (op.lpcr !== undefined || op.hid4 !== undefined) {
+      const name = op.lpcr !== undefined ? 'lpcr' : 'hid4';
+      if ((name === 'hid4') !== (kvm.cpu === 'ppc970')) throw new Error(`${name} is not a register of ${kvm.cpu} (use ${name === 'hid4' ? 'lpcr' : 'hid4'})`);
+      fail(name, (op.lpcr ?? op.hid4)!, pair(kvm.lpcrHi, kvm.lpcrLo));
+    }
+    if (op.amr !== undefined) fail('amr', op.amr, pair(h.amrHi, h.amrLo));
+    if (op.gpr !== undefined) fail(`r${op.gpr.reg}`, op.gpr.value, pair(h.gprHi(op.gpr.reg), h.gprLo(op.gpr.reg)));
+    if (op.hpte !== undefined) {
+      const i = op.hpte.index;
+      if (i >= kvm.mmu.npte) throw new Error(`hpte index 0x${i.toString(16)} is beyond the HPT (${kvm.mmu.npte} entries)`);
+      const hpt = kvm.mmu.hpt;
+      if (op.hpte.v !== undefined) fail(`hpte 0x${i.toString(16)} v`, op.hpte.v, pair(hpt[i * 4], hpt[i * 4 + 1]));
+      if (op.hpte.r !== undefined) {
+        const mask = op.hpte.r_mask ?? 0xffffffffffffffffn;
+        fail(`hpte 0x${i.toString(16)} r${op.hpte.r_mask !== undefined ? ` & 0x${mask.toString(16)}` : ''}`, op.hpte.r & mask, pair(hpt[i * 4 + 2], hpt[i * 4 + 3]) & mask);
+      }
+      if (op.hpte.guest_r !== undefined) fail(`hpte 0x${i.toString(16)} guest_r`, op.hpte.guest_r, pair(kvm.mmu.revGuestR[i * 2], kvm.mmu.revGuestR[i * 2 + 1]));
     }
   }
 
@@ -161,14 +222,20 @@ export class ScenarioRunner {
     const rwx = op.op === 'load' ? 0 : op.op === 'store' ? 1 : 2;
     const inst = op.inst !== undefined ? Number(op.inst) : op.op === 'store' ? STW_R3_0_R4 : LWZ_R3_0_R4;
     const h = m.hw[m.vcpu(op.vcpu).id];
-    if (op.op === 'store' && op.value !== undefined) h.setGpr(3, Number(op.value >> 32n), Number(op.value & 0xffffffffn));
+    // The instruction's RS (store) / RT (load) field names the register `value` is about.
+    const reg = instGpr(inst);
+    if (op.op === 'store' && op.value !== undefined) h.setGpr(reg, Number(op.value >> 32n), Number(op.value & 0xffffffffn));
     const r = m.access(m.vcpu(op.vcpu), Number(op.ea >> 32n), Number(op.ea & 0xffffffffn), rwx, op.msr.ir, op.msr.dr, op.msr.pr, inst);
     const outcome = accessOutcomeName(r);
     if (op.expect !== undefined && op.expect !== outcome)
       this.failures.push({ op: index, message: `${op.op} 0x${op.ea.toString(16)}: expected ${op.expect}, got ${outcome}` });
     if (op.op === 'load' && op.value !== undefined && outcome === 'mmio') {
-      const got = (BigInt(h.gprHi(3)) << 32n) | BigInt(h.gprLo(3));
-      if (got !== op.value) this.failures.push({ op: index, message: `load 0x${op.ea.toString(16)}: r3 expected 0x${op.value.toString(16)}, got 0x${got.toString(16)}` });
+      const got = (BigInt(h.gprHi(reg)) << 32n) | BigInt(h.gprLo(reg));
+      if (got !== op.value) this.failures.push({ op: index, message: `load 0x${op.ea.toString(16)}: r${reg} expected 0x${op.value.toString(16)}, got 0x${got.toString(16)}` });
+    }
+    if (op.dsisr !== undefined) {
+      const got = outcome === 'dsi' ? `0x${(h.dsisr >>> 0).toString(16)}` : `no DSI (${outcome})`;
+      if (outcome !== 'dsi' || BigInt(h.dsisr >>> 0) !== op.dsisr) this.failures.push({ op: index, message: `${op.op} 0x${op.ea.toString(16)}: DSISR expected 0x${op.dsisr.toString(16)}, got ${got}` });
     }
   }
 
