@@ -55,7 +55,6 @@ function verifyJson(p: string) {
   return { code: r.status, v: JSON.parse(r.stdout).verify };
 }
 
-const row = (seq: bigint) => rows[Number(seq)];
 const RPN_BIT = 1n << 12n;
 
 test('an unaltered trace: no inconsistency, exit 0', () => {
