@@ -1,10 +1,11 @@
-// hvtrace replay TRACE --verify | --reexec: check a trace against its checkpoints, or against a
-// fresh run of the emulator from its recorded configuration. Exit 1 on divergence, 0 if identical.
+// hvtrace replay TRACE --verify | --reexec: check a trace against its own before-values and its
+// checkpoints, or against a fresh run of the emulator from its recorded configuration. Exit 1 on
+// divergence or inconsistency, 0 if identical.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reexecute } from '../../src/machine/reexec.js';
-import { compareTraces, verifyTrace } from '../../src/replay/verify.js';
+import { compareTraces, describeInconsistency, verifyTrace } from '../../src/replay/verify.js';
 import { ArrowStreamSink } from '../../src/trace/arrow-sink.js';
 import { UserError } from '../../src/trace/errors.js';
 import { openTrace } from '../../src/trace/reader.js';
@@ -22,6 +23,11 @@ export async function replayCommand(path: string, opts: { verify?: boolean; reex
     bar.stop();
     report.verify = r;
     if (r.checkpoints === 0 && !opts.json) process.stderr.write('hvtrace: warning: the trace has no checkpoints; nothing to verify against\n');
+    // A before-value inconsistency (e.g. an hpte_write whose old_r is not what the fold holds) and
+    // a checkpoint divergence both fail verification; the one earlier in the trace is reported first.
+    const inconsistency = r.inconsistency && !opts.json ? `${describeInconsistency(r.inconsistency)}\n` : '';
+    if (r.inconsistency) diverged = true;
+    if (r.first === 'inconsistency') process.stdout.write(inconsistency);
     if (r.divergence) {
       diverged = true;
       if (!opts.json)
@@ -29,7 +35,8 @@ export async function replayCommand(path: string, opts: { verify?: boolean; reex
           `divergence: checkpoint ${r.divergence.ordinal} at seq ${r.divergence.seq} disagrees with the folded state (${r.divergence.components.join(', ')}); ` +
             `the last checkpoint that agreed is at seq ${r.divergence.lastGoodSeq}, so the divergence lies in events ${r.divergence.lastGoodSeq + 1}..${r.divergence.seq - 1}\n`,
         );
-    } else if (!opts.json) process.stdout.write(`verified ${r.events} events against ${r.checkpoints} checkpoints: identical\n`);
+    } else if (!opts.json && !r.inconsistency) process.stdout.write(`verified ${r.events} events against ${r.checkpoints} checkpoints: identical\n`);
+    if (r.first !== 'inconsistency') process.stdout.write(inconsistency);
   }
   if (opts.reexec) {
     const dir = mkdtempSync(join(tmpdir(), 'hvtrace-reexec-'));

@@ -34,7 +34,8 @@ import { type ArrowLayout, scanArrowLayout } from './event-source.js';
 import { StateFold } from './state.js';
 
 // 2: snapshots walk the replay handlers (per-handler small state and tables).
-export const INDEX_VERSION = 2;
+// 3: the anomaly counters include the before-value checks (111..) and the first inconsistency.
+export const INDEX_VERSION = 3;
 const MAGIC = Buffer.from('HVIDX001', 'latin1');
 /** Default checkpoint interval in events and full-snapshot period (chosen by measurement: bench/README.md, replay). */
 export const DEFAULT_INTERVAL = 32768;

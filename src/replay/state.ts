@@ -6,11 +6,14 @@
 //
 // Handlers (deps in brackets; an event reaches its handlers in dependency order):
 //   anomalies    recorded anomaly events and anomalies the others detect, by name (trace/anomalies.ts)
-//   hpt          HPT hardware words and guest view per VM (vm_create, hpte_write)        [anomalies]
+//   hpt          HPT hardware words and guest view per VM (vm_create, hpte_write; page_fault_enter checked) [anomalies]
 //   memslots     memslots per VM (memslot)                                              [hpt, anomalies]
 //   rmap         rmap words, revmap links, notifier seq/count (rmap_change, notifier)   [hpt, memslots, anomalies]
+// Fields that state what was there before (hpte_write old_v/old_r, the page_fault_enter
+// snapshot, partition_switch from_lpid, notifier seq/count against its callback's rule) are
+// checked by the handler that owns that state; a contradiction is an error anomaly (111..).
 //   host         VMM page table hva → pfn, pins, other processes' frames (host_page)    [anomalies]
-//   cores        LPID/SDR1/LPCR/in-guest, TLB invalidations and flushes                 []
+//   cores        LPID/SDR1/LPCR/in-guest, TLB invalidations and flushes                 [hpt, anomalies]
 //   vcpus        vcpu run state, vcores, SLBs (guest_enter/exit, vcpu_state, vcore_state, slb_update) [hpt, anomalies]
 //   ops          the guest operation every event serves (every event: cause chains)     [anomalies]
 //   checkpoints  recorded checkpoint digests, verified against the fold on request      [hpt, memslots, rmap, vcpus, anomalies]
@@ -82,7 +85,7 @@ const HANDLES: { readonly [K in EventKind]: readonly HandlersOf<K>[] } = {
   rmap_change: ['rmap'],
   tlbie: ['cores', 'counters'],
   fault_triage: ['counters'],
-  page_fault_enter: [],
+  page_fault_enter: ['hpt'],
   page_fault_exit: ['counters'],
   notifier: ['rmap', 'counters'],
   host_page: ['host', 'counters'],
@@ -130,7 +133,7 @@ export class StateFold {
       memslots,
       rmap,
       host: new HostHandler(anomalies),
-      cores: new CoreHandler(),
+      cores: new CoreHandler(hpt, anomalies),
       vcpus,
       ops: new OpIndexHandler(anomalies, opts.opIndex ?? false),
       checkpoints: new CheckpointHandler(hpt, memslots, rmap, vcpus, anomalies),

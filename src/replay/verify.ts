@@ -1,17 +1,37 @@
-// Verification of a trace: fold it and check every checkpoint digest (verify), or compare it event
-// by event with a re-execution of the emulator (reexec). Both report the first divergence.
+// Verification of a trace: fold it, checking every field that states what was there before
+// (hpte_write old_v/old_r, ...: the handlers' before-value checks, anomalies 111..) and every
+// checkpoint digest (verify), or compare it event by event with a re-execution of the emulator
+// (reexec). Both report the first divergence; verify reports the earlier of the first
+// before-value inconsistency and the first checkpoint divergence.
 
 import { type TraceEvent, eventAt, eventToJson, hex } from '../trace/event.js';
 import type { EventBatch } from '../trace/batch.js';
 import type { TraceReader } from '../trace/reader.js';
 import { hpteState, rmapState } from './seek.js';
 import { type CheckpointDivergence, StateFold, type VmState } from './state.js';
-import { fieldIndex } from '../trace/fields.js';
+import type { Inconsistency } from './handlers/anomalies.js';
+import { F, fieldIndex } from '../trace/fields.js';
+import { K } from '../trace/kinds.js';
+
+/**
+ * The first event whose before-value contradicts the fold, with the state around it: the event
+ * that last set that state (`previous_seq`, -1 if nothing did since the vm_create at
+ * `vm_create_seq`, so the state is the initial one) and that event's fields.
+ */
+export interface VerifyInconsistency extends Inconsistency {
+  previous_seq: number;
+  previous: Record<string, unknown> | null;
+  vm_create_seq: number;
+}
 
 export interface VerifyResult {
   events: number;
   checkpoints: number;
   divergence: CheckpointDivergence | null;
+  /** First before-value inconsistency (null if none). */
+  inconsistency: VerifyInconsistency | null;
+  /** Which of the two was found first in the trace ('none' if neither). */
+  first: 'inconsistency' | 'divergence' | 'none';
 }
 
 export async function verifyTrace(reader: TraceReader, onProgress?: (events: number) => void): Promise<VerifyResult> {
@@ -24,7 +44,35 @@ export async function verifyTrace(reader: TraceReader, onProgress?: (events: num
     onProgress?.(n);
     if (fold.divergence) break;
   }
-  return { events: n, checkpoints: fold.checkpoints, divergence: fold.divergence };
+  const d = fold.divergence;
+  const inc = fold.anomalies.inconsistency;
+  const first = inc && (!d || inc.seq < d.seq) ? 'inconsistency' : d ? 'divergence' : 'none';
+  return { events: n, checkpoints: fold.checkpoints, divergence: d, inconsistency: inc && (await around(reader, inc)), first };
+}
+
+/** The state around an inconsistency: a second pass over events before it (only on failure). */
+async function around(reader: TraceReader, inc: Inconsistency): Promise<VerifyInconsistency> {
+  let prev: TraceEvent | null = null;
+  let created = -1;
+  for await (const b of reader.batches()) {
+    const end = Math.min(b.length, inc.seq - b.firstSeq);
+    for (let i = 0; i < end; i++) {
+      const k = b.kind[i];
+      const l = b.lpid[i];
+      if (k === K.vm_create && l === inc.lpid) {
+        created = b.firstSeq + i;
+        // A new VM starts with a zeroed HPT and counters; a core's LPID outlives VMs.
+        if (inc.kind !== 'partition_switch') prev = null;
+      } else if (inc.kind === 'partition_switch') {
+        if (k === K.partition_switch && b.core[i] === inc.index) prev = eventAt(b, i);
+      } else if (l !== inc.lpid) continue;
+      else if (inc.kind === 'hpte_write' || inc.kind === 'page_fault_enter') {
+        if (k === K.hpte_write && b.num(i, F.hpte_write.hpte_index) === inc.index) prev = eventAt(b, i);
+      } else if (inc.kind === 'notifier' && k === K.notifier) prev = eventAt(b, i);
+    }
+    if (end < b.length) break;
+  }
+  return { ...inc, previous_seq: prev ? prev.seq : -1, previous: prev && eventToJson(prev), vm_create_seq: created };
 }
 
 export interface EventDivergence {
@@ -126,4 +174,26 @@ function diffVm(a: VmState, b: VmState, out: string[]): void {
   }
   if (a.mmuSeq !== b.mmuSeq || a.mmuCount !== b.mmuCount)
     out.push(`lpid ${a.lpid} notifier seq/count: recorded ${a.mmuSeq}/${a.mmuCount}; re-executed ${b.mmuSeq}/${b.mmuCount}`);
+}
+
+/** One paragraph naming the first before-value inconsistency, its values and the state around it. */
+export function describeInconsistency(x: VerifyInconsistency): string {
+  const what =
+    x.kind === 'partition_switch' ? `core ${x.index}` : x.kind === 'notifier' ? `VM ${x.lpid}'s notifier counters` : `lpid ${x.lpid} HPTE ${x.index}`;
+  const folded = x.kind === 'notifier' ? `the previous values advanced by this callback's rule give ${x.folded}` : `the folded state holds ${x.folded}`;
+  let before: string;
+  if (x.previous) {
+    const p = x.previous;
+    const fields = Object.entries(p)
+      .filter(([k]) => !['seq', 'time', 'kind', 'lpid', 'vcpu', 'core', 'cause'].includes(k))
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' ');
+    before = `that state was last set by the ${String(p.kind)} at seq ${x.previous_seq} (${fields}), so either it or this event is wrong`;
+  } else if (x.kind === 'partition_switch') before = `no partition_switch on core ${x.index} precedes it, so the core is still in the host (LPID 0)`;
+  else
+    before =
+      x.vm_create_seq >= 0
+        ? `nothing changed it since the vm_create at seq ${x.vm_create_seq}, so it holds its initial value (${x.kind === 'notifier' ? '0' : 'the HPT is zeroed'})`
+        : 'no vm_create precedes it';
+  return `inconsistency: event seq ${x.seq} (${x.kind}, ${what}) records ${x.field} = ${x.recorded}, but ${folded} (anomaly ${x.anomaly}); ${before}`;
 }

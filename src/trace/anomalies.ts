@@ -2,7 +2,8 @@
 //
 // An anomaly is either RECORDED (an `anomaly` event written while recording: its `code` field
 // indexes this table) or DETECTED by the replay handlers (an event that contradicts the state
-// folded so far, e.g. an hpte_write for an LPID no vm_create announced). Both kinds are counted
+// folded so far, e.g. an hpte_write for an LPID no vm_create announced, or one whose old_v/old_r
+// are not what the fold holds for that slot: 111.. are such before-value checks). Both kinds are counted
 // by name in the replay's anomaly handler (src/replay/handlers/anomalies.ts) and shown by
 // `hvtrace info` and `hvtrace state`; any nonzero counter of severity `error` makes those commands
 // exit with EXIT_ANOMALY.
@@ -76,6 +77,12 @@ export const ANOMALIES = {
   checkpoint_unknown_vm: { code: 108, severity: 'error', description: 'checkpoint digest for an LPID with no vm_create before it' },
   trace_truncated: { code: 109, severity: 'data_loss', description: 'the trace ends without run_end (recording interrupted)' },
   op_cause_beyond_window: { code: 110, severity: 'warning', description: 'an event whose cause lies further back than the op index follows causes (CAUSE_WINDOW events): attributed to no guest operation' },
+  // Before-values that contradict the fold (checked on every event that states what was there before).
+  hpte_write_old_v_mismatch: { code: 111, severity: 'error', description: 'hpte_write old_v differs from the HPTE dword 0 the fold holds for that slot' },
+  hpte_write_old_r_mismatch: { code: 112, severity: 'error', description: 'hpte_write old_r differs from the HPTE dword 1 the fold holds for that slot' },
+  page_fault_enter_snapshot_mismatch: { code: 113, severity: 'error', description: 'page_fault_enter hpte_v/hpte_r/gpte_r snapshot differs from the HPTE and guest view the fold holds for that slot' },
+  partition_switch_from_lpid_mismatch: { code: 114, severity: 'error', description: 'partition_switch from_lpid differs from the LPID the fold holds for that core' },
+  notifier_seq_count_mismatch: { code: 115, severity: 'error', description: 'notifier mmu_seq/mmu_count differ from the previous values of the VM advanced by the callback\'s rule (kvm_main.c)' },
 } as const satisfies Record<string, AnomalyDef>;
 
 export type AnomalyName = keyof typeof ANOMALIES;

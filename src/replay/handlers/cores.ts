@@ -1,13 +1,18 @@
 // Cores: LPID, SDR1, LPCR and in-guest (partition_switch), TLB invalidations and flushes (tlbie).
+// A partition_switch's from_lpid is checked against the core's folded LPID (anomaly 114).
 
+import { A } from '../../trace/anomalies.js';
 import type { EventBatch } from '../../trace/batch.js';
 import { F } from '../../trace/fields.js';
 import { E } from '../../trace/kinds.js';
 import type { RowTable } from '../table.js';
+import type { AnomalyHandler } from './anomalies.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
+import type { HptHandler } from './hpt.js';
 
 // Payload fields read (module constants: the hot path loads a number, not a property chain).
 const W_PARTITION_SWITCH_DIRECTION = F.partition_switch.direction;
+const W_PARTITION_SWITCH_FROM_LPID = F.partition_switch.from_lpid;
 const W_PARTITION_SWITCH_LPCR = F.partition_switch.lpcr;
 const W_PARTITION_SWITCH_SDR1 = F.partition_switch.sdr1;
 const W_PARTITION_SWITCH_TO_LPID = F.partition_switch.to_lpid;
@@ -40,8 +45,13 @@ const CORE_FIELDS = ['lpid', 'inGuest', 'sdr1Hi', 'sdr1Lo', 'lpcrHi', 'lpcrLo', 
 
 export class CoreHandler implements ReplayHandler {
   readonly name = 'cores';
-  readonly deps: readonly HandlerName[] = [];
+  readonly deps: readonly HandlerName[] = ['hpt', 'anomalies'];
   readonly cores = new Map<number, CoreFold>();
+
+  constructor(
+    private readonly hpt: HptHandler,
+    private readonly anomalies: AnomalyHandler,
+  ) {}
 
   reset(): void {
     this.cores.clear();
@@ -59,6 +69,12 @@ export class CoreHandler implements ReplayHandler {
   partition_switch(b: EventBatch, i: number): void {
     if (b.core[i] < 0) return;
     const c = this.core(b.core[i]);
+    // Before-value: from_lpid is the core's LPID before the switch (a core starts in the host,
+    // LPID 0). Checked for switches of a VM the trace created (a trace without vm_create, e.g.
+    // synthetic data, has no machine to hold it to).
+    const from = b.num(i, W_PARTITION_SWITCH_FROM_LPID);
+    if (from !== c.lpid && this.hpt.vms.has(b.lpid[i]))
+      this.anomalies.inconsistent(A.partition_switch_from_lpid_mismatch, b.firstSeq + i, 'partition_switch', 'from_lpid', b.lpid[i], c.id, String(from), String(c.lpid));
     c.lpid = b.num(i, W_PARTITION_SWITCH_TO_LPID);
     c.inGuest = b.num(i, W_PARTITION_SWITCH_DIRECTION) === E.switch_direction.entry;
     c.sdr1Hi = b.hi(i, W_PARTITION_SWITCH_SDR1);

@@ -1,5 +1,10 @@
 // HPT and guest view per VM (vm_create, hpte_write): the hardware HPTE words and the revmap
 // guest_rpte, as kvm->arch.hpt_virt and kvm->arch.revmap[].guest_rpte hold them.
+//
+// Before-values: an hpte_write's old_v/old_r and a page_fault_enter's snapshot (hpte_v, hpte_r,
+// gpte_r) state what the slot held; both are compared with the folded words of that slot (the HPT
+// is zeroed at vm_create, kvmppc_alloc_hpt's __GFP_ZERO, so a linear fold always knows them) and
+// a difference is counted as an error anomaly (111, 112, 113) with its detail (AnomalyHandler).
 
 import { A } from '../../trace/anomalies.js';
 import type { EventBatch } from '../../trace/batch.js';
@@ -13,11 +18,18 @@ const W_HPTE_WRITE_GUEST_R = F.hpte_write.guest_r;
 const W_HPTE_WRITE_HPTE_INDEX = F.hpte_write.hpte_index;
 const W_HPTE_WRITE_NEW_R = F.hpte_write.new_r;
 const W_HPTE_WRITE_NEW_V = F.hpte_write.new_v;
+const W_HPTE_WRITE_OLD_R = F.hpte_write.old_r;
+const W_HPTE_WRITE_OLD_V = F.hpte_write.old_v;
+const W_PAGE_FAULT_ENTER_GPTE_R = F.page_fault_enter.gpte_r;
+const W_PAGE_FAULT_ENTER_HPTE_INDEX = F.page_fault_enter.hpte_index;
+const W_PAGE_FAULT_ENTER_HPTE_R = F.page_fault_enter.hpte_r;
+const W_PAGE_FAULT_ENTER_HPTE_V = F.page_fault_enter.hpte_v;
 const W_VM_CREATE_HPT_ORDER = F.vm_create.hpt_order;
 const W_VM_CREATE_LPCR = F.vm_create.lpcr;
 const W_VM_CREATE_SDR1 = F.vm_create.sdr1;
 const W_VM_CREATE_VM_ID = F.vm_create.vm_id;
-
+/** HPTE_V_HVLOCK (dword 0 bit 6): masked out of the page-fault snapshot (hpte[0] = hptep[0] & ~HPTE_V_HVLOCK). */
+const HPTE_V_HVLOCK_LO = 0x40;
 
 export class HptVm {
   readonly npte: number;
@@ -73,6 +85,11 @@ export class HptHandler implements ReplayHandler {
     const idx = b.num(i, W_HPTE_WRITE_HPTE_INDEX);
     if (idx < 0 || idx >= vm.npte) return this.anomalies.count(A.hpte_write_index_out_of_range, b.firstSeq + i);
     const h = vm.hptT.data;
+    const p = idx * 4;
+    if (h[p] !== b.hi(i, W_HPTE_WRITE_OLD_V) || h[p + 1] !== b.lo(i, W_HPTE_WRITE_OLD_V))
+      this.anomalies.inconsistentWord(A.hpte_write_old_v_mismatch, b.firstSeq + i, 'hpte_write', 'old_v', vm.lpid, idx, b.hi(i, W_HPTE_WRITE_OLD_V), b.lo(i, W_HPTE_WRITE_OLD_V), h[p], h[p + 1]);
+    if (h[p + 2] !== b.hi(i, W_HPTE_WRITE_OLD_R) || h[p + 3] !== b.lo(i, W_HPTE_WRITE_OLD_R))
+      this.anomalies.inconsistentWord(A.hpte_write_old_r_mismatch, b.firstSeq + i, 'hpte_write', 'old_r', vm.lpid, idx, b.hi(i, W_HPTE_WRITE_OLD_R), b.lo(i, W_HPTE_WRITE_OLD_R), h[p + 2], h[p + 3]);
     h[idx * 4] = b.hi(i, W_HPTE_WRITE_NEW_V);
     h[idx * 4 + 1] = b.lo(i, W_HPTE_WRITE_NEW_V);
     h[idx * 4 + 2] = b.hi(i, W_HPTE_WRITE_NEW_R);
@@ -82,6 +99,30 @@ export class HptHandler implements ReplayHandler {
     g[idx * 2] = b.hi(i, W_HPTE_WRITE_GUEST_R);
     g[idx * 2 + 1] = b.lo(i, W_HPTE_WRITE_GUEST_R);
     vm.guestT.mark(idx);
+  }
+
+  /**
+   * kvmppc_book3s_hv_page_fault's snapshot, taken under the HPTE lock: hpte_v = dword 0 without
+   * HVLOCK, hpte_r = dword 1, gpte_r = rev->guest_rpte. Checked against the folded slot (unknown
+   * VM or index out of range: nothing to compare, other handlers do not fold this kind).
+   */
+  page_fault_enter(b: EventBatch, i: number): void {
+    const vm = this.vms.get(b.lpid[i]);
+    if (!vm) return;
+    const idx = b.num(i, W_PAGE_FAULT_ENTER_HPTE_INDEX);
+    if (idx < 0 || idx >= vm.npte) return;
+    const h = vm.hptT.data;
+    const g = vm.guestT.data;
+    const p = idx * 4;
+    const seq = b.firstSeq + i;
+    const code = A.page_fault_enter_snapshot_mismatch;
+    const vl = (h[p + 1] & ~HPTE_V_HVLOCK_LO) >>> 0;
+    if (h[p] !== b.hi(i, W_PAGE_FAULT_ENTER_HPTE_V) || vl !== b.lo(i, W_PAGE_FAULT_ENTER_HPTE_V))
+      this.anomalies.inconsistentWord(code, seq, 'page_fault_enter', 'hpte_v', vm.lpid, idx, b.hi(i, W_PAGE_FAULT_ENTER_HPTE_V), b.lo(i, W_PAGE_FAULT_ENTER_HPTE_V), h[p], vl);
+    if (h[p + 2] !== b.hi(i, W_PAGE_FAULT_ENTER_HPTE_R) || h[p + 3] !== b.lo(i, W_PAGE_FAULT_ENTER_HPTE_R))
+      this.anomalies.inconsistentWord(code, seq, 'page_fault_enter', 'hpte_r', vm.lpid, idx, b.hi(i, W_PAGE_FAULT_ENTER_HPTE_R), b.lo(i, W_PAGE_FAULT_ENTER_HPTE_R), h[p + 2], h[p + 3]);
+    if (g[idx * 2] !== b.hi(i, W_PAGE_FAULT_ENTER_GPTE_R) || g[idx * 2 + 1] !== b.lo(i, W_PAGE_FAULT_ENTER_GPTE_R))
+      this.anomalies.inconsistentWord(code, seq, 'page_fault_enter', 'gpte_r', vm.lpid, idx, b.hi(i, W_PAGE_FAULT_ENTER_GPTE_R), b.lo(i, W_PAGE_FAULT_ENTER_GPTE_R), g[idx * 2], g[idx * 2 + 1]);
   }
 
   finalize(): void {}

@@ -4,7 +4,7 @@
 import { A } from '../../trace/anomalies.js';
 import type { EventBatch } from '../../trace/batch.js';
 import { F } from '../../trace/fields.js';
-import { E } from '../../trace/kinds.js';
+import { E, ENUMS } from '../../trace/kinds.js';
 import { RowTable } from '../table.js';
 import type { AnomalyHandler } from './anomalies.js';
 import type { HandlerName, ReplayHandler } from './handler.js';
@@ -12,6 +12,7 @@ import type { HptHandler } from './hpt.js';
 import type { MemslotHandler } from './memslots.js';
 
 // Payload fields read (module constants: the hot path loads a number, not a property chain).
+const W_NOTIFIER_CALLBACK = F.notifier.callback;
 const W_NOTIFIER_MMU_COUNT = F.notifier.mmu_count;
 const W_NOTIFIER_MMU_SEQ = F.notifier.mmu_seq;
 const W_RMAP_CHANGE_BACK = F.rmap_change.back;
@@ -21,6 +22,14 @@ const W_RMAP_CHANGE_HPTE_INDEX = F.rmap_change.hpte_index;
 const W_RMAP_CHANGE_OP = F.rmap_change.op;
 const W_RMAP_CHANGE_RMAP = F.rmap_change.rmap;
 
+/**
+ * What each notifier callback does to kvm->mmu_notifier_seq and _count (virt/kvm/kvm_main.c,
+ * Linux 3.4; the callbacks 4.20 keeps do the same), indexed by ENUMS.notifier_kind:
+ * invalidate_page seq++; range_start count++; range_end seq++, count--; change_pte seq++;
+ * clear_flush_young, test_young, release neither.
+ */
+const NOTIFIER_DSEQ: readonly number[] = ENUMS.notifier_kind.map((k) => (k === 'invalidate_page' || k === 'range_end' || k === 'change_pte' ? 1 : 0));
+const NOTIFIER_DCOUNT: readonly number[] = ENUMS.notifier_kind.map((k) => (k === 'range_start' ? 1 : k === 'range_end' ? -1 : 0));
 
 export class RmapVm {
   /** revmap [forw + 1, back + 1] per HPTE (0 = none). */
@@ -142,8 +151,18 @@ export class RmapHandler implements ReplayHandler {
   notifier(b: EventBatch, i: number): void {
     const vm = this.vms.get(b.lpid[i]);
     if (!vm) return;
-    vm.mmuSeq = b.num(i, W_NOTIFIER_MMU_SEQ);
-    vm.mmuCount = b.num(i, W_NOTIFIER_MMU_COUNT);
+    const seq = b.num(i, W_NOTIFIER_MMU_SEQ);
+    const count = b.num(i, W_NOTIFIER_MMU_COUNT);
+    // Before-values: the counters after the previous callback (0/0 at vm_create) advanced by this
+    // callback's rule must give the recorded after-values.
+    const cb = b.num(i, W_NOTIFIER_CALLBACK);
+    if (cb >= 0 && cb < NOTIFIER_DSEQ.length) {
+      const s = b.firstSeq + i;
+      if (seq !== vm.mmuSeq + NOTIFIER_DSEQ[cb]) this.anomalies.inconsistent(A.notifier_seq_count_mismatch, s, 'notifier', 'mmu_seq', b.lpid[i], -1, String(seq), String(vm.mmuSeq + NOTIFIER_DSEQ[cb]));
+      else if (count !== vm.mmuCount + NOTIFIER_DCOUNT[cb]) this.anomalies.inconsistent(A.notifier_seq_count_mismatch, s, 'notifier', 'mmu_count', b.lpid[i], -1, String(count), String(vm.mmuCount + NOTIFIER_DCOUNT[cb]));
+    }
+    vm.mmuSeq = seq;
+    vm.mmuCount = count;
   }
 
   finalize(): void {}
