@@ -1,8 +1,10 @@
 // hvtrace CLI entry: commander wiring only. Each command lives in cli/commands/ and is loaded on use.
-// Errors: a UserError prints one line `hvtrace: …` and exits with its code; anything else is an
-// internal error, also one line (set HVTRACE_DEBUG=1 for the stack).
+// Errors: a usage error (commander's or a UserError) prints one line `hvtrace: error: …` and exits
+// 2 (a UserError with its own code); anything else is an internal error, also one line, exit 70
+// (set HVTRACE_DEBUG=1 for the stack). --help and --version exit 0. A closed stdout (`| head`) ends
+// the process quietly with exit 0, like any Unix filter.
 
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../src/trace/errors.js';
 import { TOOL_VERSION } from '../src/trace/run-info.js';
 import { floatArg, intArg } from './args.js';
@@ -13,7 +15,17 @@ program
   .description('Record-and-replay trace analysis for KVM on IBM POWER (Book3S HV)')
   .version(TOOL_VERSION, '-V, --version')
   .showSuggestionAfterError(true)
-  .configureOutput({ outputError: (s, write) => write(`hvtrace: ${s.replace(/^error: /, '').trimEnd()}\n`) });
+  // Commander's errors are thrown (exitOverride) and printed by the catch below, as one line.
+  .exitOverride()
+  .configureOutput({ outputError: () => {} });
+
+// The reader of a pipe went away (`hvtrace events T --json | head -1`): nothing more to say to it.
+// Writes to a pipe are synchronous on Linux; the failed one emits 'error' a tick later.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`hvtrace: internal error: cannot write to stdout: ${e.message}\n`);
+  process.exit(70);
+});
 
 const run = (fn: (...a: never[]) => Promise<number> | number) =>
   async (...args: unknown[]) => {
@@ -131,11 +143,44 @@ program
   .option('--write-docs <dir>', 'write events.md, trace.sql, arrow-schema.json, VERSION to <dir>')
   .action(run(async (o: never) => (await import('./commands/schema.js')).schemaCommand(o)));
 
+/** Commander's message (`error: …`, maybe a `(Did you mean …?)` line) as one line. */
+function oneLine(message: string): string {
+  return message.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+}
+
+/**
+ * `hvtrace faults --help` (or `help faults`) for a command that does not exist: commander would print
+ * the top-level help; make it the unknown-command error by dropping the help flag. No arguments at
+ * all is a usage error too. Program options (-V, -h) take no value, so the first operand is argv's
+ * first word that does not start with '-'.
+ */
+function usageArgv(argv: string[]): string[] {
+  const args = argv.slice(2);
+  const known = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
+  const operands = args.filter((a) => !a.startsWith('-'));
+  if (args.length === 0) throw new CommanderError(2, 'hvtrace.noCommand', 'no command given; see hvtrace --help');
+  const first = operands[0] === 'help' ? operands[1] : operands[0];
+  if (first !== undefined && !known.has(first) && first !== 'help') {
+    return [...argv.slice(0, 2), ...args.filter((a) => a !== '--help' && a !== '-h' && a !== 'help')];
+  }
+  return argv;
+}
+
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(usageArgv(process.argv));
 } catch (e) {
-  if (e instanceof UserError) {
-    process.stderr.write(`hvtrace: ${e.message}\n`);
+  if (e instanceof CommanderError) {
+    // --help, --version and `help` print their text and succeed; every other commander error is a
+    // usage error (unknown command or option, missing or invalid argument or option value).
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || (e.code === 'commander.help' && e.exitCode === 0)) {
+      process.exitCode = 0;
+    } else {
+      const hint = e.code === 'commander.unknownCommand' ? '; see hvtrace --help' : '';
+      process.stderr.write(`hvtrace: error: ${oneLine(e.message)}${hint}\n`);
+      process.exitCode = 2;
+    }
+  } else if (e instanceof UserError) {
+    process.stderr.write(`hvtrace: error: ${e.message}\n`);
     process.exitCode = e.exitCode;
   } else {
     const err = e as Error;

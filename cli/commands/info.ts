@@ -2,6 +2,7 @@
 // its anomaly counters. Both come from one replay of the trace (src/replay/state.ts: the counters
 // and anomaly handlers), so `info` counts exactly what `state` and the demo summary count.
 // Exit code EXIT_ANOMALY when an error-level anomaly counter is nonzero.
+import { existsSync, statSync } from 'node:fs';
 import { StateFold } from '../../src/replay/state.js';
 import { A, EXIT_ANOMALY } from '../../src/trace/anomalies.js';
 import { KIND_BY_CODE } from '../../src/trace/kinds.js';
@@ -9,7 +10,14 @@ import { openTrace } from '../../src/trace/reader.js';
 import { printJson, printTable } from '../output.js';
 import { reportAnomalies } from './anomalies.js';
 
+/** A SQLite write-ahead log beside the trace (a recorder killed mid-run leaves one): committed batches may live only there. */
+function walBeside(path: string): { path: string; bytes: number } | null {
+  const wal = `${path}-wal`;
+  return existsSync(wal) ? { path: wal, bytes: statSync(wal).size } : null;
+}
+
 export async function infoCommand(path: string, opts: { json?: boolean }): Promise<number> {
+  const wal = walBeside(path); // before the reader opens the database
   const r = await openTrace(path);
   const fold = new StateFold({ opIndex: true }); // every anomaly a full replay can detect, the op index's included
   try {
@@ -38,6 +46,7 @@ export async function infoCommand(path: string, opts: { json?: boolean }): Promi
     timebase_hz: r.info.timebaseHz ?? null,
     complete: r.complete ?? false,
     truncation: r.truncation ?? null,
+    wal: r.format === 'sqlite' ? wal : null,
     events,
     last_time: fold.lastTime,
     kinds,
@@ -46,8 +55,10 @@ export async function infoCommand(path: string, opts: { json?: boolean }): Promi
   };
   if (opts.json) printJson(out);
   else {
-    const { kinds: _k, config: _c, anomalies: _a, ...head } = out;
-    printTable(['field', 'value'], Object.entries(head).map(([k, v]) => [k, v === null ? '-' : String(v)]));
+    const { kinds: _k, config: _c, anomalies: _a, wal: w, ...head } = out;
+    const rows: [string, string][] = Object.entries(head).map(([k, v]) => [k, v === null ? '-' : String(v)]);
+    if (w) rows.push(['wal', `${w.path}, ${w.bytes} bytes: part of the trace; copy it together with ${path}`]);
+    printTable(['field', 'value'], rows);
     printTable(['kind', 'events'], Object.entries(kinds).map(([k, n]) => [k, n]));
     if (anomalies.length) printTable(['anomaly', 'severity', 'count', 'first seq', 'description'], anomalies.map((a) => [a.name, a.severity, a.count, a.first_seq, a.description]));
   }

@@ -82,6 +82,11 @@ export async function stateCommand(path: string, opts: StateOptions): Promise<nu
     else printTable(['field', 'value'], Object.entries(t).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x)) : (v as string)]));
   } else {
     const s = summaryState(fold);
+    // --lpid with the summary: that VM's row only, and an LPID that does not exist is an error.
+    if (opts.lpid !== undefined) {
+      pickVm(fold, opts.lpid);
+      s.vms = s.vms.filter((v) => v.lpid === opts.lpid);
+    }
     if (opts.json) printJson(s);
     else {
       process.stdout.write(`state after seq ${s.seq} (time ${s.time})\n`);

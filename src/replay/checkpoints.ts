@@ -11,8 +11,10 @@
 //   - the trace file is never modified (traces are evidence in a post-mortem).
 // The cost is one full fold on first use (≈ read time of the trace; see bench/README.md).
 //
-// Trust: the index is a cache, never trusted blindly. It records the trace's size, mtime and
-// hashes of its first and last 64 KiB (and of the SQLite -wal file, if any); if any differ, or
+// Trust: the index is a cache, never trusted blindly. It records the trace's size and a hash of
+// 17 blocks of 64 KiB spread evenly over it (first, middle and last included; the whole file when
+// it is smaller), and the same of the SQLite -wal file, if any: content only, no mtime, so two
+// recordings of one seed get byte-identical indexes. If any differ, or
 // the magic, version, header CRC or a snapshot CRC is wrong, it is rebuilt. If the directory is
 // not writable the index goes to $TMPDIR/hvtrace-index/.
 //
@@ -28,13 +30,15 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rename
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { UserError } from '../trace/errors.js';
 import type { TraceReader } from '../trace/reader.js';
 import { encodeSnapshot } from './snapshot.js';
 import { type ArrowLayout, scanArrowLayout } from './event-source.js';
 import { StateFold } from './state.js';
 
 // 2: snapshots walk the replay handlers (per-handler small state and tables).
-// 3: the anomaly counters include the before-value checks (111..) and the first inconsistency.
+// 3: the anomaly counters include the before-value checks (111..) and the first inconsistency;
+//    the trace fingerprint is content only (size + sampled blocks), no mtime.
 export const INDEX_VERSION = 3;
 const MAGIC = Buffer.from('HVIDX001', 'latin1');
 /** Default checkpoint interval in events and full-snapshot period (chosen by measurement: bench/README.md, replay). */
@@ -44,9 +48,9 @@ export const DEFAULT_FULL_EVERY = 8;
 export interface TraceFingerprint {
   format: string;
   size: number;
-  mtimeMs: number;
-  head: string;
-  tail: string;
+  /** sampledHash of the trace. */
+  content: string;
+  /** sampledHash of `<trace>-wal`, '' when there is none. */
   wal: string;
 }
 
@@ -71,27 +75,36 @@ export interface IndexHeader {
   arrow: ArrowLayout | null;
 }
 
-function hashRange(path: string, fromEnd: boolean): string {
+const BLOCK = 65536;
+const BLOCKS = 17; // odd, so one block is centred on the middle of the file
+
+/**
+ * sha1 of the file's size and of BLOCKS blocks of BLOCK bytes at offsets k/(BLOCKS-1) of the way
+ * through it (k = 0..BLOCKS-1: the first, the middle and the last block among them), or of the
+ * whole file when it is no larger than that. '' for a missing file.
+ */
+export function sampledHash(path: string): string {
   if (!existsSync(path)) return '';
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
-    const n = Math.min(65536, size);
-    const buf = Buffer.alloc(n);
-    readSync(fd, buf, 0, n, fromEnd ? size - n : 0);
-    return createHash('sha1').update(buf).update(String(size)).digest('hex');
+    const h = createHash('sha1').update(`${size}\n`);
+    const buf = Buffer.alloc(BLOCK);
+    const read = (pos: number, n: number) => h.update(buf.subarray(0, readSync(fd, buf, 0, n, pos)));
+    if (size <= BLOCK * BLOCKS) for (let pos = 0; pos < size; pos += BLOCK) read(pos, Math.min(BLOCK, size - pos));
+    else for (let k = 0; k < BLOCKS; k++) read(Math.floor((k * (size - BLOCK)) / (BLOCKS - 1)), BLOCK);
+    return h.digest('hex');
   } finally {
     closeSync(fd);
   }
 }
 
 export function fingerprint(path: string, format: string): TraceFingerprint {
-  const st = statSync(path);
-  return { format, size: st.size, mtimeMs: st.mtimeMs, head: hashRange(path, false), tail: hashRange(path, true), wal: hashRange(`${path}-wal`, true) };
+  return { format, size: statSync(path).size, content: sampledHash(path), wal: sampledHash(`${path}-wal`) };
 }
 
 const sameFingerprint = (a: TraceFingerprint, b: TraceFingerprint) =>
-  a.format === b.format && a.size === b.size && a.mtimeMs === b.mtimeMs && a.head === b.head && a.tail === b.tail && a.wal === b.wal;
+  a.format === b.format && a.size === b.size && a.content === b.content && a.wal === b.wal;
 
 /** Where the index of `trace` lives: beside it, or in $TMPDIR/hvtrace-index if that is not writable. */
 export function defaultIndexPath(trace: string): string {
@@ -211,6 +224,8 @@ export async function buildIndex(reader: TraceReader, indexPath: string, opts: B
       events = b.firstSeq + b.length;
       opts.onProgress?.(events);
     }
+    // Nothing to seek in: no index (a caller gets this one line, and no file is left behind).
+    if (events === 0) throw new UserError(`${trace}: the trace has no events`);
     if (arrow && arrow.batches.length && arrow.batches.at(-1)![0] + arrow.batches.at(-1)![1] !== events)
       throw new Error(`${trace}: Arrow layout (${arrow.batches.length} batches) disagrees with the events read (${events})`);
     const header: IndexHeader = { version: INDEX_VERSION, trace: fp, interval, fullEvery, events, lastTime: fold.lastTime, checkpoints, arrow };

@@ -170,7 +170,10 @@ function lastAtOrBefore(n: number, ok: (k: number) => boolean): number {
 export function pickVm(fold: StateFold, lpid: number | undefined): VmState {
   if (lpid !== undefined) {
     const vm = fold.vm(lpid);
-    if (!vm) throw new UserError(`no VM with LPID ${lpid} at this point (VMs: ${[...fold.vms.keys()].join(', ') || 'none'})`);
+    if (!vm) {
+      const have = [...fold.vms.keys()];
+      throw new UserError(`--lpid ${lpid}: no VM with LPID ${lpid} at seq ${fold.lastSeq} (${have.length ? `LPIDs there: ${have.join(', ')}` : 'no VM exists there'})`);
+    }
     return vm;
   }
   if (fold.vms.size === 0) throw new UserError('no VM exists at this point of the trace');

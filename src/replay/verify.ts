@@ -96,8 +96,19 @@ function sameEvent(a: EventBatch, i: number, b: EventBatch, j: number): boolean 
   return true;
 }
 
+export interface CompareResult {
+  /** Events that agreed (the seq of the first one that did not, or of the end). */
+  events: number;
+  divergence: EventDivergence | null;
+  /**
+   * The recorded trace is incomplete (no run_end: a recorder killed or a stream cut) and ends at
+   * seq `endsAt` while the re-execution goes on; every recorded event agreed. Not a divergence.
+   */
+  truncated: { endsAt: number } | null;
+}
+
 /** Iterate two traces in lockstep, event by event, folding both; stop at the first difference. */
-export async function compareTraces(recorded: TraceReader, reexec: TraceReader): Promise<{ events: number; divergence: EventDivergence | null }> {
+export async function compareTraces(recorded: TraceReader, reexec: TraceReader): Promise<CompareResult> {
   const fa = new StateFold();
   const fb = new StateFold();
   const ia = recorded.batches();
@@ -118,7 +129,10 @@ export async function compareTraces(recorded: TraceReader, reexec: TraceReader):
       bb = r.done ? undefined : r.value;
       pb = 0;
     }
-    if (!ba && !bb) return { events: seq, divergence: null };
+    if (!ba && !bb) return { events: seq, divergence: null, truncated: null };
+    // The recorded stream is a prefix of the re-execution and was never closed: it was cut short.
+    // (`complete` is known once the recorded stream has been read to its end, as it has here.)
+    if (!ba && bb && recorded.complete !== true) return { events: seq, divergence: null, truncated: { endsAt: seq } };
     if (!ba || !bb || !sameEvent(ba, pa, bb, pb)) {
       const ea: TraceEvent | null = ba ? eventAt(ba, pa) : null;
       const eb: TraceEvent | null = bb ? eventAt(bb, pb) : null;
@@ -126,6 +140,7 @@ export async function compareTraces(recorded: TraceReader, reexec: TraceReader):
       if (bb) foldOne(fb, bb, pb);
       return {
         events: seq,
+        truncated: null,
         divergence: { seq, recorded: ea && eventToJson(ea), reexecuted: eb && eventToJson(eb), state: stateDiff(fa, fb) },
       };
     }

@@ -245,6 +245,20 @@ export function decodeArrowBatch(path: string, rb: RecordBatch, first: number, r
   return b.toDense();
 }
 
+/** Why the file does not end with the Arrow IPC end-of-stream marker, or undefined when it does. */
+function endOfStreamProblem(path: string): string | undefined {
+  const size = statSync(path).size;
+  const tail = Buffer.alloc(Math.min(8, size));
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+  } finally {
+    closeSync(fd);
+  }
+  const ok = tail.length === 8 && tail.readUInt32LE(0) === 0xffffffff && tail.readInt32LE(4) === 0;
+  return ok ? undefined : `no complete end-of-stream marker (the last ${tail.length} bytes are ${tail.toString('hex')}, expected ffffffff00000000)`;
+}
+
 export class ArrowTraceReader implements TraceReader {
   readonly format = 'arrow' as const;
   complete: boolean | undefined = undefined;
@@ -321,7 +335,13 @@ export class ArrowTraceReader implements TraceReader {
         if (b.kind[n - 1] === 2 /* run_end */) sawEnd = true;
         yield b;
       }
-      this.complete = sawEnd;
+      // The Arrow IPC end-of-stream marker is 8 bytes, 0xFFFFFFFF then int32 0. The stream
+      // reader stops quietly at a partial one; a damaged or missing marker is a truncation.
+      const eos = endOfStreamProblem(this.path);
+      if (eos) {
+        this.truncation = `stream truncated after ${expected} events: ${eos}`;
+        this.complete = false;
+      } else this.complete = sawEnd;
     } catch (e) {
       if (e instanceof UserError) throw e;
       // A stream cut mid-message: every complete batch before it was yielded.
