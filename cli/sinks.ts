@@ -1,5 +1,6 @@
 // Output traces of the commands that write them (record, convert, demo).
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { defaultIndexPath } from '../src/replay/checkpoints.js';
 import { ArrowStreamSink } from '../src/trace/arrow-sink.js';
 import { UserError } from '../src/trace/errors.js';
@@ -21,6 +22,8 @@ export function sinkFor(path: string, opts: { compress?: 'zstd'; force?: boolean
   if (!sqlite && !/\.(arrow|arrows|ipc)$/i.test(path)) {
     throw new UserError(`${path}: output must end in .sqlite/.db (SQLite) or .arrow (Arrow IPC stream)`);
   }
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${path}: directory ${dir} does not exist`);
   if (existsSync(path)) {
     if (!opts.force) throw new UserError(`${path} exists; refusing to overwrite a recorded trace (use --force)`);
     removeTrace(path);

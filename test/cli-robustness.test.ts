@@ -79,10 +79,12 @@ test('usage errors: one line `hvtrace: error: …` on stderr, exit 2; --help and
     [['info', sq, 'extra'], /too many arguments/],
     [['frobnicate'], /unknown command 'frobnicate'.*hvtrace --help/],
     // A near miss: commander's suggestion joins the same line.
-    [['stat', sq], /unknown command 'stat'.*state.*hvtrace --help/],
+    [['stat', sq], /unknown command 'stat'.*stat.*hvtrace --help/],
     // --help of a command that does not exist is not the top-level help.
-    [['faults', '--help'], /unknown command 'faults'.*hvtrace --help/],
-    [['help', 'faults'], /unknown command 'faults'/],
+    [['report', '--help'], /unknown command 'report'.*hvtrace --help/],
+    [['help', 'report'], /unknown command 'report'/],
+    // An output directory that does not exist is named, not an internal error.
+    [['record', '--synthetic', '10', '-o', join(d, 'no-such-dir', 'x.sqlite')], /no-such-dir.*does not exist/],
     [[], /no command/],
     // A UserError from a command has the same shape.
     [['state', sq, '--at', 'soon'], /--at soon/],
