@@ -102,13 +102,16 @@ program
 
 program
   .command('events')
-  .description('print events, decoded (NDJSON with --json)')
+  .description('print events, decoded: a table, CSV, or JSON with named fields (NDJSON with --json)')
   .argument('<trace>', 'SQLite or Arrow trace')
   .option('-k, --kind <kind...>', 'only these event kinds')
   .option('--from <seq>', 'first seq', intArg('--from'))
   .option('--to <seq>', 'stop before this seq', intArg('--to'))
-  .option('-n, --limit <n>', 'at most n events', intArg('--limit', 1))
-  .option('--json', 'one JSON object per line')
+  .option('-n, --limit <n>', `at most n events (a table shows ${DEFAULT_ROWS} by default and counts the rest)`, intArg('--limit', 1))
+  .addOption(new Option('--format <format>', 'output format (json: one array)').choices(['table', 'csv', 'json', 'ndjson']))
+  .option('--json', 'one JSON object per line (NDJSON, as --format ndjson)')
+  .option('--ndjson', 'one JSON object per line')
+  .option('--csv', 'CSV (as --format csv)')
   .action(run(async (t: never, o: never) => (await import('./commands/events.js')).eventsCommand(t, o)));
 
 program
