@@ -232,7 +232,7 @@ function hostPageState(fold: StateFold, hva: number) {
   return {
     hva: u64(d[r * 5], d[r * 5 + 1]),
     state: present ? ('present' as const) : (flags & HOST_SWAP) !== 0 ? ('swapped' as const) : ('unmapped' as const),
-    pfn: present ? pfn : null,
+    pfn: present ? BigInt(pfn) : null, // a 'hex' field (kinds.ts host_page.pfn): BigInt, so it prints 0x… as in events and query
     writable: present && (flags & HOST_RW) !== 0,
     page_shift: d[r * 5 + 4],
     pins: present ? h.pins(pfn) : 0,
@@ -261,7 +261,7 @@ export function gfnState(fold: StateFold, vm: VmState, gfn: number, hostPageShif
   }
   return {
     gfn,
-    memslot: slot ? { slot: slot.id, base_gfn: slot.base_gfn, npages: slot.npages, userspace_addr: u64(Math.floor(slot.userspace_addr / 2 ** 32), slot.userspace_addr >>> 0), flags: slot.flags } : null,
+    memslot: slot ? { slot: slot.id, base_gfn: slot.base_gfn, npages: slot.npages, userspace_addr: u64(Math.floor(slot.userspace_addr / 2 ** 32), slot.userspace_addr >>> 0), flags: BigInt(slot.flags) } : null, // memslot flags is 'hex' in kinds.ts
     hva: hva === null ? null : u64(Math.floor(hva / 2 ** 32), hva >>> 0),
     host_page: hva === null ? null : hostPageState(fold, hva),
     rmap,
