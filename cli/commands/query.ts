@@ -29,14 +29,32 @@ export async function queryCommand(path: string, sql: string, opts: QueryOptions
     const { stmt, bind, columns } = q.prepare(sql, params);
     const limit = opts.limit;
     const w = new RowWriter(columns, { format, tableRows: limit ?? DEFAULT_TABLE_ROWS });
+    // A table without --limit shows DEFAULT_TABLE_ROWS rows; the rest is counted inside SQLite when
+    // the statement can be wrapped in a count (no row converted to JavaScript), else by stepping.
+    const shown = format === 'table' && limit === undefined ? DEFAULT_TABLE_ROWS : Number.POSITIVE_INFINITY;
     let n = 0;
+    let more = false;
     try {
       const rows = (bind ? stmt.iterate(bind) : stmt.iterate()) as IterableIterator<Cell[]>;
       for (const row of rows) {
         if (limit !== undefined && n >= limit) break; // ends the iterator (the statement is reset)
+        if (n === shown && !more) {
+          more = true;
+          break;
+        }
         n++;
         const p = w.push(row);
         if (p) await p;
+      }
+      if (more) {
+        const total = q.countRows(sql, bind);
+        if (total !== undefined && total >= n) w.skip(total - n);
+        else {
+          // Count by stepping: the rows past the table's limit are counted, not kept.
+          const again = (bind ? stmt.iterate(bind) : stmt.iterate()) as IterableIterator<Cell[]>;
+          let k = 0;
+          for (const row of again) if (k++ >= n) w.push(row);
+        }
       }
     } catch (e) {
       if (e instanceof UserError) throw e;

@@ -98,6 +98,12 @@ export interface QueryDb {
   prepare(sql: string, params?: ReadonlyMap<string, ParamValue>): PreparedQuery;
   /** Column types of a statement from the probe schema (null where no view declares one). */
   columnTypes(sql: string, names: readonly string[]): QueryColumnType[];
+  /**
+   * The number of rows a statement already checked by `prepare` returns, counted inside SQLite
+   * (`SELECT count(*) FROM (…)`, no row reaches JavaScript), or undefined when it cannot be wrapped
+   * so (PRAGMA, EXPLAIN, a trailing comment after `;`): the caller then counts by stepping.
+   */
+  countRows(sql: string, bind: Record<string, ParamValue> | undefined): number | undefined;
   close(): void;
 }
 
@@ -156,6 +162,21 @@ class OpenQueryDb implements QueryDb {
 
   columnTypes(sql: string, names: readonly string[]): QueryColumnType[] {
     return probeTypes(this.probe, sql, names);
+  }
+
+  countRows(sql: string, bind: Record<string, ParamValue> | undefined): number | undefined {
+    const body = sql.replace(/[\s;]+$/, '');
+    if (/^\s*(PRAGMA|EXPLAIN)\b/i.test(body)) return undefined;
+    let st: Database.Statement;
+    try {
+      // The newlines keep a trailing `-- comment` of the statement from swallowing the parenthesis.
+      st = this.db.prepare(`SELECT count(*) FROM (\n${body}\n)`);
+    } catch {
+      return undefined;
+    }
+    if (!st.readonly || !st.reader) return undefined;
+    const n = (bind ? st.pluck().get(bind) : st.pluck().get()) as number;
+    return Number(n);
   }
 
   close(): void {
