@@ -54,6 +54,11 @@ test('query: --limit stops after N rows in every format; a table shows 1000 rows
     const table = lines(hv('query', t, 'SELECT seq FROM events ORDER BY seq', '-q').out);
     assert.equal(table.length, 2 + 1000 + 1);
     assert.match(table.at(-1)!, new RegExp(`^… ${total - 1000} more rows not shown`));
+    // Counted inside SQLite (wrapped in a count) or, when it cannot be wrapped, by stepping: the same.
+    const stepped = lines(hv('query', t, 'SELECT seq FROM events ORDER BY seq; -- cannot be wrapped in a count', '-q').out);
+    assert.match(stepped.at(-1)!, new RegExp(`^… ${total - 1000} more rows not shown`));
+    const limited2 = lines(hv('query', t, 'SELECT seq FROM events LIMIT 1500', '-q').out);
+    assert.match(limited2.at(-1)!, /^… 500 more rows not shown/);
     assert.equal(lines(hv('query', t, 'SELECT seq FROM events ORDER BY seq', '--csv', '-q').out).length, total + 1, 'CSV: every row');
   }
 });
