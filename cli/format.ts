@@ -120,6 +120,28 @@ export class RowWriter {
     return this.buf.length >= 65536 ? this.flush() : undefined;
   }
 
+  /**
+   * JSON and NDJSON only: one row whose keys vary from row to row (events of several kinds, each
+   * with its own fields), its values already JSON values (jsonCell's rules applied by the caller).
+   */
+  pushObject(o: Record<string, unknown>): Promise<void> | undefined {
+    if (this.format !== 'json' && this.format !== 'ndjson') throw new Error(`pushObject needs a JSON format, not ${this.format}`);
+    const n = this.rows++;
+    const s = JSON.stringify(o);
+    this.buf += this.format === 'json' ? `${n ? ',' : ''}\n${s}` : `${s}\n`;
+    return this.buf.length >= 65536 ? this.flush() : undefined;
+  }
+
+  /**
+   * Table only, past its row limit: count n more rows it leaves out without producing them (a
+   * producer that can count what remains, e.g. with one SQL count, instead of reading it).
+   */
+  skip(n: number): void {
+    if (this.format !== 'table' || this.tableRows <= 0 || this.rows < this.tableRows) throw new Error('skip: only past a table\'s row limit');
+    this.rows += n;
+    this.omitted += n;
+  }
+
   /** Push every row of a (sync or async) iterable, honouring backpressure. */
   async pushAll(rows: Iterable<readonly Cell[]> | AsyncIterable<readonly Cell[]>): Promise<void> {
     for await (const r of rows) {

@@ -8,6 +8,27 @@ import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../src/trace/errors.js';
 import { TOOL_VERSION } from '../src/trace/run-info.js';
 import { floatArg, intArg } from './args.js';
+import { DEFAULT_TABLE_ROWS as DEFAULT_ROWS } from './format.js';
+import { CONTRACT_VIEWS } from '../src/trace/sqlite-schema.js';
+
+function queryHelp(): string {
+  const views = Object.entries(CONTRACT_VIEWS).map(([n, v]) => `  ${n.padEnd(19)}${v.doc}`);
+  return [
+    '',
+    'Views (schemas/events.md lists every column; `hvtrace schema` prints them):',
+    ...views,
+    '  ev_<kind>          one view per event kind with its named fields (ev_hpte_write, ev_notifier, ...)',
+    '  events             every event: seq, time, kind, lpid, vcpu, core, cause, w0..w11 (raw words)',
+    '',
+    'Columns print by their declared type: 64-bit words (ea, new_v, ...) 0x…, numbers (gfn, hpte_index, -1 = none) decimal;',
+    'an expression (count(*), max(ea), 42) prints by its value.',
+    '',
+    'Examples:',
+    '  hvtrace query run.sqlite "SELECT name, count(*) AS n FROM hcalls GROUP BY name ORDER BY n DESC"',
+    '  hvtrace query run.arrow "SELECT seq, ea, decision FROM faults WHERE gfn = @g" --param g=1234 --csv',
+    '  hvtrace query run.sqlite --csv -- "$(cat faults.sql)"   # options first: after --, every word is an operand (an SQL may start with --)',
+  ].join('\n');
+}
 
 const program = new Command();
 program
@@ -81,22 +102,31 @@ program
 
 program
   .command('events')
-  .description('print events, decoded (NDJSON with --json)')
+  .description('print events, decoded: a table, CSV, or JSON with named fields (NDJSON with --json)')
   .argument('<trace>', 'SQLite or Arrow trace')
   .option('-k, --kind <kind...>', 'only these event kinds')
   .option('--from <seq>', 'first seq', intArg('--from'))
   .option('--to <seq>', 'stop before this seq', intArg('--to'))
-  .option('-n, --limit <n>', 'at most n events', intArg('--limit', 1))
-  .option('--json', 'one JSON object per line')
+  .option('-n, --limit <n>', `at most n events (a table shows ${DEFAULT_ROWS} by default and counts the rest)`, intArg('--limit', 1))
+  .addOption(new Option('--format <format>', 'output format (json: one array)').choices(['table', 'csv', 'json', 'ndjson']))
+  .option('--json', 'one JSON object per line (NDJSON, as --format ndjson)')
+  .option('--ndjson', 'one JSON object per line')
+  .option('--csv', 'CSV (as --format csv)')
   .action(run(async (t: never, o: never) => (await import('./commands/events.js')).eventsCommand(t, o)));
 
 program
   .command('query')
-  .description('run read-only SQL on a SQLite trace (views: hcalls, hpte_updates, faults, notifier_events, partition_switches, tlb_invalidations, ev_<kind>)')
-  .argument('<trace>', 'SQLite trace')
-  .argument('<sql>', 'SELECT statement')
-  .option('--json', 'JSON array of row objects')
-  .option('--csv', 'CSV')
+  .description('run one read-only SQL statement on a trace, SQLite or Arrow (tables events, meta, kinds, kind_fields, enums; views ev_<kind> and ' + Object.keys(CONTRACT_VIEWS).join(', ') + ')')
+  .argument('<trace>', 'SQLite or Arrow trace (an Arrow trace is queried through a cached SQLite copy, <trace>.hvq, built on first use)')
+  .argument('<sql>', 'one SELECT (WITH … SELECT, VALUES, EXPLAIN, read PRAGMA); an SQL that starts with -- goes after a -- separator')
+  .option('--param <name=value>', 'bind @name / :name / $name (repeatable): integers and 0x… as 64-bit INTEGER, else TEXT', (v: string, acc: string[] = []) => [...acc, v])
+  .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json', 'ndjson']))
+  .option('--json', 'JSON array of row objects (same as --format json)')
+  .option('--ndjson', 'one JSON object a line (same as --format ndjson)')
+  .option('--csv', 'CSV (same as --format csv)')
+  .option('-n, --limit <n>', `stop after n rows (any format); a table shows ${DEFAULT_ROWS} rows by default and counts the rest`, intArg('--limit', 1))
+  .option('-q, --quiet', 'no progress bar while an Arrow trace\'s query cache is built')
+  .addHelpText('after', () => queryHelp())
   .action(run(async (t: never, s: never, o: never) => (await import('./commands/query.js')).queryCommand(t, s, o)));
 
 program
@@ -163,7 +193,21 @@ function usageArgv(argv: string[]): string[] {
   if (first !== undefined && !known.has(first) && first !== 'help') {
     return [...argv.slice(0, 2), ...args.filter((a) => a !== '--help' && a !== '-h' && a !== 'help')];
   }
-  return argv;
+  return sqlOperands(argv);
+}
+
+/**
+ * `hvtrace query T "-- why\nSELECT …"`: an SQL text that starts with a comment would be read as an
+ * unknown option. A word that starts with `--`, holds whitespace and has no `=` before it (so not
+ * `--param=x=a b`) cannot be an option: it gets a leading space, which SQL ignores. The `--`
+ * separator (`hvtrace query T -- "…"`) works too.
+ */
+function sqlOperands(argv: string[]): string[] {
+  const args = argv.slice(2);
+  const k = args.findIndex((a) => !a.startsWith('-'));
+  if (args[k] !== 'query') return argv;
+  const stop = args.indexOf('--');
+  return [...argv.slice(0, 2), ...args.map((a, i) => (i > k && (stop < 0 || i < stop) && /^--[^=\s]*\s/.test(a) ? ` ${a}` : a))];
 }
 
 try {

@@ -1,47 +1,69 @@
-// hvtrace query TRACE SQL: read-only SQL over a SQLite trace (tables, ev_<kind> and contract views).
-// Columns named like a 64-bit field of any kind (old_v, rb, ea, ...) print as 0x… hex; a field name has one
-// type in every kind (kinds.ts), so a column of a view that mixes kinds (faults.gfn) prints one way.
-import Database from 'better-sqlite3';
-import { KINDS, KIND_NAMES } from '../../src/trace/kinds.js';
-import { SqliteTraceReader, sniffFormat } from '../../src/trace/reader.js';
+// hvtrace query TRACE SQL [--param name=value …] [--format table|csv|json|ndjson] [--limit N] [-q]
+// Read-only SQL over the documented tables and views, on a SQLite trace in place or an Arrow trace
+// through its cached SQLite copy (src/analysis/query-db.ts), one statement checked by
+// src/analysis/sql-guard.ts. Rows stream from the statement to cli/format.ts's RowWriter as they
+// are read (memory stays flat on any result); column types come from the view definitions, so
+// `SELECT ea FROM faults` prints 0x… and `SELECT 42 AS ea` prints 42.
+import { openQueryDb } from '../../src/analysis/query-db.js';
+import { parseParams, sqlError } from '../../src/analysis/sql-guard.js';
 import { UserError } from '../../src/trace/errors.js';
-import { type Cell, outputFormat, printRows } from '../output.js';
+import { type Cell, DEFAULT_TABLE_ROWS, ROW_FORMATS, RowWriter, rowFormat } from '../format.js';
+import { progress } from '../progress.js';
 
-const HEX_COLUMNS = new Set<string>(
-  KIND_NAMES.flatMap((k) => KINDS[k].fields.filter((f) => f.type === 'hex').map((f) => f.name as string)),
-);
+export interface QueryOptions {
+  param?: string[];
+  format?: string;
+  json?: boolean;
+  ndjson?: boolean;
+  csv?: boolean;
+  limit?: number;
+  quiet?: boolean;
+}
 
-export async function queryCommand(path: string, sql: string, opts: { json?: boolean; csv?: boolean }): Promise<number> {
-  if (sniffFormat(path) !== 'sqlite') throw new UserError(`${path}: 'query' needs a SQLite trace; convert first: hvtrace convert ${path} -o trace.sqlite`);
-  const reader = SqliteTraceReader.open(path);
-  const db: Database.Database = reader.db;
-  let stmt: Database.Statement;
+export async function queryCommand(path: string, sql: string, opts: QueryOptions): Promise<number> {
+  const format = rowFormat(opts);
+  if (!ROW_FORMATS.includes(format)) throw new UserError(`--format ${opts.format}: expected one of ${ROW_FORMATS.join(', ')}`);
+  const params = parseParams(opts.param);
+  const q = await openQueryDb(path, { progress: opts.quiet ? undefined : (label, total) => progress(label, total, false) });
   try {
-    stmt = db.prepare(sql);
-  } catch (e) {
-    reader.close();
-    throw new UserError(`SQL error: ${(e as Error).message}`);
-  }
-  if (!stmt.reader) {
-    reader.close();
-    throw new UserError('query is read-only: the statement returns no rows');
-  }
-  stmt.safeIntegers(true).raw(true);
-  const columns = stmt.columns().map((c) => c.name);
-  let rows: Cell[][];
-  try {
-    rows = (stmt.all() as unknown[][]).map((r) =>
-      r.map((v, i) => {
-        if (typeof v !== 'bigint') return v as Cell;
-        if (HEX_COLUMNS.has(columns[i])) return BigInt.asUintN(64, v);
-        return Number(v);
-      }),
-    );
-  } catch (e) {
-    throw new UserError(`SQL error: ${(e as Error).message}`);
+    const { stmt, bind, columns } = q.prepare(sql, params);
+    const limit = opts.limit;
+    const w = new RowWriter(columns, { format, tableRows: limit ?? DEFAULT_TABLE_ROWS });
+    // A table without --limit shows DEFAULT_TABLE_ROWS rows; the rest is counted inside SQLite when
+    // the statement can be wrapped in a count (no row converted to JavaScript), else by stepping.
+    const shown = format === 'table' && limit === undefined ? DEFAULT_TABLE_ROWS : Number.POSITIVE_INFINITY;
+    let n = 0;
+    let more = false;
+    try {
+      const rows = (bind ? stmt.iterate(bind) : stmt.iterate()) as IterableIterator<Cell[]>;
+      for (const row of rows) {
+        if (limit !== undefined && n >= limit) break; // ends the iterator (the statement is reset)
+        if (n === shown && !more) {
+          more = true;
+          break;
+        }
+        n++;
+        const p = w.push(row);
+        if (p) await p;
+      }
+      if (more) {
+        const total = q.countRows(sql, bind);
+        if (total !== undefined && total >= n) w.skip(total - n);
+        else {
+          // Count by stepping: the rows past the table's limit are counted, not kept.
+          const again = (bind ? stmt.iterate(bind) : stmt.iterate()) as IterableIterator<Cell[]>;
+          let k = 0;
+          for (const row of again) if (k++ >= n) w.push(row);
+        }
+      }
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      throw sqlError(e);
+    }
+    await w.end();
   } finally {
-    reader.close();
+    q.close();
   }
-  printRows(outputFormat(opts), columns, rows);
+  if (q.truncation) process.stderr.write(`hvtrace: warning: ${path}: ${q.truncation}\n`);
   return 0;
 }

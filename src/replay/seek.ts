@@ -80,10 +80,16 @@ export class Seeker {
     return this.index;
   }
 
-  /** State after event `seq`, after the last event at or before time T, or at the end. */
-  async seek(target: SeekTarget): Promise<StateFold> {
+  /**
+   * State after event `seq`, after the last event at or before time T, or at the end. `opIndex`:
+   * the fold keeps the op index from the checkpoint on (as the index itself was built), so the
+   * events after the checkpoint are checked as a linear fold with the op index checks them (the
+   * op_cause_beyond_window anomaly): `info` uses it to match a full replay exactly.
+   */
+  async seek(target: SeekTarget, opts: { opIndex?: boolean } = {}): Promise<StateFold> {
+    const opIndex = opts.opIndex ?? false;
     try {
-      return this.seekOnce(target);
+      return this.seekOnce(target, opIndex);
     } catch (e) {
       if (!(e instanceof CorruptIndexError)) throw e;
       // The cache lied (disk corruption, a concurrent writer): rebuild it once and retry.
@@ -93,11 +99,11 @@ export class Seeker {
       this.index = await buildIndex(reader, this.index.path, this.opts);
       this.source.close();
       this.source = Seeker.sourceFor(reader, this.index);
-      return this.seekOnce(target);
+      return this.seekOnce(target, opIndex);
     }
   }
 
-  private seekOnce(target: SeekTarget): StateFold {
+  private seekOnce(target: SeekTarget, opIndex: boolean): StateFold {
     const n = this.events;
     if (n === 0) throw new UserError(`${this.path}: the trace has no events`);
     const cps = this.index.header.checkpoints;
@@ -105,12 +111,12 @@ export class Seeker {
     if ('seq' in target) {
       const seq = target.seq;
       if (!Number.isInteger(seq) || seq < 0 || seq >= n) throw new UserError(`seq ${seq} is outside the trace (0..${n - 1})`);
-      const f = this.base(lastAtOrBefore(cps.length, (k) => cps[k].seq <= seq));
+      const f = this.base(lastAtOrBefore(cps.length, (k) => cps[k].seq <= seq), opIndex);
       this.source.range(f.lastSeq + 1, seq + 1, (b, i0, i1) => f.foldRange(b, i0, i1));
       return f;
     }
     const t = target.time;
-    const f = this.base(lastAtOrBefore(cps.length, (k) => cps[k].time <= t));
+    const f = this.base(lastAtOrBefore(cps.length, (k) => cps[k].time <= t), opIndex);
     this.source.range(f.lastSeq + 1, n, (b, i0, i1) => {
       let j = i0;
       while (j < i1 && b.time[j] <= t) j++;
@@ -126,21 +132,21 @@ export class Seeker {
    * (as a clone) once it is asked for twice in a row, so stepping through nearby events copies it
    * instead of restoring it again; random seeks do not pay for the extra copy.
    */
-  private base(k: number): StateFold {
-    if (k < 0) return new StateFold();
-    if (this.cached?.k === k) return cloneFold(this.cached.fold);
+  private base(k: number, opIndex = false): StateFold {
+    if (k < 0) return new StateFold({ opIndex });
+    if (!opIndex && this.cached?.k === k) return cloneFold(this.cached.fold);
     const cps = this.index.header.checkpoints;
     let full = k;
     while (full > 0 && !cps[full].full) full--;
     if (!cps[full].full) throw new CorruptIndexError(`${this.index.path}: no full checkpoint before ${k}`);
-    const f = new StateFold();
+    const f = new StateFold({ opIndex });
     try {
       for (let j = full; j <= k; j++) applySnapshot(f, this.index.snapshot(j));
     } catch (e) {
       throw e instanceof CorruptIndexError ? e : new CorruptIndexError((e as Error).message);
     }
     if (f.lastSeq !== cps[k].seq) throw new CorruptIndexError(`${this.index.path}: checkpoint ${k} restores seq ${f.lastSeq}, expected ${cps[k].seq}`);
-    if (this.lastRestored === k) this.cached = { k, fold: cloneFold(f) };
+    if (!opIndex && this.lastRestored === k) this.cached = { k, fold: cloneFold(f) };
     this.lastRestored = k;
     return f;
   }
@@ -226,7 +232,7 @@ function hostPageState(fold: StateFold, hva: number) {
   return {
     hva: u64(d[r * 5], d[r * 5 + 1]),
     state: present ? ('present' as const) : (flags & HOST_SWAP) !== 0 ? ('swapped' as const) : ('unmapped' as const),
-    pfn: present ? pfn : null,
+    pfn: present ? BigInt(pfn) : null, // a 'hex' field (kinds.ts host_page.pfn): BigInt, so it prints 0x… as in events and query
     writable: present && (flags & HOST_RW) !== 0,
     page_shift: d[r * 5 + 4],
     pins: present ? h.pins(pfn) : 0,
@@ -255,7 +261,7 @@ export function gfnState(fold: StateFold, vm: VmState, gfn: number, hostPageShif
   }
   return {
     gfn,
-    memslot: slot ? { slot: slot.id, base_gfn: slot.base_gfn, npages: slot.npages, userspace_addr: u64(Math.floor(slot.userspace_addr / 2 ** 32), slot.userspace_addr >>> 0), flags: slot.flags } : null,
+    memslot: slot ? { slot: slot.id, base_gfn: slot.base_gfn, npages: slot.npages, userspace_addr: u64(Math.floor(slot.userspace_addr / 2 ** 32), slot.userspace_addr >>> 0), flags: BigInt(slot.flags) } : null, // memslot flags is 'hex' in kinds.ts
     hva: hva === null ? null : u64(Math.floor(hva / 2 ** 32), hva >>> 0),
     host_page: hva === null ? null : hostPageState(fold, hva),
     rmap,

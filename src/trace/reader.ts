@@ -246,7 +246,7 @@ export function decodeArrowBatch(path: string, rb: RecordBatch, first: number, r
 }
 
 /** Why the file does not end with the Arrow IPC end-of-stream marker, or undefined when it does. */
-function endOfStreamProblem(path: string): string | undefined {
+export function endOfStreamProblem(path: string): string | undefined {
   const size = statSync(path).size;
   const tail = Buffer.alloc(Math.min(8, size));
   const fd = openSync(path, 'r');

@@ -1,0 +1,1 @@
+SELECT outcome, count(*) AS n FROM page_faults GROUP BY outcome ORDER BY outcome

@@ -1,0 +1,1 @@
+SELECT seq, kind, ea, gfn, decision, status, hpte_index FROM faults ORDER BY seq
