@@ -136,13 +136,13 @@ function refuse(why: string): never {
 }
 
 /** The statement after EXPLAIN [QUERY PLAN], token-wise. */
-function stripExplain(words: string[], toks: string[]): [string[], string[]] {
-  if (words[0] !== 'EXPLAIN') return [words, toks];
-  const k = words[1] === 'QUERY' && words[2] === 'PLAN' ? 3 : 1;
+function stripExplain(kw: string[], toks: string[]): [string[], string[]] {
+  if (kw[0] !== 'EXPLAIN') return [kw, toks];
+  const k = kw[1] === 'QUERY' && kw[2] === 'PLAN' ? 3 : 1;
   let t = 0;
   let seen = 0;
   while (t < toks.length && seen < k) if (/^[A-Za-z_]/.test(toks[t++])) seen++;
-  return [words.slice(k), toks.slice(t)];
+  return [kw.slice(k), toks.slice(t)];
 }
 
 function checkPragma(toks: string[]): void {
@@ -216,8 +216,8 @@ export function prepareReadOnly(db: Database.Database, sql: string, params: Read
   const scan = scanSql(sql);
   if (scan.statements.length === 0) throw new UserError('no SQL statement given');
   if (scan.statements.length > 1) refuse(`one statement at a time (found ${scan.statements.length}, separated by ';')`);
-  const [words, toks] = stripExplain(scan.statements[0], scan.tokens[0]);
-  const first = words[0] ?? '';
+  const [kw, toks] = stripExplain(scan.statements[0], scan.tokens[0]);
+  const first = kw[0] ?? '';
   if (first === 'ATTACH' || first === 'DETACH') refuse(`${first} is refused (it changes the connection and may create a file)`);
   if (first === 'PRAGMA') checkPragma(toks);
   if (scan.statements[0].includes('LOAD_EXTENSION')) refuse('load_extension() is refused');
