@@ -4,6 +4,7 @@
 import { historyRows, HISTORY_COLUMNS, type HistorySelector } from '../../src/analysis/canned.js';
 import { eventLookup } from '../../src/analysis/event-lookup.js';
 import { UserError } from '../../src/trace/errors.js';
+import { DEFAULT_TABLE_ROWS, rowFormat } from '../format.js';
 import { openWithDerived, type RowOptions, writeRows } from './faults.js';
 
 export interface HistoryOptions extends RowOptions {
@@ -27,7 +28,9 @@ export async function historyCommand(path: string, opts: HistoryOptions): Promis
   const { reader, cache } = await openWithDerived(path, opts);
   const lookup = eventLookup(reader);
   try {
-    await writeRows(HISTORY_COLUMNS, historyRows(cache, lookup, sel), opts);
+    // A table prints --limit rows (default 1000) and only counts the rest: those need no lookups.
+    const shown = rowFormat(opts) === 'table' ? opts.limit || (opts.limit === 0 ? Number.POSITIVE_INFINITY : DEFAULT_TABLE_ROWS) : Number.POSITIVE_INFINITY;
+    await writeRows(HISTORY_COLUMNS, historyRows(cache, lookup, sel, shown), opts);
   } finally {
     lookup.close();
     cache.close();

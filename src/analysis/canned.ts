@@ -197,6 +197,7 @@ const WRITE_LABEL: Record<string, string> = {
   notifier_write: 'notifier',
   fault_install: 'page fault install',
   fault_write: 'page fault',
+  vrma: 'VRMA set-up',
   hpte_write: 'write',
 };
 
@@ -304,10 +305,19 @@ export function historyTouches(cache: DerivedCache, sel: HistorySelector): Touch
   return rows.sort((a, b) => a.seq - b.seq || a.lpid - b.lpid || a.slot - b.slot);
 }
 
-export function* historyRows(cache: DerivedCache, lookup: EventLookup, sel: HistorySelector): Generator<CannedCell[]> {
+/**
+ * The history rows of `sel`. Rows past `materialize` (a table's row limit: only counted) are
+ * yielded empty, without their event and cause lookups.
+ */
+export function* historyRows(cache: DerivedCache, lookup: EventLookup, sel: HistorySelector, materialize = Number.POSITIVE_INFINITY): Generator<CannedCell[]> {
   const chains = new CauseChains(lookup);
   const tb = cache.meta.timebaseHz;
+  let n = 0;
   for (const t of historyTouches(cache, sel)) {
+    if (n++ >= materialize) {
+      yield [];
+      continue;
+    }
     const e = lookup.get(t.seq);
     if (!e) continue;
     const what = WHAT[t.what] ?? 'other';

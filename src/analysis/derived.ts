@@ -58,6 +58,8 @@ import {
   HPTE_R_R_LO,
   HPTE_V_ABSENT_LO,
   HPTE_V_VALID_LO,
+  HPTE_V_VRMA_MASK_HI,
+  HPTE_V_VRMA_MASK_LO,
   hpte_page_size,
   hpte_rpn,
 } from '../arch/index.js';
@@ -91,7 +93,8 @@ export const WHAT = [
   'fault_install', // the virtual-mode page fault made an ABSENT / invalid entry VALID (re-instantiation)
   'fault_write', // another page-fault write (upgrade, change)
   'hw_rc', // the hardware set R and/or C
-  'hpte_write', // any other write (VRMA set-up, teardown)
+  'vrma', // a VRMA entry written by kvmppc_hv_setup_rma (B = 1T, VSID = VRMA_VSID)
+  'hpte_write', // any other write
   'rmap_link',
   'rmap_unlink',
   'rmap_update',
@@ -518,6 +521,8 @@ export class DerivedBuilder {
       what = !oldValid && newValid ? W.fault_install : W.fault_write;
     } else if (onlyRc && ((nrLo & ~orLo) & (HPTE_R_R_LO | HPTE_R_C_LO)) !== 0) {
       what = W.hw_rc;
+    } else if (cause < 0 && nvHi === HPTE_V_VRMA_MASK_HI && (nvLo & HPTE_V_VRMA_MASK_LO) >>> 0 === HPTE_V_VRMA_MASK_LO) {
+      what = W.vrma;
     } else what = W.hpte_write;
     // Remember it for the tlbie that may complete it.
     const k = this.invN++ % INV;
