@@ -28,10 +28,10 @@ function swapTrace(dir: string): string {
 // a 2^24-byte HPT has 0x20000 PTEGs, so index (0x1ffff − i)·8 + 7 = 0xfffff − 8·i (4K pages: i = gfn).
 const VRMA = 0xfffff - 8 * GFN;
 
-// The life of gfn 0x1234, in order, as [kind, what, slot] (slot null for events on the page only):
-const GFN_LIFE: [string, string, number | null][] = [
+// The life of gfn 0x1234, in order, as [kind, what, slot] (slot -1 for events on the page only):
+const GFN_LIFE: [string, string, number][] = [
   // op 0 host_map: the VMM faults the page in.
-  ['host_page', 'host_page', null],
+  ['host_page', 'host_page', -1],
   // first KVM_RUN (op 2's entry): kvmppc_hv_setup_rma enters every VRMA page; the page is present,
   // so its entry is VALID and linked first (kvmppc_add_revmap_chain before the HPTE is written).
   ['rmap_change', 'rmap_link', VRMA],
@@ -43,7 +43,7 @@ const GFN_LIFE: [string, string, number | null][] = [
   ['hpte_write', 'hw_rc', SLOT],
   // op 4 invalidate_page: the event first, then kvm_unmap_rmapp empties the chain from its head (the
   // rmap word's index: the VRMA entry, linked first), per HPTE: ABSENT, tlbie, unlink.
-  ['notifier', 'notifier', null],
+  ['notifier', 'notifier', -1],
   ['hpte_write', 'notifier_invalidate', VRMA],
   ['tlbie', 'tlbie', VRMA],
   ['rmap_change', 'rmap_unlink', VRMA],
@@ -57,29 +57,29 @@ const GFN_LIFE: [string, string, number | null][] = [
   ['hpte_write', 'fault_install', SLOT],
   ['page_fault_exit', 'page_fault_exit', SLOT],
   // op 6 host_unmap: the page goes (host unmap), the range notifier invalidates (start), then ends.
-  ['host_page', 'host_page', null],
-  ['notifier', 'notifier', null],
+  ['host_page', 'host_page', -1],
+  ['notifier', 'notifier', -1],
   ['hpte_write', 'notifier_invalidate', SLOT],
   ['tlbie', 'tlbie', SLOT],
   ['rmap_change', 'rmap_unlink', SLOT],
-  ['notifier', 'notifier', null],
+  ['notifier', 'notifier', -1],
   // op 7 store: re-fault; get_user_pages faults a fresh page in (host map) before the install.
   ['fault_triage', 'fault', SLOT],
   ['page_fault_enter', 'page_fault', SLOT],
-  ['host_page', 'host_page', null],
+  ['host_page', 'host_page', -1],
   ['rmap_change', 'rmap_link', SLOT],
   ['hpte_write', 'fault_install', SLOT],
   ['page_fault_exit', 'page_fault_exit', SLOT],
   // swap-out (try_to_unmap_one): the page to swap, then invalidate_page.
-  ['host_page', 'host_page', null],
-  ['notifier', 'notifier', null],
+  ['host_page', 'host_page', -1],
+  ['notifier', 'notifier', -1],
   ['hpte_write', 'notifier_invalidate', SLOT],
   ['tlbie', 'tlbie', SLOT],
   ['rmap_change', 'rmap_unlink', SLOT],
   // op 8 store: re-fault; get_user_pages swaps the page in.
   ['fault_triage', 'fault', SLOT],
   ['page_fault_enter', 'page_fault', SLOT],
-  ['host_page', 'host_page', null],
+  ['host_page', 'host_page', -1],
   ['rmap_change', 'rmap_link', SLOT],
   ['hpte_write', 'fault_install', SLOT],
   ['page_fault_exit', 'page_fault_exit', SLOT],
@@ -138,7 +138,7 @@ test('history --hpte is the slot rows of the page life; --ea --vcpu gives the fa
   assert.deepEqual(await historyOf(path, { eaPage: Number(EA >> 12n), vcpu: 0 }), slot);
   // The load at 0x10006000 found no HPTE: just the reflected fault.
   const other = await historyOf(path, { eaPage: 0x10006, vcpu: 0 });
-  assert.deepEqual(other.map((r) => [r.kind, r.hpte_index, r.description]), [['fault_triage', null, 'HDSI load ea=0x10006000 → reflect (status 0x40000000)']]);
+  assert.deepEqual(other.map((r) => [r.kind, r.hpte_index, r.description]), [['fault_triage', -1, 'HDSI load ea=0x10006000 → reflect (status 0x40000000)']]);
   assert.deepEqual(await historyOf(path, { eaPage: Number(EA >> 12n), vcpu: 1 }), []);
   // The neighbouring frames were never mapped by the host: only their VRMA entries, entered ABSENT
   // (no host page, so no rmap link) at the first KVM_RUN.
