@@ -7,7 +7,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../src/trace/errors.js';
 import { TOOL_VERSION } from '../src/trace/run-info.js';
-import { floatArg, intArg } from './args.js';
+import { bigArg, floatArg, intArg } from './args.js';
 import { DEFAULT_TABLE_ROWS as DEFAULT_ROWS } from './format.js';
 import { CONTRACT_VIEWS } from '../src/trace/sqlite-schema.js';
 
@@ -128,6 +128,46 @@ program
   .option('-q, --quiet', 'no progress bar while an Arrow trace\'s query cache is built')
   .addHelpText('after', () => queryHelp())
   .action(run(async (t: never, s: never, o: never) => (await import('./commands/query.js')).queryCommand(t, s, o)));
+
+/** Output options shared by the row commands (faults, history). */
+function rowOptions(c: Command): Command {
+  return c
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json', 'ndjson']))
+    .option('--json', 'one JSON array of row objects')
+    .option('--ndjson', 'one JSON object a line')
+    .option('--csv', 'CSV')
+    .option('--limit <n>', 'at most n rows (a table shows 1000 by default and counts the rest; 0 = all)', intArg('--limit', 0))
+    .option('--rebuild', 'rebuild the derived tables (<trace>.hvd) instead of reusing them')
+    .option('-q, --quiet', 'no progress on stderr while the derived tables are built');
+}
+
+rowOptions(
+  program
+    .command('faults')
+    .description('every fault with its triage decision, virtual-mode outcome, final HPTE and latency (ticks and µs)')
+    .argument('<trace>', 'SQLite or Arrow trace')
+    .option('--gfn <gfn>', 'faults on this guest frame', intArg('--gfn'))
+    .option('--gpa <gpa>', 'faults on the guest frame of this guest physical address', bigArg('--gpa'))
+    .option('--ea <ea>', 'faults at this effective address (its 4 KiB page)', bigArg('--ea'))
+    .option('--vcpu <id>', 'only this vcpu', intArg('--vcpu'))
+    .option('--lpid <lpid>', 'only this VM', intArg('--lpid'))
+    .addOption(new Option('--kind <kind>', 'only this interrupt').choices(['hdsi', 'hisi', 'dsi', 'isi']))
+    .addOption(new Option('--decision <decision>', 'only this triage decision').choices(['reflect', 'retry', 'virtual', 'mmio', 'guest']))
+    .option('--from <seq>', 'first seq', intArg('--from'))
+    .option('--to <seq>', 'stop before this seq', intArg('--to')),
+).action(run(async (t: never, o: never) => (await import('./commands/faults.js')).faultsCommand(t, o)));
+
+rowOptions(
+  program
+    .command('history')
+    .description('the life of a guest page (--gfn), an HPTE slot (--hpte) or the slots an EA used (--ea --vcpu), event by event with its guest op and cause chain')
+    .argument('<trace>', 'SQLite or Arrow trace')
+    .option('--gfn <gfn>', 'a guest frame: HPTEs mapping it, rmap, faults, notifiers, host page events', intArg('--gfn'))
+    .option('--hpte <index>', 'an HPTE slot: every write, rmap link, tlbie, fault and hcall on it', intArg('--hpte'))
+    .option('--ea <ea>', 'an effective address on --vcpu: its faults and the lives of the slots they used', bigArg('--ea'))
+    .option('--vcpu <id>', 'vcpu for --ea', intArg('--vcpu'))
+    .option('--lpid <lpid>', 'which VM (default: every VM in the trace)', intArg('--lpid')),
+).action(run(async (t: never, o: never) => (await import('./commands/history.js')).historyCommand(t, o)));
 
 program
   .command('convert')
