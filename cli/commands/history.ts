@@ -2,7 +2,9 @@
 // slot, or the slots the faults at an EA used, in seq order, each event with a one-line
 // description, its guest operation and its cause chain (src/analysis/canned.ts).
 import { historyRows, HISTORY_COLUMNS, type HistorySelector } from '../../src/analysis/canned.js';
-import { eventLookup } from '../../src/analysis/event-lookup.js';
+import { eventLookup, sqliteEventLookup } from '../../src/analysis/event-lookup.js';
+import { openQueryDb, type QueryDb } from '../../src/analysis/query-db.js';
+import { progress } from '../progress.js';
 import { UserError } from '../../src/trace/errors.js';
 import { DEFAULT_TABLE_ROWS, rowFormat } from '../format.js';
 import { openWithDerived, type RowOptions, writeRows } from './faults.js';
@@ -26,13 +28,18 @@ export async function historyCommand(path: string, opts: HistoryOptions): Promis
     : opts.hpte !== undefined ? { hpte: opts.hpte, lpid: opts.lpid }
     : { eaPage: Number(opts.ea! >> 12n), vcpu: opts.vcpu!, lpid: opts.lpid };
   const { reader, cache } = await openWithDerived(path, opts);
-  const lookup = eventLookup(reader);
+  // An Arrow trace's events are looked up in its SQLite copy (<trace>.hvq, built once, shared with
+  // `query`): a primary-key probe per row instead of decoding a 64K-event record batch.
+  let q: QueryDb | undefined;
+  if (reader.format === 'arrow') q = await openQueryDb(path, { progress: opts.quiet ? undefined : (label, total) => progress(label, total, false) });
+  const lookup = q ? sqliteEventLookup(q.db) : eventLookup(reader);
   try {
     // A table prints --limit rows (default 1000) and only counts the rest: those need no lookups.
     const shown = rowFormat(opts) === 'table' ? opts.limit || (opts.limit === 0 ? Number.POSITIVE_INFINITY : DEFAULT_TABLE_ROWS) : Number.POSITIVE_INFINITY;
     await writeRows(HISTORY_COLUMNS, historyRows(cache, lookup, sel, shown), opts);
   } finally {
     lookup.close();
+    q?.close();
     cache.close();
     reader.close();
   }

@@ -61,6 +61,11 @@ class ArrowLookup implements EventLookup {
   }
 }
 
+/** Lookups in any SQLite database holding a trace's `events` table (a trace, or an Arrow trace's .hvq copy). */
+export function sqliteEventLookup(db: Database.Database): EventLookup {
+  return new SqliteLookup(db);
+}
+
 export function eventLookup(reader: TraceReader): EventLookup {
   return reader.format === 'sqlite' ? new SqliteLookup((reader as SqliteTraceReader).db) : new ArrowLookup(reader.path);
 }
