@@ -18,6 +18,8 @@
 //   ops          the guest operation every event serves (every event: cause chains)     [anomalies]
 //   checkpoints  recorded checkpoint digests, verified against the fold on request      [hpt, memslots, rmap, vcpus, anomalies]
 //   counters     every event counter (events by kind, faults, hcalls, notifier, host ops, ...) []
+//   perf         `stats`: exits, hcalls and page faults paired with their times, and per-context
+//                counts (faults, notifier, host pages, switches, tlbies) per (lpid, vcpu, core)  []
 // Adding an event kind: add it to trace/kinds.ts; this file then fails to compile until HANDLES
 // names the handlers that consume it (at least 'ops'); each handler named must have a method of
 // the kind's name (also checked by the compiler), reading fields through F.<kind>.<field>. A new
@@ -41,6 +43,7 @@ import { HostHandler, type HostState } from './handlers/host.js';
 import { HptHandler } from './handlers/hpt.js';
 import { MemslotHandler } from './handlers/memslots.js';
 import { OpIndexHandler } from './handlers/ops.js';
+import { PerfHandler } from './handlers/perf.js';
 import { RmapHandler } from './handlers/rmap.js';
 import { VcpuHandler } from './handlers/vcpus.js';
 import { VmState } from './handlers/vm-view.js';
@@ -65,6 +68,7 @@ export interface Handlers {
   ops: OpIndexHandler;
   checkpoints: CheckpointHandler;
   counters: CounterHandler;
+  perf: PerfHandler;
 }
 
 type EventFn = (b: EventBatch, i: number) => void;
@@ -79,19 +83,19 @@ type HandlersOf<K extends string> = { [N in keyof Handlers]: Handlers[N] extends
 const HANDLES: { readonly [K in EventKind]: readonly HandlersOf<K>[] } = {
   run_start: [],
   run_end: [],
-  hcall_enter: ['counters'],
-  hcall_exit: ['counters'],
+  hcall_enter: ['counters', 'perf'],
+  hcall_exit: ['counters', 'perf'],
   hpte_write: ['hpt', 'counters'],
   rmap_change: ['rmap'],
-  tlbie: ['cores', 'counters'],
-  fault_triage: ['counters'],
-  page_fault_enter: ['hpt'],
-  page_fault_exit: ['counters'],
-  notifier: ['rmap', 'counters'],
-  host_page: ['host', 'counters'],
-  partition_switch: ['cores'],
-  guest_enter: ['vcpus'],
-  guest_exit: ['vcpus'],
+  tlbie: ['cores', 'counters', 'perf'],
+  fault_triage: ['counters', 'perf'],
+  page_fault_enter: ['hpt', 'perf'],
+  page_fault_exit: ['counters', 'perf'],
+  notifier: ['rmap', 'counters', 'perf'],
+  host_page: ['host', 'counters', 'perf'],
+  partition_switch: ['cores', 'perf'],
+  guest_enter: ['vcpus', 'perf'],
+  guest_exit: ['vcpus', 'perf'],
   mmio_exit: ['counters'],
   memslot: ['memslots', 'rmap'],
   vm_create: ['hpt', 'memslots', 'rmap', 'vcpus'],
@@ -138,6 +142,7 @@ export class StateFold {
       ops: new OpIndexHandler(anomalies, opts.opIndex ?? false),
       checkpoints: new CheckpointHandler(hpt, memslots, rmap, vcpus, anomalies),
       counters: new CounterHandler(),
+      perf: new PerfHandler(),
     };
     this.order = topoSort(Object.values(this.h) as ReplayHandler[]);
     const rank = new Map<HandlerName, number>(this.order.map((h, k) => [h.name, k]));
@@ -215,6 +220,10 @@ export class StateFold {
 
   get counters(): CounterHandler {
     return this.h.counters;
+  }
+
+  get perf(): PerfHandler {
+    return this.h.perf;
   }
 
   get anomalies(): AnomalyHandler {
