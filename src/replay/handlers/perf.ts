@@ -164,7 +164,8 @@ class PerfSection {
   }
 
   count(slot: number, core: number, code: number): void {
-    this.samples[this.row(slot, core, code)]++;
+    const r = this.row(slot, core, code); // first: row() may grow (replace) the arrays
+    this.samples[r]++;
   }
 
   time(slot: number, core: number, code: number, dt: number): void {
