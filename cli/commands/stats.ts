@@ -56,7 +56,7 @@ const groupLabel = (r: StatsRow) =>
 function human(rows: StatsRow[], hz: number | undefined, opts: StatsCommandOptions, s: Awaited<ReturnType<typeof traceStats>>): string {
   const out: string[] = [];
   const scope = opts.lpid !== undefined ? `lpid ${opts.lpid}` : 'all VMs';
-  const from = s.fromCheckpoint === null ? 'one fold of the trace' : `checkpoint at seq ${s.fromCheckpoint} + the events after it`;
+  const from = s.fromCheckpoint === null ? 'one fold of the whole trace: no checkpoint index; `hvtrace state TRACE` builds one' : `checkpoint at seq ${s.fromCheckpoint} + the events after it`;
   out.push(`Analyze events for ${scope}, ${opts.by ? `per ${opts.by}` : 'all vcpus'}: ${s.events} events (${from})${hz ? '' : '; no timebase in the trace: times in ticks'}`);
   if (s.data.unpairedHcallExits || s.data.unpairedPageFaultExits)
     out.push(`note: ${s.data.unpairedHcallExits} hcall_exit and ${s.data.unpairedPageFaultExits} page_fault_exit events have no start event in the trace (not counted)`);

@@ -211,7 +211,7 @@ export async function traceStats(path: string, opts: { onProgress?: (done: numbe
   if (index) {
     index.close();
     reader.close();
-    const seeker = await Seeker.open(path, { indexPath });
+    const seeker = await Seeker.open(path, { indexPath, perf: true });
     try {
       const cps = seeker.checkpointIndex.header.checkpoints;
       const fold = await seeker.seek('end');
@@ -223,7 +223,7 @@ export async function traceStats(path: string, opts: { onProgress?: (done: numbe
     }
   }
   try {
-    const fold = new StateFold();
+    const fold = new StateFold({ perf: true });
     const total = reader.eventCount;
     for await (const b of reader.batches()) {
       fold.foldBatch(b);

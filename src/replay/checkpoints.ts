@@ -204,7 +204,7 @@ export async function buildIndex(reader: TraceReader, indexPath: string, opts: B
   const fd = openSync(tmp, 'w');
   const checkpoints: CheckpointEntry[] = [];
   let off = 0;
-  const fold = new StateFold({ opIndex: true });
+  const fold = new StateFold({ opIndex: true, perf: true });
   let events = 0;
   try {
     for await (const b of reader.batches()) {

@@ -111,7 +111,7 @@ function handlerAccs(d: PerfData): Accs {
 
 async function foldData(path: string, upTo?: number): Promise<PerfData> {
   const r = await openTrace(path);
-  const f = await stateAt(r, upTo === undefined ? 'end' : { seq: upTo });
+  const f = await stateAt(r, upTo === undefined ? 'end' : { seq: upTo }, { perf: true });
   r.close();
   return f.perf.data(f.lastTime);
 }
@@ -250,9 +250,9 @@ test('stats from the checkpoint index (last checkpoint + tail) = a full fold; ch
   assert.deepEqual(statsRows(fast.data, { by: 'vcpu' }, 512e6), statsRows(full.data, { by: 'vcpu' }, 512e6));
   // Seeks to seqs just after checkpoints (state restored mid-interval) equal one linear fold
   // passing through the same seqs, and some checkpoint holds a start whose end comes after it.
-  const s = await Seeker.open(P7, { indexPath: idx });
+  const s = await Seeker.open(P7, { indexPath: idx, perf: true });
   const targets = [0, 11, cps.length - 1].map((k) => Math.min(cps[k].seq + 50, fast.events - 1));
-  const linear = new StateFold();
+  const linear = new StateFold({ perf: true });
   const rr = await openTrace(P7);
   let t = 0;
   for await (const b of rr.batches()) {
@@ -264,6 +264,7 @@ test('stats from the checkpoint index (last checkpoint + tail) = a full fold; ch
       const f = await s.seek({ seq: targets[t] });
       assert.deepEqual(f.perf.data(f.lastTime), linear.perf.data(linear.lastTime), `seq ${targets[t]}`);
       assert.deepEqual(f.perf.save(), linear.perf.save());
+      assert.notEqual(f.perf.save(), null);
       t++;
     }
     linear.foldRange(b, i, b.length);
@@ -272,11 +273,16 @@ test('stats from the checkpoint index (last checkpoint + tail) = a full fold; ch
   assert.equal(t, targets.length);
   let open = 0;
   for (const k of [0, 11, cps.length - 1]) {
-    const sv = (await s.seek({ seq: cps[k].seq })).perf.save();
+    const sv = (await s.seek({ seq: cps[k].seq })).perf.save()!;
     open += sv.exits.length + sv.hcalls.length + sv.pfs.length;
   }
   s.close();
   assert.ok(open > 0, 'open intervals crossed a checkpoint');
+  // Opt-in: a default replay keeps no perf state (and says so rather than answering zeros).
+  const plain = new StateFold();
+  assert.equal(plain.perf.enabled, false);
+  assert.equal(plain.perf.save(), null);
+  assert.throws(() => plain.perf.data(), /not enabled/);
 });
 
 test('SQLite and Arrow give the same stats', async () => {

@@ -206,9 +206,11 @@ export function foldHash(f: StateFold, tables = true, withOps = true): string {
   for (const [key, v] of k.hcallEnters) (h.add(key), h.add(v));
   // The perf handler (stats): accumulators and open starts.
   const p = f.perf.save();
-  for (const rows of [...p.sections, p.exits, p.hcalls, p.pfs]) for (const r of rows) for (const x of r) (h.add(x), h.add(Math.floor(x / 4294967296)));
-  h.add(p.unpaired[0]);
-  h.add(p.unpaired[1]);
+  if (p) {
+    for (const rows of [...p.sections, p.exits, p.hcalls, p.pfs]) for (const r of rows) for (const x of r) (h.add(x), h.add(Math.floor(x / 4294967296)));
+    h.add(p.unpaired[0]);
+    h.add(p.unpaired[1]);
+  }
   if (f.h.ops.enabled && withOps) {
     h.add(f.h.ops.data().current);
     // The op index's checkpointed part (the runs of the last CAUSE_WINDOW events), with the tables.
