@@ -4,6 +4,7 @@
 // row schema (src/analysis/stats.ts STATS_COLUMNS) through cli/format.ts.
 import { STATS_COLUMNS, type StatsBy, type StatsRow, type StatsSort, statsRows, traceStats } from '../../src/analysis/stats.js';
 import { PERF_SECTIONS, type PerfSectionName } from '../../src/replay/handlers/perf.js';
+import { UserError } from '../../src/trace/errors.js';
 import { type Column, RowWriter, rowFormat } from '../format.js';
 import { type Progress, progress } from '../progress.js';
 
@@ -38,6 +39,10 @@ export async function statsCommand(path: string, opts: StatsCommandOptions): Pro
     },
   });
   (bar as Progress | null)?.stop();
+  if (opts.lpid !== undefined && !s.data.rows.some((r) => r.lpid === opts.lpid)) {
+    const have = [...new Set(s.data.rows.map((r) => r.lpid).filter((l) => l >= 0))].sort((a, b) => a - b);
+    throw new UserError(`--lpid ${opts.lpid}: no events of LPID ${opts.lpid} in the trace (${have.length ? `LPIDs: ${have.join(', ')}` : 'no VM events'})`);
+  }
   const rows = statsRows(s.data, { by: opts.by, sort: opts.sort, lpid: opts.lpid }, s.info.timebaseHz);
   const format = rowFormat(opts);
   if (format !== 'table') {

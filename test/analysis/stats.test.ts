@@ -316,6 +316,9 @@ test('CLI: --json / --ndjson / --csv are the stats rows; the table has a title p
     assert.equal(r.stderr.trim().split('\n').length, 1);
     assert.match(r.stderr, /^hvtrace: error: /);
   }
+  const lp = hv('stats', P970, '--lpid', '7');
+  assert.equal(lp.status, 2);
+  assert.match(lp.stderr, /^hvtrace: error: --lpid 7: no events of LPID 7 in the trace \(LPIDs: 1\)\n$/);
   const missing = hv('stats', join(dir, 'nope.sqlite'));
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /^hvtrace: error: .*no such file\n$/);
