@@ -5,8 +5,10 @@
 // an interval still open at the end closed at the time of the last event — on a POWER7 workload
 // with 6 vcpus on 2 cores under host pressure (notifier callbacks, swap-outs of guest and other
 // pages, host-context tlbies) and a PPC970 one (virtual-mode hcalls), at the end and cut in the
-// middle of a page fault and of an hcall. Then the row layer (per name, --by vcpu), the checkpoint
-// index (last checkpoint + tail = a full fold), SQLite = Arrow, and the CLI.
+// middle of a page fault and of an hcall (those folds are full StateFolds). Then the row layer (per
+// name, --by vcpu), the checkpoint index (last checkpoint + tail of a StateFold = the perf handler's
+// own pass over the whole trace, which `stats` runs when there is no index), SQLite = Arrow, and
+// the CLI.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
