@@ -18,9 +18,10 @@ import { jsonCell } from '../../cli/format.js';
 import { rowName, STATS_COLUMNS, type StatsRow, statsRows, traceStats } from '../../src/analysis/stats.js';
 import { BOOK3S_INTERRUPT_NAMES } from '../../src/arch/reg.js';
 import { buildIndex } from '../../src/replay/checkpoints.js';
-import { PERF_SECTIONS, type PerfData } from '../../src/replay/handlers/perf.js';
+import { PERF_SECTIONS, type PerfData, PerfHandler } from '../../src/replay/handlers/perf.js';
 import { Seeker, stateAt } from '../../src/replay/seek.js';
 import { StateFold } from '../../src/replay/state.js';
+import { batchOf, type TraceEvent } from '../../src/trace/event.js';
 import { hcallName } from '../../src/trace/names.js';
 import { openTrace } from '../../src/trace/reader.js';
 import { tmpDir } from '../helpers.js';
@@ -319,4 +320,53 @@ test('CLI: --json / --csv are the stats rows; the table has a title per section 
   const lp = hv('stats', P970, '--lpid', '7');
   assert.equal(lp.status, 2);
   assert.match(lp.stderr, /^hvtrace: error: --lpid 7: no events of LPID 7 in the trace \(LPIDs: 1\)\n$/);
+});
+
+test('pairing rules on hand-made events: double exit, cross-vcpu hcall exit, unpaired exit, displaced enter, open at the end, checkpoint in between', () => {
+  const ev = (seq: number, time: number, kind: TraceEvent['kind'], vcpu: number, core: number, cause: number | null, words: bigint[]) =>
+    ({ seq, time, kind, lpid: 1, vcpu, core, cause, words }) as TraceEvent;
+  const events = [
+    ev(0, 100, 'guest_exit', 0, 0, null, [0x980n]),
+    ev(1, 150, 'guest_exit', 0, 0, null, [0xe00n]), // closes the first exit at 150
+    ev(2, 400, 'guest_enter', 0, 0, null, []),
+    ev(3, 500, 'hcall_enter', 1, 2, null, [0x8n]),
+    ev(4, 540, 'hcall_exit', 2, 2, 3, [0x8n, 0n, 1n]), // on another vcpu: pairs by cause, virtual mode
+    ev(5, 600, 'hcall_exit', 1, 2, 99, [0x8n, 0n, 0n]), // no enter: unpaired
+    ev(6, 700, 'hcall_enter', 1, 2, null, [0x4n]),
+    ev(7, 710, 'hcall_enter', 1, 2, null, [0x8n]), // before 6 ended: 6 moves to the overflow
+    ev(8, 750, 'hcall_exit', 1, 2, 6, [0x4n, 0n, 0n]),
+    ev(9, 800, 'guest_exit', 3, 1, null, [0x980n]),
+    ev(10, 810, 'page_fault_enter', 3, 1, 9, []),
+    { ...ev(11, 900, 'tlbie', -1, -1, null, [0n, 0n]), lpid: -1 } as TraceEvent,
+    ev(12, 1000, 'run_end', -1, -1, null, [12n]),
+  ];
+  const b = batchOf(events);
+  const names = (d: PerfData) =>
+    Object.fromEntries(d.rows.map((r) => [`${PERF_SECTIONS[r.section]} ${r.lpid}/${r.vcpu}/${r.core} ${rowName(r.section, r.code).name}`, [r.samples, r.total, r.min, r.max]]));
+  const want = {
+    'exits 1/0/0 HV_DECREMENTER': [1, 50, 50, 50],
+    'exits 1/0/0 H_DATA_STORAGE': [1, 250, 250, 250],
+    'exits 1/3/1 HV_DECREMENTER': [1, 200, 200, 200], // open: ends at the last event (1000)
+    'hcalls 1/1/2 H_ENTER/virtual': [1, 40, 40, 40],
+    'hcalls 1/1/2 H_REMOVE/real': [1, 50, 50, 50],
+    'hcalls 1/1/2 H_ENTER/unfinished': [1, 290, 290, 290],
+    'page_faults 1/3/1 unfinished': [1, 190, 190, 190],
+    'cores -1/-1/-1 tlbie/global': [1, 0, 0, 0],
+  };
+  const linear = new PerfHandler(true);
+  linear.seeRange(b, 0, b.length);
+  const d = linear.data(1000);
+  assert.deepEqual(names(d), want);
+  assert.equal(d.unpairedHcallExits, 1);
+  assert.equal(d.open, 3);
+  // A checkpoint after every event: save, restore into a fresh handler, fold the rest.
+  for (let k = 1; k < b.length; k++) {
+    const a = new PerfHandler(true);
+    a.seeRange(b, 0, k);
+    const r = new PerfHandler(true);
+    r.restore(JSON.parse(JSON.stringify(a.save())));
+    r.seeRange(b, k, b.length);
+    assert.deepEqual(names(r.data(1000)), want, `checkpoint after seq ${k - 1}`);
+    assert.deepEqual(r.save(), linear.save());
+  }
 });

@@ -16,7 +16,8 @@
 // it ends at the fold's end time (`data(endTime)`, the time of the last event folded), and an hcall
 // or page fault without an exit is reported under the UNFINISHED path / outcome. An end event
 // whose start is not in the trace (a trace cut at the front: hvtrace traces never are) is not a
-// sample; it is counted in `unpaired` so a reader can see it happened.
+// sample; it is counted in `unpaired` so a reader can see it happened. Pairing is by `cause` alone
+// (an end recorded on another vcpu than its start still pairs with it).
 //
 // Plain counts (samples only), keyed by the event's own lpid/vcpu/core:
 //   faults      fault_triage: interrupt * 8 + decision
@@ -396,7 +397,13 @@ export class PerfHandler implements ReplayHandler {
     }
     const o = this.hcOver.get(cause);
     if (o === undefined) {
-      this.unpairedHc++;
+      // An exit recorded on another vcpu than its enter (not in this emulator's traces): still paired by cause.
+      const s2 = cause >= 0 ? this.hcSeq.indexOf(cause) : -1;
+      if (s2 < 0) this.unpairedHc++;
+      else {
+        this.sHcalls.time(s2, this.hcCore[s2], this.hcNr[s2] * 4 + path, t - this.hcTime[s2]);
+        this.hcSeq[s2] = -1;
+      }
       return;
     }
     this.hcOver.delete(cause);
@@ -428,7 +435,12 @@ export class PerfHandler implements ReplayHandler {
     }
     const o = this.pfOver.get(cause);
     if (o === undefined) {
-      this.unpairedPf++;
+      const s2 = cause >= 0 ? this.pfSeq.indexOf(cause) : -1;
+      if (s2 < 0) this.unpairedPf++;
+      else {
+        this.sPageFaults.time(s2, this.pfCore[s2], outcome, t - this.pfTime[s2]);
+        this.pfSeq[s2] = -1;
+      }
       return;
     }
     this.pfOver.delete(cause);
