@@ -170,6 +170,19 @@ rowOptions(
 ).action(run(async (t: never, o: never) => (await import('./commands/history.js')).historyCommand(t, o)));
 
 program
+  .command('stats')
+  .description('perf kvm stat-style statistics: exits by trap, hcalls by name, page faults by outcome (samples, %, min/max/avg time), fault decisions, notifier callbacks, host page ops, switches and TLB flushes per core')
+  .argument('<trace>', 'SQLite or Arrow trace')
+  .addOption(new Option('--by <key>', 'one table per vcpu (lpid, vcpu), lpid or core (default: totals per name; the cores section per core)').choices(['vcpu', 'lpid', 'core']))
+  .addOption(new Option('--sort <key>', 'order rows by samples or by total time').choices(['samples', 'time']).default('samples'))
+  .option('--lpid <lpid>', 'only events of this VM', intArg('--lpid'))
+  .option('--json', 'one JSON array of rows')
+  .option('--ndjson', 'one JSON object per row and line')
+  .option('--csv', 'CSV')
+  .option('-q, --quiet', 'no progress on stderr')
+  .action(run(async (t: never, o: never) => (await import('./commands/stats.js')).statsCommand(t, o)));
+
+program
   .command('convert')
   .description('rewrite a trace in the other format (SQLite ↔ Arrow)')
   .argument('<trace>', 'input trace')

@@ -39,7 +39,9 @@ import { StateFold } from './state.js';
 // 2: snapshots walk the replay handlers (per-handler small state and tables).
 // 3: the anomaly counters include the before-value checks (111..) and the first inconsistency;
 //    the trace fingerprint is content only (size + sampled blocks), no mtime.
-export const INDEX_VERSION = 3;
+// 4: snapshots hold the perf handler (`stats`: exits, hcalls and page faults with their times,
+//    per-context counts), so `stats` restores the last checkpoint and folds only the tail.
+export const INDEX_VERSION = 4;
 const MAGIC = Buffer.from('HVIDX001', 'latin1');
 /** Default checkpoint interval in events and full-snapshot period (chosen by measurement: bench/README.md, replay). */
 export const DEFAULT_INTERVAL = 32768;
@@ -202,7 +204,7 @@ export async function buildIndex(reader: TraceReader, indexPath: string, opts: B
   const fd = openSync(tmp, 'w');
   const checkpoints: CheckpointEntry[] = [];
   let off = 0;
-  const fold = new StateFold({ opIndex: true });
+  const fold = new StateFold({ opIndex: true, perf: true });
   let events = 0;
   try {
     for await (const b of reader.batches()) {

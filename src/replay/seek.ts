@@ -13,15 +13,15 @@ import type { RunInfo } from '../trace/run-info.js';
 import { type BuildOptions, buildIndex, CheckpointIndex, CorruptIndexError, defaultIndexPath, loadIndex } from './checkpoints.js';
 import { ArrowEventSource, type EventSource, SqliteEventSource } from './event-source.js';
 import { applySnapshot, cloneFold } from './snapshot.js';
-import { HOST_PRESENT, HOST_RW, HOST_SWAP, SLB_ROWS, StateFold, type VmState } from './state.js';
+import { type FoldOptions, HOST_PRESENT, HOST_RW, HOST_SWAP, SLB_ROWS, StateFold, type VmState } from './state.js';
 
 const u64 = (hi: number, lo: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 
 export type SeekTarget = { seq: number } | { time: number } | 'end';
 
 /** Linear fold from the start (no checkpoints): the reference the seek tests compare against. */
-export async function stateAt(reader: TraceReader, at: { seq: number } | 'end'): Promise<StateFold> {
-  const fold = new StateFold();
+export async function stateAt(reader: TraceReader, at: { seq: number } | 'end', opts: FoldOptions = {}): Promise<StateFold> {
+  const fold = new StateFold(opts);
   const upTo = at === 'end' ? Number.POSITIVE_INFINITY : at.seq;
   for await (const b of reader.batches()) if (!fold.foldBatch(b, upTo)) break;
   if (at !== 'end' && fold.lastSeq < at.seq) throw new UserError(`seq ${at.seq} is past the end of the trace (last seq ${fold.lastSeq})`);
@@ -33,6 +33,8 @@ export interface SeekerOptions extends BuildOptions {
   indexPath?: string;
   /** Ignore an existing index and build a new one. */
   rebuild?: boolean;
+  /** Seeks keep the perf handler (`stats`): its checkpointed state and the events after it. */
+  perf?: boolean;
 }
 
 /** Seeks in one trace. Each seek returns a fresh StateFold the caller owns. */
@@ -133,13 +135,13 @@ export class Seeker {
    * instead of restoring it again; random seeks do not pay for the extra copy.
    */
   private base(k: number, opIndex = false): StateFold {
-    if (k < 0) return new StateFold({ opIndex });
+    if (k < 0) return new StateFold({ opIndex, perf: this.opts.perf });
     if (!opIndex && this.cached?.k === k) return cloneFold(this.cached.fold);
     const cps = this.index.header.checkpoints;
     let full = k;
     while (full > 0 && !cps[full].full) full--;
     if (!cps[full].full) throw new CorruptIndexError(`${this.index.path}: no full checkpoint before ${k}`);
-    const f = new StateFold({ opIndex });
+    const f = new StateFold({ opIndex, perf: this.opts.perf });
     try {
       for (let j = full; j <= k; j++) applySnapshot(f, this.index.snapshot(j));
     } catch (e) {

@@ -113,7 +113,7 @@ export function applySnapshot(f: StateFold, bytes: Uint8Array): void {
 
 /** Deep copy of a replay (for seek caches and tests); change tracking starts empty. */
 export function cloneFold(f: StateFold): StateFold {
-  const g = new StateFold();
+  const g = new StateFold({ perf: f.h.perf.enabled });
   // Through JSON so that no handler's restore can alias the source's objects.
   applySmall(g, JSON.parse(JSON.stringify(smallState(f))) as SmallState);
   const a = f.tables();

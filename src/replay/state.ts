@@ -18,6 +18,9 @@
 //   ops          the guest operation every event serves (every event: cause chains)     [anomalies]
 //   checkpoints  recorded checkpoint digests, verified against the fold on request      [hpt, memslots, rmap, vcpus, anomalies]
 //   counters     every event counter (events by kind, faults, hcalls, notifier, host ops, ...) []
+//   perf         `stats`: exits, hcalls and page faults paired with their times, and per-context
+//                counts (faults, notifier, host pages, switches, tlbies) per (lpid, vcpu, core);
+//                opt-in (StateFold({ perf: true }); the checkpoint index keeps it)             []
 // Adding an event kind: add it to trace/kinds.ts; this file then fails to compile until HANDLES
 // names the handlers that consume it (at least 'ops'); each handler named must have a method of
 // the kind's name (also checked by the compiler), reading fields through F.<kind>.<field>. A new
@@ -41,6 +44,7 @@ import { HostHandler, type HostState } from './handlers/host.js';
 import { HptHandler } from './handlers/hpt.js';
 import { MemslotHandler } from './handlers/memslots.js';
 import { OpIndexHandler } from './handlers/ops.js';
+import { PERF_KINDS, PerfHandler } from './handlers/perf.js';
 import { RmapHandler } from './handlers/rmap.js';
 import { VcpuHandler } from './handlers/vcpus.js';
 import { VmState } from './handlers/vm-view.js';
@@ -65,6 +69,7 @@ export interface Handlers {
   ops: OpIndexHandler;
   checkpoints: CheckpointHandler;
   counters: CounterHandler;
+  perf: PerfHandler;
 }
 
 type EventFn = (b: EventBatch, i: number) => void;
@@ -75,23 +80,26 @@ type HandlersOf<K extends string> = { [N in keyof Handlers]: Handlers[N] extends
  * Which handlers consume each event kind (order here does not matter: dispatch follows deps).
  * Two handlers see EVERY event straight from the fold loop instead (one typed-array increment and
  * one monomorphic call, cheaper than a dispatch): counters (events by kind) and ops (the op index).
+ * perf is listed for the kinds it consumes, but is fed by its own pass over each folded range
+ * (PerfHandler.seeRange, after the loop: it has no deps and nothing depends on it), because its
+ * methods inlined into the compiled loop slowed every handler (bench/README.md, stats).
  */
 const HANDLES: { readonly [K in EventKind]: readonly HandlersOf<K>[] } = {
   run_start: [],
   run_end: [],
-  hcall_enter: ['counters'],
-  hcall_exit: ['counters'],
+  hcall_enter: ['counters', 'perf'],
+  hcall_exit: ['counters', 'perf'],
   hpte_write: ['hpt', 'counters'],
   rmap_change: ['rmap'],
-  tlbie: ['cores', 'counters'],
-  fault_triage: ['counters'],
-  page_fault_enter: ['hpt'],
-  page_fault_exit: ['counters'],
-  notifier: ['rmap', 'counters'],
-  host_page: ['host', 'counters'],
-  partition_switch: ['cores'],
-  guest_enter: ['vcpus'],
-  guest_exit: ['vcpus'],
+  tlbie: ['cores', 'counters', 'perf'],
+  fault_triage: ['counters', 'perf'],
+  page_fault_enter: ['hpt', 'perf'],
+  page_fault_exit: ['counters', 'perf'],
+  notifier: ['rmap', 'counters', 'perf'],
+  host_page: ['host', 'counters', 'perf'],
+  partition_switch: ['cores', 'perf'],
+  guest_enter: ['vcpus', 'perf'],
+  guest_exit: ['vcpus', 'perf'],
   mmio_exit: ['counters'],
   memslot: ['memslots', 'rmap'],
   vm_create: ['hpt', 'memslots', 'rmap', 'vcpus'],
@@ -102,6 +110,17 @@ const HANDLES: { readonly [K in EventKind]: readonly HandlersOf<K>[] } = {
   anomaly: ['anomalies'],
   guest_op: ['counters'],
 };
+
+export interface FoldOptions {
+  /**
+   * Keep the op index (which guest operation every event serves). Off by default: it is the one
+   * handler whose cost is per event whatever the kind, and only op questions need it (the
+   * checkpoint index is always built with it, so a seek can answer them).
+   */
+  opIndex?: boolean;
+  /** Keep the perf handler (`stats`); off by default like the op index (the checkpoint index keeps it). */
+  perf?: boolean;
+}
 
 export class StateFold {
   readonly h: Handlers;
@@ -116,12 +135,7 @@ export class StateFold {
   lastSeq = -1;
   lastTime = 0;
 
-  /**
-   * `opIndex`: keep the op index (which guest operation every event serves). Off by default: it
-   * is the one handler whose cost is per event whatever the kind, and only op questions need it
-   * (the checkpoint index is always built with it, so a seek can answer them).
-   */
-  constructor(opts: { opIndex?: boolean } = {}) {
+  constructor(opts: FoldOptions = {}) {
     const anomalies = new AnomalyHandler();
     const hpt = new HptHandler(anomalies);
     const memslots = new MemslotHandler(hpt, anomalies);
@@ -138,12 +152,17 @@ export class StateFold {
       ops: new OpIndexHandler(anomalies, opts.opIndex ?? false),
       checkpoints: new CheckpointHandler(hpt, memslots, rmap, vcpus, anomalies),
       counters: new CounterHandler(),
+      perf: new PerfHandler(opts.perf ?? false),
     };
     this.order = topoSort(Object.values(this.h) as ReplayHandler[]);
     const rank = new Map<HandlerName, number>(this.order.map((h, k) => [h.name, k]));
     const cases: [number, HandlerName[]][] = [];
+    // perf is fed by its own pass over each folded range (PerfHandler.seeRange), not from the
+    // compiled loop; its HANDLES entries say which kinds that pass must consume, checked here.
+    const perfKinds = KIND_NAMES.filter((k) => (HANDLES[k] as readonly HandlerName[]).includes('perf')).map((k) => KINDS[k].code);
+    if (perfKinds.length !== PERF_KINDS.length || perfKinds.some((c) => !PERF_KINDS.includes(c))) throw new Error('PerfHandler.seeRange does not consume the kinds HANDLES gives to perf');
     for (const k of KIND_NAMES) {
-      const names = [...(HANDLES[k] as readonly HandlerName[])].sort((a, b) => rank.get(a)! - rank.get(b)!);
+      const names = [...(HANDLES[k] as readonly HandlerName[])].filter((n) => n !== 'perf').sort((a, b) => rank.get(a)! - rank.get(b)!);
       for (const n of names) {
         if (typeof (this.h[n] as unknown as Record<string, unknown>)[k] !== 'function') throw new Error(`replay handler ${n} has no method for ${k}`);
       }
@@ -170,6 +189,8 @@ export class StateFold {
     const ops = this.h.ops;
     if (ops.enabled) ops.seeRange(b, from, to);
     this.loop(b, from, to);
+    const perf = this.h.perf;
+    if (perf.enabled) perf.seeRange(b, from, to);
     this.lastSeq = b.firstSeq + to - 1;
     this.lastTime = b.time[to - 1];
   }
@@ -215,6 +236,10 @@ export class StateFold {
 
   get counters(): CounterHandler {
     return this.h.counters;
+  }
+
+  get perf(): PerfHandler {
+    return this.h.perf;
   }
 
   get anomalies(): AnomalyHandler {

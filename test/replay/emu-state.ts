@@ -204,6 +204,13 @@ export function foldHash(f: StateFold, tables = true, withOps = true): string {
   for (const a of [k.byKind, k.faults, k.pageFaultOutcome, k.notifierEffect, k.hostOps, k.tlbScope, k.hcallPath, k.guestOps, k.mmio, k.scalars, f.anomalies.counts]) for (let i = 0; i < a.length; i++) if (a[i]) (h.add(i), h.add(a[i]));
   for (const [key, v] of k.hcalls) (h.add(key), h.add(v));
   for (const [key, v] of k.hcallEnters) (h.add(key), h.add(v));
+  // The perf handler (stats): accumulators and open starts.
+  const p = f.perf.save();
+  if (p) {
+    for (const rows of [...p.sections, p.exits, p.hcalls, p.pfs]) for (const r of rows) for (const x of r) (h.add(x), h.add(Math.floor(x / 4294967296)));
+    h.add(p.unpaired[0]);
+    h.add(p.unpaired[1]);
+  }
   if (f.h.ops.enabled && withOps) {
     h.add(f.h.ops.data().current);
     // The op index's checkpointed part (the runs of the last CAUSE_WINDOW events), with the tables.

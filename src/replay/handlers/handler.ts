@@ -15,7 +15,7 @@
 
 import type { RowTable } from '../table.js';
 
-export type HandlerName = 'anomalies' | 'hpt' | 'memslots' | 'rmap' | 'host' | 'cores' | 'vcpus' | 'ops' | 'checkpoints' | 'counters';
+export type HandlerName = 'anomalies' | 'hpt' | 'memslots' | 'rmap' | 'host' | 'cores' | 'vcpus' | 'ops' | 'checkpoints' | 'counters' | 'perf';
 
 export interface ReplayHandler {
   readonly name: HandlerName;
