@@ -4,7 +4,7 @@
 //
 //   hpte_at(seq)          lpid, hpte_index, v, r, guest_r, valid, absent, last_seq
 //   rmap_at(seq)          lpid, gfn, rmap, present, head, referenced, changed, last_seq
-//   host_page_at(seq)     hva, present, swapped, pfn, writable, page_shift, last_seq
+//   host_page_at(seq)     hva, state, present, swapped, pfn, writable, page_shift, last_seq
 //   slb_at(seq [, vcpu])  lpid, slot, esid, vsid, valid, last_seq   (vcpu is a hidden column)
 //
 // "State at seq S" is the state after event S has been applied, as `hvtrace state --at S` shows it
@@ -37,8 +37,9 @@
 // - host_page_at: the VMM page table per hva (host.ts): map/swap_in set pfn, writable and
 //   page_shift and make the page present; unmap clears it; swap_out leaves it swapped; protect sets
 //   or clears writable; pin/unpin (page references), age (young bit, not in the trace) and frames of
-//   other processes (owner 1, no VMM address) do not change it. pfn is 0 when not present. hva is
-//   the page's address as recorded (its base).
+//   other processes (owner 1, no VMM address) do not change it. As `state --gfn` shows a host page:
+//   state is present, swapped or unmapped; pfn is NULL and writable 0 when not present. hva is the
+//   page's address as recorded (its base). Pin counts (per pfn) are not here.
 // - slb_at: the last slb_update (slbmte) of (lpid, vcpu, slot) with seq <= S after the VM's last
 //   vm_create; an slbia (slot -1) after it clears the valid bit of every entry but slot 0
 //   (hw/vcpu.ts slbia), and last_seq is then that slbia. valid = esid & SLB_ESID_V.
@@ -96,7 +97,7 @@ export const STATE_TABLES = {
   host_page_at: {
     args: ['seq'],
     keys: ['hva'],
-    columns: { hva: 'hex', present: 'int', swapped: 'int', pfn: 'hex', writable: 'int', page_shift: 'int', last_seq: 'int' },
+    columns: { hva: 'hex', state: 'text', present: 'int', swapped: 'int', pfn: 'hex', writable: 'int', page_shift: 'int', last_seq: 'int' },
   },
   slb_at: {
     args: ['seq', 'vcpu'],
@@ -144,20 +145,37 @@ const SL = { slot: w(F.slb_update.slot), esid: w(F.slb_update.esid), vsid: w(F.s
 const VC = { order: w(F.vm_create.hpt_order) };
 const MS = { op: w(F.memslot.op), slot: w(F.memslot.slot), base: w(F.memslot.base_gfn), npages: w(F.memslot.npages) };
 
+const probeSql = (kind: number, key: string, cols: string, extra = '') =>
+  `SELECT seq, ${cols} FROM events WHERE kind = ${kind} AND ${key} AND seq <= ? AND lpid = ?${extra} ORDER BY seq DESC LIMIT 1`;
+
 /**
- * The last event of kind `kind` whose key column is `key`, with seq <= S, of one VM (and vcpu):
- * `SELECT <cols> ... ORDER BY seq DESC LIMIT 1`, one descent of the (kind, key column) index. A
- * stored word past an event's last nonzero word is NULL (the sink trims trailing zero words), so
- * key 0 may be stored as NULL too: for 0 a second probe asks for NULL and the newer one wins (an
- * `OR ... IS NULL` in one statement would make SQLite scan the kind).
+ * The statements behind one key at one seq (test/analysis/state-tables.test.ts explains each):
+ * the last event of the kind whose key column holds the key, at or before S, of one VM (and vcpu),
+ * one descent of the (kind, key column) index. A stored word past an event's last nonzero word is
+ * NULL (the sink trims trailing zero words), so key 0 may be stored as NULL: for 0 a second
+ * statement (`*_null`) asks for NULL and the newer event wins (an `OR w IS NULL` in one statement
+ * makes SQLite scan the whole kind instead).
  */
+export const PROBE_SQL = {
+  hpte: probeSql(K.hpte_write, `${HW.idx} = ?`, `IFNULL(${HW.v}, 0), IFNULL(${HW.r}, 0), IFNULL(${HW.g}, 0)`),
+  hpte_null: probeSql(K.hpte_write, `${HW.idx} IS NULL`, `IFNULL(${HW.v}, 0), IFNULL(${HW.r}, 0), IFNULL(${HW.g}, 0)`),
+  rmap: probeSql(K.rmap_change, `${RM.gfn} = ?`, `IFNULL(${RM.rmap}, 0)`),
+  rmap_null: probeSql(K.rmap_change, `${RM.gfn} IS NULL`, `IFNULL(${RM.rmap}, 0)`),
+  slb: probeSql(K.slb_update, `${SL.slot} = ?`, `IFNULL(${SL.esid}, 0), IFNULL(${SL.vsid}, 0)`, ' AND vcpu = ?'),
+  slb_null: probeSql(K.slb_update, `${SL.slot} IS NULL`, `IFNULL(${SL.esid}, 0), IFNULL(${SL.vsid}, 0)`, ' AND vcpu = ?'),
+  /** The first slbia of (lpid, vcpu) in (after, S]. */
+  slbia: `SELECT min(seq) FROM events WHERE kind = ${K.slb_update} AND ${SL.slot} = -1 AND seq > ? AND seq <= ? AND lpid = ? AND vcpu = ?`,
+  /** The host page's events, newest first (read until the state is known, usually one or two). */
+  host: `SELECT seq, IFNULL(${HP.op}, 0), IFNULL(${HP.pfn}, 0), IFNULL(${HP.wr}, 0), IFNULL(${HP.shift}, 0), IFNULL(${HP.owner}, 0) FROM events WHERE kind = ${K.host_page} AND ${HP.hva} = ? AND seq <= ? ORDER BY seq DESC`,
+} as const;
+
+/** A key probe: the `=` statement, and for key 0 also the NULL one. */
 class Probe {
   private readonly eq: Database.Statement;
   private readonly nul: Database.Statement;
-  constructor(lk: Database.Database, kind: number, keyCol: string, cols: string, extra = '') {
-    const q = (k: string) => `SELECT seq, ${cols} FROM events WHERE kind = ${kind} AND ${k} AND seq <= ? AND lpid = ?${extra} ORDER BY seq DESC LIMIT 1`;
-    this.eq = lk.prepare(q(`${keyCol} = ?`)).safeIntegers(true).raw(true);
-    this.nul = lk.prepare(q(`${keyCol} IS NULL`)).safeIntegers(true).raw(true);
+  constructor(lk: Database.Database, eq: string, nul: string) {
+    this.eq = lk.prepare(eq).safeIntegers(true).raw(true);
+    this.nul = lk.prepare(nul).safeIntegers(true).raw(true);
   }
   /** (key, S, lpid[, vcpu]) → [seq, ...cols] of the event, or undefined. */
   get(key: bigint, ...rest: bigint[]): bigint[] | undefined {
@@ -207,7 +225,9 @@ export function registerStateTables(db: Database.Database): StateTables {
   const define = (name: StateTableName, rows: (args: Arg[]) => Generator<Row>) => {
     const def = STATE_TABLES[name];
     const keys: readonly string[] = def.keys;
-    const cols = [...def.args.map((a) => `${a} INTEGER HIDDEN`), ...keys.map((k) => `${k} INTEGER`), ...Object.keys(def.columns).filter((c) => !keys.includes(c)).map((c) => `${c} INTEGER`)];
+    const types: Record<string, StateColumnType> = def.columns;
+    const sqlType = (c: string) => (types[c] === 'text' ? 'TEXT' : 'INTEGER');
+    const cols = [...def.args.map((a) => `${a} INTEGER HIDDEN`), ...keys.map((k) => `${k} ${sqlType(k)}`), ...Object.keys(types).filter((c) => !keys.includes(c)).map((c) => `${c} ${sqlType(c)}`)];
     const params = [...def.args, ...keys];
     // safeIntegers 1: integer arguments reach the generator as BigInt.
     native.table(() => [`CREATE TABLE x(${cols.join(', ')})`, (...args: Arg[]) => rows(args), params, 1, false], name, true);
@@ -229,9 +249,9 @@ class Lookups {
 
   constructor(private readonly lk: Database.Database) {
     this.probe = {
-      hpte: new Probe(lk, K.hpte_write, HW.idx, `IFNULL(${HW.v}, 0), IFNULL(${HW.r}, 0), IFNULL(${HW.g}, 0)`),
-      rmap: new Probe(lk, K.rmap_change, RM.gfn, `IFNULL(${RM.rmap}, 0)`),
-      slb: new Probe(lk, K.slb_update, SL.slot, `IFNULL(${SL.esid}, 0), IFNULL(${SL.vsid}, 0)`, ' AND vcpu = ?'),
+      hpte: new Probe(lk, PROBE_SQL.hpte, PROBE_SQL.hpte_null),
+      rmap: new Probe(lk, PROBE_SQL.rmap, PROBE_SQL.rmap_null),
+      slb: new Probe(lk, PROBE_SQL.slb, PROBE_SQL.slb_null),
     };
   }
 
@@ -377,7 +397,7 @@ class Lookups {
       if (hva === null || hva === 0n) return;
       // Newest first: protects until the event that set the page (map, swap_in, unmap, swap_out),
       // then, if that left it not present, back to the last map/swap_in for its page_shift.
-      const st = this.stmt('host1', `SELECT seq, IFNULL(${HP.op}, 0), IFNULL(${HP.pfn}, 0), IFNULL(${HP.wr}, 0), IFNULL(${HP.shift}, 0), IFNULL(${HP.owner}, 0) FROM events WHERE kind = ${K.host_page} AND ${HP.hva} = ? AND seq <= ? ORDER BY seq DESC`);
+      const st = this.stmt('host1', PROBE_SQL.host);
       const p = new PageFold();
       let last: bigint | null = null;
       let base = false;
@@ -446,7 +466,7 @@ class Lookups {
       vcpu = intOf(vcpuA);
       if (vcpu === null || vcpu < 0n) return;
     }
-    const slbia = this.stmt('slbia', `SELECT min(seq) FROM events WHERE kind = ${K.slb_update} AND ${SL.slot} = -1 AND seq > ? AND seq <= ? AND lpid = ? AND vcpu = ?`).pluck();
+    const slbia = this.stmt('slbia', PROBE_SQL.slbia).pluck();
     for (const [lpid, vm] of this.vmsAt(lpidA, S)) {
       const lp = BigInt(lpid);
       // The last load of each (vcpu, slot) wanted, in (vm_create, S].
@@ -534,5 +554,8 @@ function rmapRow(seq: bigint, lpid: bigint, gfn: bigint, rmap: bigint, last: big
 }
 
 function hostRow(seq: bigint, hva: bigint, p: PageFold, last: bigint): Row {
-  return [seq, i64(hva), B(p.present), B((p.flags & HOST_SWAP) !== 0), p.pfn, B((p.flags & HOST_RW) !== 0), p.shift, last];
+  const present = p.present;
+  const swapped = !present && (p.flags & HOST_SWAP) !== 0;
+  const state = present ? 'present' : swapped ? 'swapped' : 'unmapped';
+  return [seq, i64(hva), state, B(present), B(swapped), present ? p.pfn : null, B(present && (p.flags & HOST_RW) !== 0), p.shift, last];
 }
