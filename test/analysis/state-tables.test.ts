@@ -149,23 +149,38 @@ test('probes (every key constrained) equal the listing rows, and last_seq is the
         const w = rows('SELECT lpid, hpte_index, new_v, new_r, guest_r FROM hpte_updates WHERE seq = ?', x.last_seq)[0];
         assert.deepEqual(w, { lpid: x.lpid, hpte_index: x.hpte_index, new_v: x.v, new_r: x.r, guest_r: x.guest_r });
         assert.equal(rows('SELECT count(*) AS c FROM hpte_updates WHERE lpid = ? AND hpte_index = ? AND seq > ? AND seq <= ?', x.lpid, x.hpte_index, x.last_seq, S)[0].c, 0n);
+        // The state at an event includes that event (`state --at S` is after S): at last_seq the row
+        // is already this one, one event earlier it is not.
+        const at = (q: bigint) => rows('SELECT * FROM hpte_at(?) WHERE lpid = ? AND hpte_index = ?', q, x.lpid, x.hpte_index);
+        assert.deepEqual(at(x.last_seq as bigint), [x]);
+        const prev = at((x.last_seq as bigint) - 1n);
+        assert.ok(prev.length === 0 || (prev[0].last_seq as bigint) < (x.last_seq as bigint));
       }
       const rm = rows('SELECT * FROM rmap_at(?)', S);
       for (let j = 0; j < 5 && rm.length; j++) {
         const x = rm[prng.below(rm.length)];
         assert.deepEqual(rows('SELECT * FROM rmap_at(?) WHERE gfn = ? AND lpid = ?', S, x.gfn, x.lpid), [x]);
         assert.equal(rows('SELECT rmap FROM rmap_changes WHERE seq = ? AND gfn = ?', x.last_seq, x.gfn)[0].rmap, x.rmap);
+        assert.deepEqual(rows('SELECT * FROM rmap_at(?) WHERE gfn = ? AND lpid = ?', x.last_seq, x.gfn, x.lpid), [x]);
+        const prev = rows('SELECT * FROM rmap_at(?) WHERE gfn = ? AND lpid = ?', (x.last_seq as bigint) - 1n, x.gfn, x.lpid);
+        assert.ok(prev.length === 0 || (prev[0].last_seq as bigint) < (x.last_seq as bigint));
       }
       const hp = rows('SELECT * FROM host_page_at(?)', S);
       for (let j = 0; j < 5 && hp.length; j++) {
         const x = hp[prng.below(hp.length)];
         assert.deepEqual(rows('SELECT * FROM host_page_at(?) WHERE hva = ?', S, x.hva), [x]);
+        assert.deepEqual(rows('SELECT * FROM host_page_at(?) WHERE hva = ?', x.last_seq, x.hva), [x]);
+        const prev = rows('SELECT * FROM host_page_at(?) WHERE hva = ?', (x.last_seq as bigint) - 1n, x.hva);
+        assert.ok(prev.length === 0 || (prev[0].last_seq as bigint) < (x.last_seq as bigint));
       }
       const sl = rows('SELECT vcpu, * FROM slb_at(?)', S);
       for (let j = 0; j < 5 && sl.length; j++) {
         const x = sl[prng.below(sl.length)];
         assert.deepEqual(rows('SELECT vcpu, * FROM slb_at(?, ?) WHERE lpid = ? AND slot = ?', S, x.vcpu, x.lpid, x.slot), [x]);
         assert.deepEqual(rows('SELECT vcpu, * FROM slb_at(?) WHERE vcpu = ? AND slot = ?', S, x.vcpu, x.slot), [x]);
+        assert.deepEqual(rows('SELECT vcpu, * FROM slb_at(?, ?) WHERE lpid = ? AND slot = ?', x.last_seq, x.vcpu, x.lpid, x.slot), [x]);
+        const prev = rows('SELECT vcpu, * FROM slb_at(?, ?) WHERE lpid = ? AND slot = ?', (x.last_seq as bigint) - 1n, x.vcpu, x.lpid, x.slot);
+        assert.ok(prev.length === 0 || (prev[0].last_seq as bigint) < (x.last_seq as bigint));
       }
     }
     // A key with no state has no row; a key outside the HPT has none either.
@@ -321,6 +336,8 @@ test('hand-made: two VMs, a re-created VM, an index 0 stored as NULL, memslot de
     const hp = (S: number) => rows('SELECT lpid, hpte_index, v, r, guest_r, valid, absent, last_seq FROM hpte_at(?)', S);
     const row = (lpid: number, i: number, v: bigint, r: number, g: number, last: number) => ({ lpid: BigInt(lpid), hpte_index: BigInt(i), v: BigInt.asIntN(64, v), r: BigInt(r), guest_r: BigInt(g), valid: v & 1n, absent: (v >> 5n) & 1n, last_seq: BigInt(last) });
     assert.deepEqual(hp(1), []);
+    assert.deepEqual(hp(2), [row(1, 5, V, 0x100, 0x200, 2)]); // state after event 2 includes it
+    assert.deepEqual(rows('SELECT last_seq FROM hpte_at(2) WHERE lpid = 1 AND hpte_index = 5'), [{ last_seq: 2n }]);
     assert.deepEqual(hp(3), [row(1, 5, V, 0x100, 0x200, 2), row(2, 5, V | 0x20n, 0x300, 0x400, 3)]);
     assert.deepEqual(hp(5), [row(1, 0, 0n, 0, 0, 4), row(1, 5, V, 0x100, 0x200, 2), row(2, 5, V | 0x20n, 0x300, 0x400, 3)]);
     assert.deepEqual(rows('SELECT last_seq FROM hpte_at(5) WHERE hpte_index = 0 AND lpid = 1'), [{ last_seq: 4n }]);
