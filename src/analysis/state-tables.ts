@@ -340,7 +340,7 @@ class Lookups {
         continue;
       }
       // Every slot: the last write per index in (vm_create, S] (SQLite takes the bare columns from the max(seq) row).
-      const all = this.stmt('hpteN', `SELECT IFNULL(${HW.idx}, 0) AS i, max(seq), IFNULL(${HW.v}, 0), IFNULL(${HW.r}, 0), IFNULL(${HW.g}, 0) FROM events WHERE kind = ${K.hpte_write} AND lpid = ? AND seq > ? AND seq <= ? GROUP BY i ORDER BY i`);
+      const all = this.stmt('hpteN', `SELECT IFNULL(${HW.idx}, 0) AS i, max(seq), IFNULL(${HW.v}, 0), IFNULL(${HW.r}, 0), IFNULL(${HW.g}, 0) FROM events WHERE +kind = ${K.hpte_write} AND lpid = ? AND seq > ? AND seq <= ? GROUP BY i ORDER BY i`);
       // .all(), not .iterate(): the lookup connection must be free again before a row is handed out
       // (a join may probe while this function's rows are being read).
       for (const [i, s, v, r, g] of all.all(lp, BigInt(vm.seq), seqB) as bigint[][]) {
@@ -369,18 +369,15 @@ class Lookups {
         if (e && Number(e[0]) > slot.seq) yield rmapRow(seqB, lp, gfn, e[1], e[0]);
         continue;
       }
+      // Every word: the last change per gfn in (vm_create, S], kept if it is later than the creation
+      // of the memslot that holds the gfn at S.
       const rows: Row[] = [];
-      const all = this.stmt('rmapN', `SELECT IFNULL(${RM.gfn}, 0) AS g, max(seq), IFNULL(${RM.rmap}, 0) FROM events WHERE kind = ${K.rmap_change} AND ${RM.gfn} >= ? AND ${RM.gfn} < ? AND lpid = ? AND seq > ? AND seq <= ? GROUP BY g`);
-      for (const s of slots) {
-        for (const [g, q, rm] of all.all(BigInt(s.base), BigInt(s.base + s.npages), lp, BigInt(s.seq), seqB) as bigint[][]) rows.push(rmapRow(seqB, lp, g, rm, q));
+      const all = this.stmt('rmapN', `SELECT IFNULL(${RM.gfn}, 0) AS g, max(seq), IFNULL(${RM.rmap}, 0) FROM events WHERE +kind = ${K.rmap_change} AND lpid = ? AND seq > ? AND seq <= ? GROUP BY g ORDER BY g`);
+      for (const [g, q, rm] of all.all(lp, BigInt(vm.seq), seqB) as bigint[][]) {
+        const gn = Number(g);
+        const slot = slots.find((x) => gn >= x.base && gn < x.base + x.npages);
+        if (slot && Number(q) > slot.seq) rows.push(rmapRow(seqB, lp, g, rm, q));
       }
-      // gfn 0 with every later word zero is stored NULL and escapes the range above.
-      const z = slots.find((s) => s.base === 0 && s.npages > 0);
-      if (z && !rows.some((r) => r[2] === 0n)) {
-        const e = this.probe.rmap.get(0n, seqB, lp);
-        if (e && Number(e[0]) > z.seq) rows.push(rmapRow(seqB, lp, 0n, e[1], e[0]));
-      }
-      rows.sort((a, b) => (a[2] as bigint) < (b[2] as bigint) ? -1 : 1);
       yield* rows;
     }
   }
@@ -469,21 +466,16 @@ class Lookups {
     const slbia = this.stmt('slbia', PROBE_SQL.slbia).pluck();
     for (const [lpid, vm] of this.vmsAt(lpidA, S)) {
       const lp = BigInt(lpid);
-      // The last load of each (vcpu, slot) wanted, in (vm_create, S].
-      let loads: bigint[][];
-      if (vcpu !== null && slot !== null) {
-        const e = this.probe.slb.get(slot, seqB, lp, vcpu);
-        loads = e && Number(e[0]) > vm.seq ? [[vcpu, slot, ...e]] : [];
-      } else if (vcpu !== null) {
-        // One probe per slot (an SLB has SLB_ROWS entries at most).
-        loads = [];
-        for (let k = 0n; k < BigInt(SLB_ROWS); k++) {
-          const e = this.probe.slb.get(k, seqB, lp, vcpu);
-          if (e && Number(e[0]) > vm.seq) loads.push([vcpu, k, ...e]);
+      // The last load of each (vcpu, slot) wanted, in (vm_create, S]: one probe per slot (an SLB has
+      // SLB_ROWS entries at most) of the vcpu asked for, or of every vcpu that loaded an entry.
+      const vcpus = vcpu !== null ? [vcpu] : (this.stmt('slbV', `SELECT DISTINCT vcpu FROM events WHERE +kind = ${K.slb_update} AND lpid = ? AND seq > ? AND seq <= ? AND vcpu >= 0 ORDER BY vcpu`).pluck().all(lp, BigInt(vm.seq), seqB) as bigint[]);
+      const ks = slot !== null ? [slot] : Array.from({ length: SLB_ROWS }, (_, k) => BigInt(k));
+      const loads: bigint[][] = [];
+      for (const v of vcpus) {
+        for (const k of ks) {
+          const e = this.probe.slb.get(k, seqB, lp, v);
+          if (e && Number(e[0]) > vm.seq) loads.push([v, k, ...e]);
         }
-      } else {
-        const all = this.stmt('slbN', `SELECT vcpu, IFNULL(${SL.slot}, 0) AS k, max(seq), IFNULL(${SL.esid}, 0), IFNULL(${SL.vsid}, 0) FROM events WHERE kind = ${K.slb_update} AND lpid = ? AND seq > ? AND seq <= ? AND vcpu >= 0 GROUP BY vcpu, k ORDER BY vcpu, k`);
-        loads = (all.all(lp, BigInt(vm.seq), seqB) as bigint[][]).filter(([, k]) => k >= 0n && k < BigInt(SLB_ROWS) && (slot === null || k === slot));
       }
       for (const [v, k, s, esid0, vsid] of loads) {
         let esid = esid0;
