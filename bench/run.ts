@@ -7,6 +7,7 @@ import { benchColumns } from './columns.js';
 import { benchCheckpointInterval } from './checkpoint-interval.js';
 import { benchReplay, replayChild } from './replay.js';
 import { benchPipeline } from './pipeline.js';
+import { benchStateTables } from './state-tables.js';
 
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
   sinks: benchSinks,
@@ -17,6 +18,7 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   'checkpoint-interval': benchCheckpointInterval,
   replay: benchReplay,
   pipeline: benchPipeline,
+  'state-tables': benchStateTables,
 };
 
 const [name, ...rest] = process.argv.slice(2);
