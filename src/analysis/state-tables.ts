@@ -17,7 +17,10 @@
 // slot / word / page / entry that has state at S. Only `=` can constrain a key (better-sqlite3's rule):
 // write `+hpte_index < 64` (an expression, not a constraint) to filter a key column by a range.
 // In a join the function is evaluated once per row of the other side (SQLite cannot plan it the
-// other way round: that plan would leave the keys unbound and is refused).
+// other way round: that plan would leave the keys unbound and is refused). For the same reason two
+// state tables joined on their keys (`b.hpte_index = a.hpte_index`) have no plan at all ("no query
+// solution": each side's key would be constrained by the other): mark the side that is given,
+// `b.lpid = +a.lpid AND b.hpte_index = +a.hpte_index`.
 //
 // Rows exist only for keys that have state: an HPTE slot never written since its VM was created
 // (kvmppc_alloc_hpt zeroes the HPT) has no row, nor an rmap word never set since its memslot was

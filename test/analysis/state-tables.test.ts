@@ -294,6 +294,11 @@ test('bad arguments: one-line errors; a missing seq or one outside the trace, an
     assert.throws(() => rows('SELECT * FROM host_page_at(1000000000)'), { name: 'UserError', message: /outside the trace \(0\.\.\d+\)/ });
     assert.throws(() => rows('SELECT * FROM hpte_at(5) WHERE hpte_index > 3'), /can only be constrained by the '=' operator/);
     assert.deepEqual(rows('SELECT count(*) AS c FROM hpte_at(NULL)'), [{ c: 0n }]);
+    // Two state tables joined on keys: no plan unless one side is marked given with `+`.
+    assert.throws(() => rows('SELECT count(*) FROM hpte_at(9000) a, hpte_at(a.last_seq) b WHERE b.lpid = a.lpid AND b.hpte_index = a.hpte_index'), /no query solution/);
+    const two = rows('SELECT count(*) AS c, sum(b.last_seq = a.last_seq) AS same FROM hpte_at(9000) a, hpte_at(a.last_seq) b WHERE b.lpid = +a.lpid AND b.hpte_index = +a.hpte_index');
+    assert.ok((two[0].c as bigint) > 0n);
+    assert.equal(two[0].same, two[0].c);
     // `+key` is an expression, not a constraint: a range filter over the listing.
     const S = Number(rows('SELECT max(seq) AS s FROM events')[0].s as bigint);
     const all = rows('SELECT hpte_index FROM hpte_at(?)', S).filter((x) => (x.hpte_index as bigint) < 4096n);
