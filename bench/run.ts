@@ -8,6 +8,7 @@ import { benchCheckpointInterval } from './checkpoint-interval.js';
 import { benchReplay, replayChild } from './replay.js';
 import { benchPipeline } from './pipeline.js';
 import { benchCanned } from './canned.js';
+import { benchStateTables } from './state-tables.js';
 
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
   sinks: benchSinks,
@@ -19,6 +20,7 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   replay: benchReplay,
   pipeline: benchPipeline,
   canned: benchCanned,
+  'state-tables': benchStateTables,
 };
 
 const [name, ...rest] = process.argv.slice(2);

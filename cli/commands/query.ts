@@ -6,6 +6,7 @@
 // `SELECT ea FROM faults` prints 0x… and `SELECT 42 AS ea` prints 42.
 import { openQueryDb } from '../../src/analysis/query-db.js';
 import { parseParams, sqlError } from '../../src/analysis/sql-guard.js';
+import { declareStateTables, registerStateTables, type StateTables } from '../../src/analysis/state-tables.js';
 import { UserError } from '../../src/trace/errors.js';
 import { type Cell, DEFAULT_TABLE_ROWS, ROW_FORMATS, RowWriter, rowFormat } from '../format.js';
 import { progress } from '../progress.js';
@@ -24,7 +25,13 @@ export async function queryCommand(path: string, sql: string, opts: QueryOptions
   const format = rowFormat(opts);
   if (!ROW_FORMATS.includes(format)) throw new UserError(`--format ${opts.format}: expected one of ${ROW_FORMATS.join(', ')}`);
   const params = parseParams(opts.param);
-  const q = await openQueryDb(path, { progress: opts.quiet ? undefined : (label, total) => progress(label, total, false) });
+  // The state tables (hpte_at, rmap_at, host_page_at, slb_at) on the trace's connection, and
+  // declared on the typing probe so their word columns print 0x….
+  const stateTables: StateTables[] = [];
+  const q = await openQueryDb(path, {
+    progress: opts.quiet ? undefined : (label, total) => progress(label, total, false),
+    extensions: [(db) => (db.memory ? declareStateTables(db) : stateTables.push(registerStateTables(db)))],
+  });
   try {
     const { stmt, bind, columns } = q.prepare(sql, params);
     const limit = opts.limit;
@@ -62,6 +69,7 @@ export async function queryCommand(path: string, sql: string, opts: QueryOptions
     }
     await w.end();
   } finally {
+    for (const t of stateTables) t.close();
     q.close();
   }
   if (q.truncation) process.stderr.write(`hvtrace: warning: ${path}: ${q.truncation}\n`);

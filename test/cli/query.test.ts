@@ -38,6 +38,12 @@ test('query: types come from the views, not from column names; both formats prin
       assert.equal(hv('query', t, 'SELECT ea AS address FROM faults', '--csv', '-q').out, 'address\n0x10006000\n', 'an alias keeps the type');
     }
     assert.equal(hv('query', t, 'SELECT f.ea, p.pfn FROM faults f JOIN host_pages p ON 1 = 1', '--csv', '-q').out, 'ea,pfn\n0x10006000,0x69ab\n');
+    // A state table's declared word columns print 0x… too (the H_ENTER's write of slot 0x1a298 at
+    // 8204, TV11: v = AVPN 0x123456 | VALID, r = host pfn 0x69ab << 12 | 0x112); an expression does not.
+    assert.equal(
+      hv('query', t, 'SELECT h.hpte_index, h.v, h.r, 7 AS v2 FROM hpte_at(8204) h WHERE h.lpid = 1 AND h.hpte_index = 107160', '--csv', '-q').out,
+      'hpte_index,v,r,v2\n107160,0x123456001,0x69ab112,7\n',
+    );
     const j = JSON.parse(hv('query', t, 'SELECT gfn, ea, 42 AS ea2, count(*) AS n FROM faults', '--json', '-q').out);
     assert.deepEqual(j, [{ gfn: -1, ea: '0x10006000', ea2: 42, n: 1 }]);
   }
