@@ -35,14 +35,14 @@ import { median, parseBenchArgs, printFigures } from './util.js';
 const BIN = join(fileURLToPath(import.meta.url), '../../../bin/hvtrace.js');
 const RUN = join(fileURLToPath(import.meta.url), '../run.js');
 
+const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
+
 function cli(args: string[]): number {
   const t = performance.now();
   const r = spawnSync(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error(`hvtrace ${args.join(' ')}: exit ${r.status}`);
-  return (performance.now() - t) / 1000;
+  return round((performance.now() - t) / 1000, 1);
 }
-
-const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
 
 export async function benchQuery(argv: string[]): Promise<void> {
   const a = parseBenchArgs(argv, { events: 10_000_000, runs: 5 });
@@ -57,7 +57,7 @@ export async function benchQuery(argv: string[]): Promise<void> {
   }
   for (const t of [sqlite, arrow]) {
     const f = t === sqlite ? 'sqlite' : 'arrow';
-    if (!existsSync(`${t}.hvidx`)) setup[`index_build_${f}_s`] = cli(['state', t, '--at', 'end', '--json', '-q']);
+    if (!existsSync(`${t}.hvidx`)) setup[`index_build_${f}_s`] = cli(['state', t, '--at', 'end', '--json']);
     if (!existsSync(`${t}.hvd`)) setup[`derived_build_${f}_s`] = cli(['faults', t, '--gfn', '0', '-q', '--csv']);
   }
   if (!existsSync(`${arrow}.hvq`)) setup.arrow_hvq_build_s = cli(['query', arrow, 'SELECT 1', '-q', '--csv']);
