@@ -14,6 +14,7 @@ const CASES: [scenario: string, args: string[], csv: string][] = [
   ['refault.scenario.json', ['history', '--gfn', '4660'], 'refault.history-gfn.csv'],
   ['refault.scenario.json', ['history', '--hpte', '107160'], 'refault.history-hpte.csv'],
   ['refault.scenario.json', ['history', '--ea', '0x10006000', '--vcpu', '0'], 'refault.history-ea.csv'],
+  ['refault.scenario.json', ['stats'], 'refault.stats.csv'],
 ];
 
 test('canned-query goldens: scenario trace + command = expected CSV', () => {
