@@ -7,9 +7,9 @@ import { UserError } from '../src/trace/errors.js';
 import type { EventSink } from '../src/trace/recorder.js';
 import { SqliteSink } from '../src/trace/sqlite-sink.js';
 
-/** Remove a trace and every file beside it that belongs to it: SQLite -wal/-shm and the checkpoint index. */
+/** Remove a trace and every file beside it that belongs to it: SQLite -wal/-shm, the checkpoint index, the derived tables and the query copy. */
 export function removeTrace(path: string): void {
-  for (const f of [path, `${path}-wal`, `${path}-shm`, defaultIndexPath(path)]) rmSync(f, { force: true });
+  for (const f of [path, `${path}-wal`, `${path}-shm`, defaultIndexPath(path), `${path}.hvd`, `${path}.hvq`]) rmSync(f, { force: true });
 }
 
 /**

@@ -91,9 +91,14 @@ test('--force replaces an existing trace (and its index) instead of writing into
   assert.match(refused.err, /exists; refusing to overwrite a recorded trace \(use --force\)/);
   assert.deepEqual([sha256(sq), sha256(ar)], before, 'refused: the old trace is untouched');
 
+  // Caches beside the old traces (derived tables, the Arrow trace's query copy) go with them.
+  assert.equal(hv('faults', sq, '-q', '--csv').code, 0);
+  assert.equal(hv('query', ar, 'SELECT 1', '-q', '--csv').code, 0);
+  assert.ok(existsSync(`${sq}.hvd`) && existsSync(`${ar}.hvq`));
   // Overwrite with a different run: the result is that run alone, complete, as if freshly recorded.
   const r = hv('record', '--scenario', scenario, '-o', sq, '--arrow', ar, '-q', '--force');
   assert.equal(r.code, 0, r.err);
+  assert.ok(!existsSync(`${sq}.hvd`) && !existsSync(`${ar}.hvq`), '--force removes the old caches');
   const fresh = join(d, 'fresh.sqlite');
   assert.equal(hv('record', '--scenario', scenario, '-o', fresh, '-q').code, 0);
   const count = (p: string) => hv('query', p, 'SELECT count(*) AS n, max(seq) AS last FROM events', '--json').out;
