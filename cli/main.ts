@@ -183,6 +183,18 @@ program
   .action(run(async (t: never, o: never) => (await import('./commands/stats.js')).statsCommand(t, o)));
 
 program
+  .command('diff')
+  .description('compare two runs (SQLite or Arrow, any combination): configuration, totals side by side with seed-noise marks; exit 0 equivalent, 1 differ, 2 error')
+  .argument('<a>', 'trace A')
+  .argument('<b>', 'trace B')
+  .option('--json', 'one JSON object {a, b, equivalent, sections}')
+  .option('--at-op <id>', 'the state difference at this guest operation (guest_op id) in both runs', intArg('--at-op', 0))
+  .option('--gfn <gfn>', 'per-page differences of this guest frame only', intArg('--gfn', 0))
+  .option('--limit <n>', 'rows of the long lists (operations, pages) to show (default 10)', intArg('--limit', 1))
+  .option('-q, --quiet', 'no progress on stderr')
+  .action(run(async (a: never, b: never, o: never) => (await import('./commands/diff.js')).diffCommand(a, b, o)));
+
+program
   .command('convert')
   .description('rewrite a trace in the other format (SQLite ↔ Arrow)')
   .argument('<trace>', 'input trace')
