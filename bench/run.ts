@@ -10,6 +10,7 @@ import { benchPipeline } from './pipeline.js';
 import { benchCanned } from './canned.js';
 import { benchQuery, queryChild } from './query.js';
 import { benchStateTables } from './state-tables.js';
+import { benchDiff } from './diff.js';
 
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
   sinks: benchSinks,
@@ -23,6 +24,7 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   canned: benchCanned,
   query: benchQuery,
   'state-tables': benchStateTables,
+  diff: benchDiff,
 };
 
 const [name, ...rest] = process.argv.slice(2);

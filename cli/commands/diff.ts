@@ -5,6 +5,7 @@
 // section's summary lines), then every section's title and lines. --json prints one object
 // {a, b, equivalent, sections: {key: json}}. Exit codes like diff(1): 0 equivalent, 1 differ,
 // 2 usage or error (one line on stderr). Either trace may be SQLite or Arrow.
+import { atOpSection } from '../../src/analysis/diff-state.js';
 import { configSection, readRunInfo, runIdentity } from '../../src/analysis/diff-config.js';
 import type { DiffSection } from '../../src/analysis/diff-section.js';
 import { totalsSection } from '../../src/analysis/diff-totals.js';
@@ -40,14 +41,13 @@ export const DEFAULT_DIFF_LIMIT = 10;
 // The sections, in output order. ── WIRING POINT (issue 12): the alignment and state sections
 // are written on other branches; each is one import above and one entry here:
 //   import { opsSection, pagesSection } from '../../src/analysis/diff-align.js';
-//   import { atOpSection } from '../../src/analysis/diff-state.js';
 //   { key: 'ops', uses: ['limit'], run: (a, b, c) => opsSection(a, b, { limit: c.limit }) },
 //   { key: 'pages', uses: ['limit', 'gfn'], run: (a, b, c) => pagesSection(a, b, { limit: c.limit, gfn: c.gfn }) },
-//   { key: 'at_op', uses: ['atOp'], run: async (a, b, c) => (c.atOp === undefined ? null : atOpSection(a, b, c.atOp)) },
 const SECTIONS: readonly SectionEntry[] = [
   { key: 'config', uses: [], run: (a, b) => configSection(a, b) },
   { key: 'totals', uses: [], run: (a, b, c) => totalsSection(a, b, { onProgress: c.onProgress }) },
-  // ── add ops, pages, at_op here ──
+  // ── add ops, pages here ──
+  { key: 'at_op', uses: ['atOp', 'gfn'], run: async (a, b, c) => (c.atOp === undefined ? null : atOpSection(a, b, c.atOp, { gfn: c.gfn })) },
 ];
 
 export async function diffCommand(a: string, b: string, opts: DiffCommandOptions): Promise<number> {

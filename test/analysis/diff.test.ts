@@ -217,11 +217,11 @@ test('Linux 3.4 vs 4.20, one seed: config names the kernel; the totals that diff
   assert.ok(r.delta! < 0);
 });
 
-test('usage: a missing trace, an unreadable one and an option no section consumes are one-line errors, exit 2', () => {
+test('usage: a missing trace, an unreadable one and an unknown --at-op id are one-line errors, exit 2', () => {
   for (const args of [
     ['diff', P7, join(dir, 'nope.sqlite')],
     ['diff', P7, BIN],
-    ['diff', P7, P7, '--at-op', '5'],
+    ['diff', P7, P7, '--at-op', '999999999'], // an op id the trace does not have
     ['diff', P7],
   ]) {
     const r = hv(...args);
