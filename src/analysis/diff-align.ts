@@ -42,12 +42,11 @@
 // RAM only). A page's SCORE is the sum over those counters of |A − B|; the top N by score (ties by
 // gfn) are reported, each with a one-line story and `hvtrace history <trace> --gfn G`.
 
-import { hcallName, hretName } from '../trace/names.js';
 import { CAUSE_WINDOW, NO_OP } from '../replay/handlers/ops.js';
 import type { EventBatch } from '../trace/batch.js';
 import { eventToJson, type TraceEvent } from '../trace/event.js';
 import { F } from '../trace/fields.js';
-import { ENUMS, K, KIND_BY_CODE } from '../trace/kinds.js';
+import { ENUMS, K } from '../trace/kinds.js';
 import { openTrace, type TraceReader } from '../trace/reader.js';
 import { UserError } from '../trace/errors.js';
 import { eventLookup } from './event-lookup.js';
@@ -62,54 +61,81 @@ const HPTE_R_RC = 0x180; // R 0x100, C 0x80
 // Tokens
 // ---------------------------------------------------------------------------------------------
 
-const vstate = (lo: number): string => (lo & HPTE_V_VALID ? 'valid' : lo & HPTE_V_ABSENT ? 'absent' : 'invalid');
 const en = <N extends keyof typeof ENUMS>(e: N, v: number): string => (ENUMS[e] as readonly string[])[v] ?? String(v);
+const vstate = (lo: number): number => (lo & HPTE_V_VALID ? 2 : lo & HPTE_V_ABSENT ? 1 : 0);
+const TWO24 = 2 ** 24;
 
-/** The behavioural token of event i of b, or undefined for an event the signature ignores. */
-export function tokenOf(b: EventBatch, i: number): string | undefined {
-  switch (b.kind[i]) {
+/**
+ * The behavioural token of event i of b as two numbers pushed on `out` (head, value), or nothing for
+ * an event the signature ignores. head = (kind code × 2 + bg) × 2^24 + the kind's small fields;
+ * value = its gfn (or hcall return, page-fault return, MMIO gpa; 0 when none).
+ */
+export function pushToken(b: EventBatch, i: number, bg: number, out: number[]): void {
+  const kind = b.kind[i];
+  let a = 0;
+  let v = 0;
+  switch (kind) {
     case K.hcall_enter:
-      return `hcall ${hcallName(b.num(i, F.hcall_enter.nr))}`;
+      a = b.num(i, F.hcall_enter.nr) & 0xffff;
+      break;
     case K.hcall_exit:
-      return `hret ${hcallName(b.num(i, F.hcall_exit.nr))} ${hretName(b.num(i, F.hcall_exit.ret))} ${en('hcall_path', b.num(i, F.hcall_exit.path))}`;
-    case K.hpte_write: {
-      const o = vstate(b.lo(i, F.hpte_write.old_v));
-      const n = vstate(b.lo(i, F.hpte_write.new_v));
-      const rc = (b.lo(i, F.hpte_write.old_r) & HPTE_R_RC) !== (b.lo(i, F.hpte_write.new_r) & HPTE_R_RC) ? ' rc' : '';
-      return `hpte ${o}>${n}${rc}`;
-    }
+      a = (b.num(i, F.hcall_exit.nr) & 0xffff) | (b.num(i, F.hcall_exit.path) << 16);
+      v = b.num(i, F.hcall_exit.ret);
+      break;
+    case K.hpte_write:
+      a = vstate(b.lo(i, F.hpte_write.old_v)) | (vstate(b.lo(i, F.hpte_write.new_v)) << 2) |
+        ((b.lo(i, F.hpte_write.old_r) & HPTE_R_RC) !== (b.lo(i, F.hpte_write.new_r) & HPTE_R_RC) ? 16 : 0);
+      break;
     case K.rmap_change:
-      return `rmap ${en('rmap_op', b.num(i, F.rmap_change.op))} g=${b.num(i, F.rmap_change.gfn)}`;
+      a = b.num(i, F.rmap_change.op);
+      v = b.num(i, F.rmap_change.gfn);
+      break;
     case K.tlbie:
-      return `tlbie ${en('tlb_scope', b.num(i, F.tlbie.scope))}`;
+      a = b.num(i, F.tlbie.scope);
+      break;
     case K.fault_triage:
-      return `fault ${en('fault_kind', b.num(i, F.fault_triage.interrupt))} ${en('fault_decision', b.num(i, F.fault_triage.decision))} a=${b.num(i, F.fault_triage.access)} g=${b.num(i, F.fault_triage.gfn)}`;
+      a = b.num(i, F.fault_triage.interrupt) | (b.num(i, F.fault_triage.decision) << 2) | (b.num(i, F.fault_triage.access) << 5);
+      v = b.num(i, F.fault_triage.gfn);
+      break;
     case K.page_fault_enter:
-      return `pf g=${b.num(i, F.page_fault_enter.gfn)}`;
+      v = b.num(i, F.page_fault_enter.gfn);
+      break;
     case K.page_fault_exit:
-      return `pfx ${en('page_fault_outcome', b.num(i, F.page_fault_exit.outcome))} ${b.num(i, F.page_fault_exit.ret)}`;
+      a = b.num(i, F.page_fault_exit.outcome);
+      v = b.num(i, F.page_fault_exit.ret);
+      break;
     case K.notifier:
-      return `notifier ${en('notifier_kind', b.num(i, F.notifier.callback))} ${en('notifier_effect', b.num(i, F.notifier.effect))} n=${b.num(i, F.notifier.hptes)} g=${b.num(i, F.notifier.gfn)}`;
+      a = b.num(i, F.notifier.callback) | (b.num(i, F.notifier.effect) << 3) | (Math.min(b.num(i, F.notifier.hptes), 0x3ffff) << 6);
+      v = b.num(i, F.notifier.gfn);
+      break;
     case K.host_page:
-      return `host ${en('host_page_op', b.num(i, F.host_page.op))} ${b.num(i, F.host_page.owner) ? 'other' : 'guest'}`;
+      a = b.num(i, F.host_page.op) | (b.num(i, F.host_page.owner) ? 8 : 0);
+      break;
     case K.guest_exit:
-      return `exit 0x${b.num(i, F.guest_exit.trap).toString(16)}`;
+      a = b.num(i, F.guest_exit.trap) & 0xffff;
+      break;
     case K.mmio_exit:
-      return `mmio 0x${b.num(i, F.mmio_exit.gpa).toString(16)} ${b.num(i, F.mmio_exit.len)} ${b.num(i, F.mmio_exit.is_write) ? 'w' : 'r'}`;
+      a = (b.num(i, F.mmio_exit.len) & 0xff) | (b.num(i, F.mmio_exit.is_write) << 8);
+      v = b.num(i, F.mmio_exit.gpa);
+      break;
     case K.slb_update:
-      return `slb ${b.num(i, F.slb_update.slot)}`;
+      a = (b.num(i, F.slb_update.slot) + 1) & 0xff;
+      break;
     case K.memslot:
-      return `memslot ${en('memslot_op', b.num(i, F.memslot.op))}`;
+      a = b.num(i, F.memslot.op);
+      break;
     case K.anomaly:
-      return `anomaly ${b.num(i, F.anomaly.code)}`;
+      a = b.num(i, F.anomaly.code) & 0xffffff;
+      break;
     case K.run_start:
     case K.run_end:
     case K.vm_create:
-      return KIND_BY_CODE[b.kind[i]];
+      break;
     default:
       // guest_op (the key), partition_switch, guest_enter, vcore_state, vcpu_state, checkpoint
-      return undefined;
+      return;
   }
+  out.push((kind * 2 + bg) * TWO24 + a, v);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,11 +145,11 @@ export function tokenOf(b: EventBatch, i: number): string | undefined {
 interface Tally {
   faults: number;
   pf: number;
-  hcalls: string[];
-  hrets: string[];
-  hpaths: string[];
-  decisions: string[];
-  outcomes: string[];
+  hcalls: number[];
+  hrets: number[];
+  hpaths: number[];
+  decisions: number[];
+  outcomes: number[];
   invalidated: number;
   pinnedNoop: number;
   swapIn: number;
@@ -134,47 +160,55 @@ interface Tally {
   exits: number;
 }
 
-function tally(tokens: readonly string[]): Tally {
+const E_HOST = ENUMS.host_page_op;
+const E_EFFECT = ENUMS.notifier_effect;
+
+function tally(tokens: readonly number[]): Tally {
   const t: Tally = { faults: 0, pf: 0, hcalls: [], hrets: [], hpaths: [], decisions: [], outcomes: [], invalidated: 0, pinnedNoop: 0, swapIn: 0, swapOut: 0, pins: 0, hpte: 0, tlbie: 0, exits: 0 };
-  for (const tok of tokens) {
-    const s = tok.startsWith('bg ') ? tok.slice(3) : tok;
-    const p = s.split(' ');
-    switch (p[0]) {
-      case 'fault':
-        if (p[1] === 'hdsi' || p[1] === 'hisi') t.faults++;
-        t.decisions.push(`${p[1]} ${p[2]}`);
+  for (let j = 0; j < tokens.length; j += 2) {
+    const h = tokens[j];
+    const kind = Math.floor(h / TWO24 / 2);
+    const a = h % TWO24;
+    const v = tokens[j + 1];
+    switch (kind) {
+      case K.fault_triage:
+        if ((a & 3) <= 1) t.faults++; // hdsi, hisi
+        t.decisions.push(a & 0x1f);
         break;
-      case 'pf':
+      case K.page_fault_enter:
         t.pf++;
         break;
-      case 'pfx':
-        t.outcomes.push(p[1]);
+      case K.page_fault_exit:
+        t.outcomes.push(a);
         break;
-      case 'hcall':
-        t.hcalls.push(p[1]);
+      case K.hcall_enter:
+        t.hcalls.push(a);
         break;
-      case 'hret':
-        t.hrets.push(`${p[1]} ${p[2]}`);
-        t.hpaths.push(`${p[1]} ${p[3]}`);
+      case K.hcall_exit:
+        t.hrets.push((a & 0xffff) * 65536 + v);
+        t.hpaths.push(a);
         break;
-      case 'notifier':
-        if (p[2] === 'invalidated') t.invalidated++;
-        if (p[2] === 'noop_pinned') t.pinnedNoop++;
+      case K.notifier: {
+        const eff = E_EFFECT[(a >> 3) & 7];
+        if (eff === 'invalidated') t.invalidated++;
+        if (eff === 'noop_pinned') t.pinnedNoop++;
         break;
-      case 'host':
-        if (p[2] === 'guest') {
-          if (p[1] === 'swap_in') t.swapIn++;
-          else if (p[1] === 'swap_out') t.swapOut++;
-          else if (p[1] === 'pin') t.pins++;
+      }
+      case K.host_page:
+        if ((a & 8) === 0) {
+          const op = E_HOST[a & 7];
+          if (op === 'swap_in') t.swapIn++;
+          else if (op === 'swap_out') t.swapOut++;
+          else if (op === 'pin') t.pins++;
         }
         break;
-      case 'hpte':
+      case K.hpte_write:
         t.hpte++;
         break;
-      case 'tlbie':
+      case K.tlbie:
         t.tlbie++;
         break;
-      case 'exit':
+      case K.guest_exit:
         t.exits++;
         break;
     }
@@ -182,10 +216,14 @@ function tally(tokens: readonly string[]): Tally {
   return t;
 }
 
-const sameList = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+const sameList = (x: readonly number[], y: readonly number[]) => {
+  if (x.length !== y.length) return false;
+  for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return false;
+  return true;
+};
 
 /** The kinds of difference between two reactions (ordered; at least one when the tokens differ). */
-export function differenceKinds(ta: readonly string[], tb: readonly string[]): string[] {
+export function differenceKinds(ta: readonly number[], tb: readonly number[]): string[] {
   const a = tally(ta);
   const b = tally(tb);
   const k: string[] = [];
@@ -225,7 +263,8 @@ interface OpAcc {
   readonly id: number;
   /** guest_op fields (op, pid, ea, ea_end) as one string, to check the two sides name the same op. */
   readonly what: string;
-  readonly tokens: string[];
+  /** Token pairs (pushToken). */
+  readonly tokens: number[];
   readonly seqs: number[];
   last: number;
   /** The next guest_op has been seen (no more bg events). */
@@ -255,15 +294,39 @@ class Side {
     readonly reader: TraceReader,
     private readonly wantPages: boolean,
     private readonly onlyGfn: number | undefined,
+    batchSize: number | undefined,
   ) {
-    this.it = reader.batches();
+    this.it = reader.batches(batchSize === undefined ? {} : { batchSize });
   }
 
-  pending(): number {
-    let n = 0;
-    for (const o of this.ops.values()) n += o.seqs.length;
-    for (const o of this.closed) n += o.seqs.length;
-    return n;
+  /** Events held (open ops and closed ops not compared yet). */
+  held = 0;
+  private head = 0;
+
+  /** The lowest closed op not compared yet. */
+  first(): OpAcc | undefined {
+    return this.head < this.closed.length ? this.closed[this.head] : undefined;
+  }
+
+  /** Drop the lowest closed op (it has been compared, or the other side has no such op). */
+  shift(): void {
+    this.held -= this.closed[this.head].seqs.length;
+    this.closed[this.head++] = undefined as never;
+    if (this.head > 1024 && this.head * 2 > this.closed.length) {
+      this.closed.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  private close(o: OpAcc): void {
+    const n = this.closed.length;
+    this.closed.push(o);
+    // Ops close in id order except when an older op outlives a newer one: keep the queue sorted.
+    if (n > this.head && this.closed[n - 1].id > o.id) {
+      const live = this.closed.slice(this.head).sort((x, y) => x.id - y.id);
+      this.closed.length = this.head;
+      this.closed.push(...live);
+    }
   }
 
   async step(): Promise<void> {
@@ -272,7 +335,7 @@ class Side {
       this.done = true;
       const rest = [...this.ops.values()].sort((x, y) => x.id - y.id);
       this.ops.clear();
-      for (const o of rest) this.closed.push(o);
+      for (const o of rest) this.close(o);
       return;
     }
     this.fold(r.value);
@@ -319,6 +382,7 @@ class Side {
           last: seq,
           ended: false,
         });
+        this.held++;
       } else {
         if (c < 0 || c <= seq - CAUSE_WINDOW) op = NO_OP;
         else op = this.recent[c & WINDOW_MASK];
@@ -329,10 +393,11 @@ class Side {
           if (acc?.ended) acc = undefined;
         }
         if (acc) {
-          const t = tokenOf(b, i);
-          if (t !== undefined) {
-            acc.tokens.push(bg ? `bg ${t}` : t);
+          const n = acc.tokens.length;
+          pushToken(b, i, bg ? 1 : 0, acc.tokens);
+          if (acc.tokens.length !== n) {
             acc.seqs.push(seq);
+            this.held++;
           }
           if (!bg) acc.last = seq;
         }
@@ -346,10 +411,8 @@ class Side {
     closing.sort((x, y) => x.id - y.id);
     for (const o of closing) {
       this.ops.delete(o.id);
-      this.closed.push(o);
+      this.close(o);
     }
-    // keep closed in id order (ops close in id order except when an old op outlives a newer one)
-    if (closing.length) this.closed.sort((x, y) => x.id - y.id);
   }
 
   private pageEvent(b: EventBatch, i: number, kind: number): void {
@@ -404,6 +467,8 @@ export interface AlignOptions {
   /** Compute the per-op alignment (default true) / the per-page counters (default true). */
   ops?: boolean;
   pages?: boolean;
+  /** Events per batch read (tests of the memory bound; default the reader's). */
+  batchSize?: number;
 }
 
 export interface FirstDiff {
@@ -448,8 +513,8 @@ export async function alignRuns(pathA: string, pathB: string, opts: AlignOptions
   }
   const wantPages = opts.pages !== false;
   const wantOps = opts.ops !== false;
-  const A = new Side(ra, wantPages, opts.gfn);
-  const B = new Side(rb, wantPages, opts.gfn);
+  const A = new Side(ra, wantPages, opts.gfn, opts.batchSize);
+  const B = new Side(rb, wantPages, opts.gfn, opts.batchSize);
   const total = ra.eventCount !== undefined && rb.eventCount !== undefined ? ra.eventCount + rb.eventCount : undefined;
   const res: AlignResult = { opsA: 0, opsB: 0, compared: 0, differing: 0, onlyA: 0, onlyB: 0, mismatched: 0, kinds: new Map(), peakPending: 0, pagesA: A.pages, pagesB: B.pages };
   let firstSeqs: { id: number; what: string; kinds: string[]; a: number[]; b: number[] } | undefined;
@@ -457,12 +522,12 @@ export async function alignRuns(pathA: string, pathB: string, opts: AlignOptions
     const match = () => {
       // Compare the closed heads while both sides have one.
       for (;;) {
-        const x = A.closed[0];
-        const y = B.closed[0];
+        const x = A.first();
+        const y = B.first();
         if (x && y) {
           if (x.id === y.id) {
-            A.closed.shift();
-            B.closed.shift();
+            A.shift();
+            B.shift();
             res.compared++;
             if (x.what !== y.what) res.mismatched++;
             if (wantOps && !sameList(x.tokens, y.tokens)) {
@@ -472,21 +537,21 @@ export async function alignRuns(pathA: string, pathB: string, opts: AlignOptions
               if (!firstSeqs) firstSeqs = { id: x.id, what: x.what, kinds: ks, a: x.seqs, b: y.seqs };
             }
           } else if (x.id < y.id) {
-            A.closed.shift();
+            A.shift();
             res.onlyA++;
           } else {
-            B.closed.shift();
+            B.shift();
             res.onlyB++;
           }
           continue;
         }
         if (x && B.done && B.ops.size === 0) {
-          A.closed.shift();
+          A.shift();
           res.onlyA++;
           continue;
         }
         if (y && A.done && A.ops.size === 0) {
-          B.closed.shift();
+          B.shift();
           res.onlyB++;
           continue;
         }
@@ -494,12 +559,11 @@ export async function alignRuns(pathA: string, pathB: string, opts: AlignOptions
       }
     };
     while (!(A.done && B.done)) {
-      // Advance the side that is behind: its lowest unclosed op (or, closed but unmatched, none).
-      // Advance the side that is behind: the lower latest op id (each side is then at most one
+            // Advance the side that is behind: the lower latest op id (each side is then at most one
       // batch of ops ahead of the other).
       if (!A.done && (B.done || A.curOp <= B.curOp)) await A.step();
       else await B.step();
-      const p = A.pending() + B.pending();
+      const p = A.held + B.held;
       if (p > res.peakPending) res.peakPending = p;
       match();
       opts.onProgress?.(A.events + B.events, total);
