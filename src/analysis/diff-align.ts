@@ -28,7 +28,7 @@
 // KINDS below, from the tokens (an op can show several kinds; each is counted once per op).
 //
 // STREAMING. Each trace is read once, batch by batch (TraceReader.batches()); the two readers are
-// advanced alternately, the one whose closed-op frontier is behind first. Op N is CLOSED once the
+// advanced alternately, the one whose latest guest_op id is lower first. Op N is CLOSED once the
 // stream is more than CAUSE_WINDOW events past N's last event (no later event can be attributed to
 // it: its cause would have to be an event of N within the window) and the next guest_op has been
 // seen (its bg events end there). Only open ops and closed ops the other side has not reached are
@@ -292,6 +292,7 @@ class Side {
 
   constructor(
     readonly reader: TraceReader,
+    private readonly wantOps: boolean,
     private readonly wantPages: boolean,
     private readonly onlyGfn: number | undefined,
     batchSize: number | undefined,
@@ -392,7 +393,7 @@ class Side {
           bg = true;
           if (acc?.ended) acc = undefined;
         }
-        if (acc) {
+        if (acc && this.wantOps) {
           const n = acc.tokens.length;
           pushToken(b, i, bg ? 1 : 0, acc.tokens);
           if (acc.tokens.length !== n) {
@@ -513,8 +514,8 @@ export async function alignRuns(pathA: string, pathB: string, opts: AlignOptions
   }
   const wantPages = opts.pages !== false;
   const wantOps = opts.ops !== false;
-  const A = new Side(ra, wantPages, opts.gfn, opts.batchSize);
-  const B = new Side(rb, wantPages, opts.gfn, opts.batchSize);
+  const A = new Side(ra, wantOps, wantPages, opts.gfn, opts.batchSize);
+  const B = new Side(rb, wantOps, wantPages, opts.gfn, opts.batchSize);
   const total = ra.eventCount !== undefined && rb.eventCount !== undefined ? ra.eventCount + rb.eventCount : undefined;
   const res: AlignResult = { opsA: 0, opsB: 0, compared: 0, differing: 0, onlyA: 0, onlyB: 0, mismatched: 0, kinds: new Map(), peakPending: 0, pagesA: A.pages, pagesB: B.pages };
   let firstSeqs: { id: number; what: string; kinds: string[]; a: number[]; b: number[] } | undefined;
@@ -603,7 +604,12 @@ function eventsJson(es: readonly TraceEvent[]): Record<string, unknown>[] {
   return es.map((e) => eventToJson(e));
 }
 
-export function buildOpsSection(r: AlignResult): DiffSection {
+/** Events of the first differing op shown per side when no limit is given. */
+const FIRST_OP_EVENTS = 200;
+
+/** `limit`: at most this many of the first differing op's events per side in the human lines (json has all). */
+export function buildOpsSection(r: AlignResult, opts: { limit?: number } = {}): DiffSection {
+  const show = opts.limit ?? FIRST_OP_EVENTS;
   const differs = r.differing > 0 || r.onlyA > 0 || r.onlyB > 0 || r.mismatched > 0;
   const kinds = [...r.kinds.entries()].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
   const lines: string[] = [];
@@ -618,10 +624,11 @@ export function buildOpsSection(r: AlignResult): DiffSection {
   if (r.first) {
     const f = r.first;
     lines.push(`first differing op: ${f.id} (${f.what}): ${f.kinds.join('; ')}`);
-    lines.push(`  A (${f.a.length} events):`);
-    for (const e of f.a) lines.push(`    ${eventLine(e)}`);
-    lines.push(`  B (${f.b.length} events):`);
-    for (const e of f.b) lines.push(`    ${eventLine(e)}`);
+    for (const [side, es] of [['A', f.a], ['B', f.b]] as const) {
+      lines.push(`  ${side} (${es.length} events):`);
+      for (const e of es.slice(0, show)) lines.push(`    ${eventLine(e)}`);
+      if (es.length > show) lines.push(`    … ${es.length - show} more (--limit)`);
+    }
   }
   const summary = differs
     ? [`${r.differing} of ${r.compared} guest ops get a different reaction${r.first ? `; first: op ${r.first.id} (${r.first.kinds[0]})` : ''}`, ...(kinds.length ? [`most common: ${kinds[0][0]} (${kinds[0][1]} ops)`] : [])]
@@ -711,7 +718,7 @@ export function buildPagesSection(r: AlignResult, pathA: string, pathB: string, 
 }
 
 export async function opsSection(a: string, b: string, opts: { limit?: number; onProgress?: (done: number, total?: number) => void } = {}): Promise<DiffSection> {
-  return buildOpsSection(await alignRuns(a, b, { ...opts, pages: false }));
+  return buildOpsSection(await alignRuns(a, b, { ...opts, pages: false }), opts);
 }
 
 export async function pagesSection(a: string, b: string, opts: { limit?: number; gfn?: number } = {}): Promise<DiffSection> {
@@ -721,5 +728,5 @@ export async function pagesSection(a: string, b: string, opts: { limit?: number;
 /** Both sections from one pass over each trace (what `hvtrace diff` should call). */
 export async function alignSections(a: string, b: string, opts: AlignOptions = {}): Promise<{ ops: DiffSection; pages: DiffSection; result: AlignResult }> {
   const r = await alignRuns(a, b, opts);
-  return { ops: buildOpsSection(r), pages: buildPagesSection(r, a, b, opts), result: r };
+  return { ops: buildOpsSection(r, opts), pages: buildPagesSection(r, a, b, opts), result: r };
 }
