@@ -104,7 +104,9 @@ test('power7 vs ppc970: the differing ops and the first one are those of indepen
   const expected = sqlDifferingOps(P7(), P970());
   assert.ok(expected.length > 0);
   const { ops, pages, result } = await alignSections(P7(), P970A());
-  assert.equal(result.compared, 3021 + 0 * result.onlyA);
+  const nops = new Database(P7(), { readonly: true });
+  assert.equal(result.compared, nops.prepare('SELECT count(*) FROM events WHERE kind = 90').pluck().get());
+  nops.close();
   assert.equal(result.onlyA + result.onlyB + result.mismatched, 0);
   assert.equal(result.differing, expected.length);
   assert.equal(result.first?.id, expected[0]);
