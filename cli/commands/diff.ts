@@ -5,6 +5,7 @@
 // section's summary lines), then every section's title and lines. --json prints one object
 // {a, b, equivalent, sections: {key: json}}. Exit codes like diff(1): 0 equivalent, 1 differ,
 // 2 usage or error (one line on stderr). Either trace may be SQLite or Arrow.
+import { alignSections } from '../../src/analysis/diff-align.js';
 import { atOpSection } from '../../src/analysis/diff-state.js';
 import { configSection, readRunInfo, runIdentity } from '../../src/analysis/diff-config.js';
 import type { DiffSection } from '../../src/analysis/diff-section.js';
@@ -26,6 +27,8 @@ export interface SectionContext {
   readonly gfn?: number;
   readonly atOp?: number;
   readonly onProgress: (what: string, done: number, total: number | undefined) => void;
+  /** The alignment's two sections (ops, pages), from one pass over each trace, computed once per run. */
+  readonly align: () => Promise<{ ops: DiffSection; pages: DiffSection }>;
 }
 
 /** One section of the diff: its key, the options it consumes, and how to compute it (null: not asked for). */
@@ -38,15 +41,12 @@ interface SectionEntry {
 /** Default --limit: rows of a long list (operations, pages) a section shows. */
 export const DEFAULT_DIFF_LIMIT = 10;
 
-// The sections, in output order. ── WIRING POINT (issue 12): the alignment and state sections
-// are written on other branches; each is one import above and one entry here:
-//   import { opsSection, pagesSection } from '../../src/analysis/diff-align.js';
-//   { key: 'ops', uses: ['limit'], run: (a, b, c) => opsSection(a, b, { limit: c.limit }) },
-//   { key: 'pages', uses: ['limit', 'gfn'], run: (a, b, c) => pagesSection(a, b, { limit: c.limit, gfn: c.gfn }) },
+// The sections, in output order; ops and pages share one alignment pass (ctx.align).
 const SECTIONS: readonly SectionEntry[] = [
   { key: 'config', uses: [], run: (a, b) => configSection(a, b) },
   { key: 'totals', uses: [], run: (a, b, c) => totalsSection(a, b, { onProgress: c.onProgress }) },
-  // ── add ops, pages here ──
+  { key: 'ops', uses: ['limit'], run: async (_a, _b, c) => (await c.align()).ops },
+  { key: 'pages', uses: ['limit', 'gfn'], run: async (_a, _b, c) => (await c.align()).pages },
   { key: 'at_op', uses: ['atOp', 'gfn'], run: async (a, b, c) => (c.atOp === undefined ? null : atOpSection(a, b, c.atOp, { gfn: c.gfn })) },
 ];
 
@@ -68,7 +68,9 @@ async function diffRun(a: string, b: string, opts: DiffCommandOptions): Promise<
   const [ia, ib] = await Promise.all([readRunInfo(a), readRunInfo(b)]);
   let bar: Progress | null = null;
   let barWhat = '';
+  let aligned: Promise<{ ops: DiffSection; pages: DiffSection }> | undefined;
   const ctx: SectionContext = {
+    align: () => (aligned ??= alignSections(a, b, { limit: opts.limit, gfn: opts.gfn, onProgress: (done, total) => ctx.onProgress('aligning', done, total) })),
     limit: opts.limit ?? DEFAULT_DIFF_LIMIT,
     gfn: opts.gfn,
     atOp: opts.atOp,

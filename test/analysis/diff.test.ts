@@ -138,7 +138,7 @@ test('power7 vs ppc970, one seed: profile differs; B pins and has no HDSI/HISI, 
   const lines = h.stdout.split('\n');
   assert.match(lines[0], /^A: .*p7\.sqlite \(sqlite\): power7, Linux 3\.4, seed 5/);
   assert.match(lines[1], /^B: .*ppc970\.sqlite \(sqlite\): ppc970, Linux 3\.4, seed 5/);
-  assert.match(lines[2], /^Result: differ \(config, totals\)/);
+  assert.match(lines[2], /^Result: differ \(config, totals, ops, pages\)/);
   assert.match(h.stdout, /\* config {2}\d+ keys differ: profile "power7" → "ppc970"/);
   assert.match(h.stdout, /same seed \(5\): the emulator is deterministic/);
   assert.match(h.stdout, /Legend: .*within seed noise/);
