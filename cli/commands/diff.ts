@@ -93,10 +93,8 @@ async function diffRun(a: string, b: string, opts: DiffCommandOptions): Promise<
     },
   };
   const sections: DiffSection[] = [];
-  // Start the alignment now: its SQLite readers are worker threads, which then read both traces
-  // while this thread computes the sections before it (totals), instead of leaving a core idle.
-  // Its failure is reported when its section awaits it (not as an unhandled rejection meanwhile).
-  startAlign().catch(() => undefined);
+  // The alignment starts when its section asks for it, not alongside the totals fold: overlapping
+  // the two put the peak RSS of a 2M-event pair over 500 MB (bench/README.md, diff).
   try {
     for (const s of SECTIONS) {
       const r = await s.run(a, b, ctx);
