@@ -20,6 +20,19 @@ import type { FieldIndex } from './fields.js';
 
 export const NO_CAUSE = -1;
 
+/** The dense columns of a batch of exactly kind.length events (wofs has length + 1 entries). */
+export interface DenseColumns {
+  firstSeq: number;
+  time: Float64Array;
+  kind: Uint8Array;
+  lpid: Int16Array;
+  vcpu: Int16Array;
+  core: Int16Array;
+  cause: Float64Array;
+  wofs: Int32Array;
+  words: Uint32Array;
+}
+
 export class EventBatch {
   readonly capacity: number;
   length = 0;
@@ -43,7 +56,22 @@ export class EventBatch {
   /** `wire` holds views of buffers this batch does not own (adoptWire). */
   private wireBorrowed = false;
 
-  constructor(capacity: number) {
+  /** A batch of `capacity` events; with `cols`, a dense batch over those arrays (capacity = cols.kind.length). */
+  constructor(capacity: number, cols?: DenseColumns) {
+    if (cols) {
+      this.capacity = cols.kind.length;
+      this.time = cols.time;
+      this.kind = cols.kind;
+      this.lpid = cols.lpid;
+      this.vcpu = cols.vcpu;
+      this.core = cols.core;
+      this.cause = cols.cause;
+      this.wofs = cols.wofs;
+      this.words = cols.words;
+      this.length = cols.kind.length;
+      this.firstSeq = cols.firstSeq;
+      return;
+    }
     this.capacity = capacity;
     this.time = new Float64Array(capacity);
     this.kind = new Uint8Array(capacity);
@@ -53,6 +81,23 @@ export class EventBatch {
     this.cause = new Float64Array(capacity);
     this.wofs = new Int32Array(capacity + 1);
     this.words = new Uint32Array(capacity * MAX_FIELDS * 2);
+  }
+
+  /** The dense form as arrays sized to the events held (copies, so they can be transferred). */
+  denseColumns(): DenseColumns {
+    const b = this.toDense();
+    const n = b.length;
+    return {
+      firstSeq: b.firstSeq,
+      time: b.time.slice(0, n),
+      kind: b.kind.slice(0, n),
+      lpid: b.lpid.slice(0, n),
+      vcpu: b.vcpu.slice(0, n),
+      core: b.core.slice(0, n),
+      cause: b.cause.slice(0, n),
+      wofs: b.wofs.slice(0, n + 1),
+      words: b.words.slice(0, b.wofs[n] * 2),
+    };
   }
 
   /** Start filling the dense form (readers, batchOf); the recorder then switches to the wire form. */
