@@ -21,9 +21,8 @@
 // operations, so ANY difference is caused by the configuration and is never noise. Only
 // differences beyond noise make the section differ.
 
-import { defaultIndexPath, loadIndex } from '../replay/checkpoints.js';
 import { SEC_FAULTS, SEC_HOST_PAGES, SEC_NOTIFIER } from '../replay/handlers/perf.js';
-import { Seeker } from '../replay/seek.js';
+import { endFromIndex } from '../replay/seek.js';
 import { StateFold } from '../replay/state.js';
 import { UserError } from '../trace/errors.js';
 import { ENUMS, KIND_BY_CODE } from '../trace/kinds.js';
@@ -125,23 +124,9 @@ export const countsWithinNoise = (a: number, b: number) => Math.abs(a - b) <= 3 
  * one StateFold (counters + perf) over the whole trace. `onProgress(done, total)` on a whole fold.
  */
 async function foldToEnd(path: string, onProgress?: (done: number, total: number | undefined) => void): Promise<{ fold: StateFold; info: RunInfo; fromCheckpoint: number | null }> {
+  const end = await endFromIndex(path, { perf: true });
+  if (end) return end;
   const reader = await openTrace(path);
-  const indexPath = defaultIndexPath(path);
-  const index = loadIndex(indexPath, path, reader.format);
-  if (index) {
-    index.close();
-    reader.close();
-    const seeker = await Seeker.open(path, { indexPath, perf: true });
-    try {
-      const cps = seeker.checkpointIndex.header.checkpoints;
-      const fold = await seeker.seek('end');
-      fold.finalize();
-      const fromCheckpoint = cps.length && cps.at(-1)!.seq <= fold.lastSeq ? cps.at(-1)!.seq : null;
-      return { fold, info: seeker.info, fromCheckpoint };
-    } finally {
-      seeker.close();
-    }
-  }
   try {
     const fold = new StateFold({ perf: true });
     const total = reader.eventCount;

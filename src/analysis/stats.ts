@@ -15,9 +15,8 @@
 // timebase ticks and µs at the trace's timebase (meta timebase_hz; null without one).
 
 import { BOOK3S_INTERRUPT_NAMES } from '../arch/reg.js';
-import { defaultIndexPath, loadIndex } from '../replay/checkpoints.js';
 import { CORE_TLBIE, OUTCOME_UNFINISHED, PATH_UNFINISHED, PERF_SECTIONS, type PerfData, PerfHandler, type PerfRow, type PerfSectionName, SEC_CORES, SEC_EXITS, SEC_FAULTS, SEC_HCALLS, SEC_HOST_PAGES, SEC_NOTIFIER, SEC_PAGE_FAULTS, TIMED_SECTIONS } from '../replay/handlers/perf.js';
-import { Seeker } from '../replay/seek.js';
+import { endFromIndex } from '../replay/seek.js';
 import { UserError } from '../trace/errors.js';
 import { ENUMS } from '../trace/kinds.js';
 import { openTrace } from '../trace/reader.js';
@@ -205,23 +204,12 @@ export interface TraceStats {
  * trace when it has no valid index. `onProgress(events folded, total or undefined)` on long folds.
  */
 export async function traceStats(path: string, opts: { onProgress?: (done: number, total: number | undefined) => void; indexPath?: string } = {}): Promise<TraceStats> {
-  const reader = await openTrace(path);
-  const indexPath = opts.indexPath ?? defaultIndexPath(path);
-  const index = loadIndex(indexPath, path, reader.format);
-  if (index) {
-    index.close();
-    reader.close();
-    const seeker = await Seeker.open(path, { indexPath, perf: true });
-    try {
-      const cps = seeker.checkpointIndex.header.checkpoints;
-      const fold = await seeker.seek('end');
-      const fromCheckpoint = cps.length && cps.at(-1)!.seq <= fold.lastSeq ? cps.at(-1)!.seq : null;
-      fold.finalize();
-      return { info: seeker.info, events: fold.lastSeq + 1, fromCheckpoint, data: fold.perf.data(fold.lastTime) };
-    } finally {
-      seeker.close();
-    }
+  const end = await endFromIndex(path, { indexPath: opts.indexPath, perf: true });
+  if (end) {
+    const { fold, info, fromCheckpoint } = end;
+    return { info, events: fold.lastSeq + 1, fromCheckpoint, data: fold.perf.data(fold.lastTime) };
   }
+  const reader = await openTrace(path);
   // No index: the perf handler alone over every event. It has no deps and no handler depends on
   // it, so its state is the one a full StateFold would hold (tested: index = this fold), at half
   // the cost on Arrow (the other handlers' HPT, rmap and TLB work is skipped).

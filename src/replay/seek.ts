@@ -37,6 +37,34 @@ export interface SeekerOptions extends BuildOptions {
   perf?: boolean;
 }
 
+/**
+ * The state at the end of a trace from its checkpoint index, when it has a valid one: the last
+ * checkpoint restored and the events after it folded (finalized). Null when there is no valid
+ * index, so the caller picks its own full pass (nothing is built or written here).
+ * `fromCheckpoint` is the seq of the checkpoint the fold started from (null: from the start).
+ */
+export async function endFromIndex(
+  path: string,
+  opts: { indexPath?: string; perf?: boolean } = {},
+): Promise<{ fold: StateFold; info: RunInfo; fromCheckpoint: number | null } | null> {
+  const reader = await openTrace(path);
+  const indexPath = opts.indexPath ?? defaultIndexPath(path);
+  const index = loadIndex(indexPath, path, reader.format);
+  reader.close();
+  if (!index) return null;
+  index.close();
+  const seeker = await Seeker.open(path, { indexPath, perf: opts.perf });
+  try {
+    const cps = seeker.checkpointIndex.header.checkpoints;
+    const fold = await seeker.seek('end');
+    fold.finalize();
+    const fromCheckpoint = cps.length && cps.at(-1)!.seq <= fold.lastSeq ? cps.at(-1)!.seq : null;
+    return { fold, info: seeker.info, fromCheckpoint };
+  } finally {
+    seeker.close();
+  }
+}
+
 /** Seeks in one trace. Each seek returns a fresh StateFold the caller owns. */
 export class Seeker {
   private cached: { k: number; fold: StateFold } | null = null;
