@@ -22,8 +22,18 @@ export type RowFormat = 'table' | 'csv' | 'json' | 'ndjson';
 export const ROW_FORMATS: readonly RowFormat[] = ['table', 'csv', 'json', 'ndjson'];
 export const DEFAULT_TABLE_ROWS = 1000;
 
+/** The row-output options every row-printing command takes. */
+export interface RowOutputOptions {
+  format?: string;
+  json?: boolean;
+  ndjson?: boolean;
+  csv?: boolean;
+  limit?: number;
+  quiet?: boolean;
+}
+
 /** Parse `--format` with the `--json`/`--ndjson`/`--csv` shorthands; the default is a table. */
-export function rowFormat(opts: { format?: string; json?: boolean; ndjson?: boolean; csv?: boolean }): RowFormat {
+export function rowFormat(opts: Pick<RowOutputOptions, 'format' | 'json' | 'ndjson' | 'csv'>): RowFormat {
   if (opts.json) return 'json';
   if (opts.ndjson) return 'ndjson';
   if (opts.csv) return 'csv';

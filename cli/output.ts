@@ -1,4 +1,5 @@
-// Printing helpers shared by commands: tables (cli-table3), CSV, JSON with 64-bit words as 0x… strings.
+// Printing helpers for the small fixed tables of info/state/demo (cli-table3) and JSON with 64-bit
+// words as 0x… strings. Rows of any size go through cli/format.ts (RowWriter).
 
 import Table from 'cli-table3';
 import { hex64 } from '../src/arch/word.js';
@@ -23,25 +24,4 @@ export function printTable(columns: string[], rows: Cell[][]): void {
   const t = new Table({ head: columns, style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
   for (const r of rows) t.push(r.map(cellText));
   process.stdout.write(`${t.toString()}\n`);
-}
-
-function csvField(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-export function printCsv(columns: string[], rows: Cell[][]): void {
-  process.stdout.write(`${columns.map(csvField).join(',')}\n`);
-  for (const r of rows) process.stdout.write(`${r.map((v) => csvField(cellText(v))).join(',')}\n`);
-}
-
-export type OutputFormat = 'table' | 'csv' | 'json';
-
-export function outputFormat(opts: { json?: boolean; csv?: boolean }): OutputFormat {
-  return opts.json ? 'json' : opts.csv ? 'csv' : 'table';
-}
-
-export function printRows(format: OutputFormat, columns: string[], rows: Cell[][]): void {
-  if (format === 'json') printJson(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] ?? null]))));
-  else if (format === 'csv') printCsv(columns, rows);
-  else printTable(columns, rows);
 }

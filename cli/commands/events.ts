@@ -14,17 +14,12 @@ import { eventAt, eventToJson } from '../../src/trace/event.js';
 import { UserError } from '../../src/trace/errors.js';
 import { type EventKind, KINDS } from '../../src/trace/kinds.js';
 import { openTrace, SqliteTraceReader } from '../../src/trace/reader.js';
-import { type Cell, type Column, DEFAULT_TABLE_ROWS, ROW_FORMATS, type RowFormat, RowWriter, rowFormat } from '../format.js';
+import { type Cell, type Column, DEFAULT_TABLE_ROWS, ROW_FORMATS, type RowFormat, type RowOutputOptions, RowWriter, rowFormat } from '../format.js';
 
-export interface EventsOptions {
+export interface EventsOptions extends RowOutputOptions {
   kind?: string[];
   from?: number;
   to?: number;
-  limit?: number;
-  format?: string;
-  json?: boolean;
-  ndjson?: boolean;
-  csv?: boolean;
 }
 
 export const EVENT_COLUMNS: readonly Column[] = [

@@ -7,16 +7,10 @@ import { type DerivedCache, openDerived } from '../../src/analysis/derived-cache
 import { UserError } from '../../src/trace/errors.js';
 import { ENUMS } from '../../src/trace/kinds.js';
 import { openTrace, type TraceReader } from '../../src/trace/reader.js';
-import { type Cell, type Column, rowFormat, RowWriter } from '../format.js';
+import { type Cell, type Column, rowFormat, type RowOutputOptions, RowWriter } from '../format.js';
 import { progress } from '../progress.js';
 
-export interface RowOptions {
-  format?: string;
-  json?: boolean;
-  ndjson?: boolean;
-  csv?: boolean;
-  limit?: number;
-  quiet?: boolean;
+export interface RowOptions extends RowOutputOptions {
   rebuild?: boolean;
 }
 

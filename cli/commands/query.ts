@@ -8,17 +8,11 @@ import { openQueryDb } from '../../src/analysis/query-db.js';
 import { parseParams, sqlError } from '../../src/analysis/sql-guard.js';
 import { declareStateTables, registerStateTables, type StateTables } from '../../src/analysis/state-tables.js';
 import { UserError } from '../../src/trace/errors.js';
-import { type Cell, DEFAULT_TABLE_ROWS, ROW_FORMATS, RowWriter, rowFormat } from '../format.js';
+import { type Cell, DEFAULT_TABLE_ROWS, ROW_FORMATS, type RowOutputOptions, RowWriter, rowFormat } from '../format.js';
 import { progress } from '../progress.js';
 
-export interface QueryOptions {
+export interface QueryOptions extends RowOutputOptions {
   param?: string[];
-  format?: string;
-  json?: boolean;
-  ndjson?: boolean;
-  csv?: boolean;
-  limit?: number;
-  quiet?: boolean;
 }
 
 export async function queryCommand(path: string, sql: string, opts: QueryOptions): Promise<number> {
